@@ -1,0 +1,1 @@
+"""fw's CPU backend, built on NumPy. Registered as device type "cpu"."""

@@ -1,0 +1,216 @@
+"""The CPU backend: every primitive of the device interface, done by NumPy.
+
+A buffer is a C-contiguous ndarray. A View's ndarray is built once and memoised in
+`View.cache`, so chains of ops on the same tensors pay for it once.
+"""
+import os
+import platform
+
+import numpy as np
+
+from framework.device import Backend, View, contiguous_strides
+from framework import dtypes as dt
+
+_UNARY = {
+    "neg": np.negative, "abs": np.abs, "sign": np.sign, "exp": np.exp, "log": np.log,
+    "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "trunc": np.trunc, "reciprocal": np.reciprocal, "logical_not": np.logical_not,
+    "bitwise_not": np.invert, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+    "sinh": np.sinh, "cosh": np.cosh, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,
+}
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "floor_divide": np.floor_divide, "remainder": np.remainder, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
+    "logical_or": np.logical_or, "logical_xor": np.logical_xor,
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+}
+# Ops whose edge cases (x/0, log(0), overflow) make NumPy warn; PyTorch stays quiet.
+_QUIET = frozenset(("div", "floor_divide", "remainder", "pow", "log", "log1p", "log2",
+                    "log10", "sqrt", "rsqrt", "reciprocal", "asin", "acos", "exp", "expm1",
+                    "exp2", "sinh", "cosh", "tan", "sigmoid"))
+_REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
+           "all": np.all, "any": np.any}
+
+
+def _erf(a):
+    from scipy.special import erf  # imported on first use: it is slow to import
+    return erf(a)
+
+
+class NumpyBackend(Backend):
+    type = "cpu"
+
+    @classmethod
+    def describe(cls):
+        return [{"name": platform.processor() or platform.machine(),
+                 "cores": os.cpu_count(), "numpy": np.__version__}]
+
+    # -- views ---------------------------------------------------------------------------
+    @staticmethod
+    def _np(v):
+        a = v.cache
+        if a is None:
+            buf = v.buf
+            if v.offset == 0 and buf.shape == v.shape:
+                a = buf
+            else:
+                size = buf.itemsize
+                a = np.ndarray(v.shape, buf.dtype, buffer=buf, offset=v.offset * size,
+                               strides=tuple(s * size for s in v.strides))
+            v.cache = a
+        return a
+
+    @staticmethod
+    def _wrap(a, dtype=None):
+        if type(a) is not np.ndarray or not a.flags.c_contiguous:
+            a = np.array(a, order="C")
+        if dtype is not None and a.dtype != dtype.np:
+            a = a.astype(dtype.np)
+        return View(a, a.shape, contiguous_strides(a.shape), 0,
+                    dtype or dt.from_numpy_dtype(a.dtype), a)
+
+    def _arg(self, x):
+        return self._np(x) if type(x) is View else x
+
+    # -- memory --------------------------------------------------------------------------
+    def from_numpy(self, array):
+        return self._wrap(np.array(array, order="C", copy=True))
+
+    def wrap_numpy(self, array):
+        if array.flags.c_contiguous and array.flags.writeable:
+            return self._wrap(array)
+        return self.from_numpy(array)
+
+    def to_numpy(self, v):
+        return self._np(v)
+
+    def full(self, shape, value, dtype):
+        return self._wrap(np.full(shape, value, dtype.np), dtype)
+
+    def copy_(self, dst, src):
+        np.copyto(self._np(dst), self._np(src), casting="unsafe")
+
+    # -- compute -------------------------------------------------------------------------
+    def unary(self, op, x):
+        a = self._np(x)
+        if op in _QUIET:
+            with np.errstate(all="ignore"):
+                r = self._unary(op, a)
+        else:
+            r = self._unary(op, a)
+        return self._wrap(r, dt.bool if op == "logical_not" else x.dtype)
+
+    @staticmethod
+    def _unary(op, a):
+        f = _UNARY.get(op)
+        if f is not None:
+            return f(a)
+        if op == "relu":
+            return np.maximum(a, 0)
+        if op == "sigmoid":
+            r = np.tanh(a * 0.5)
+            r *= 0.5
+            r += 0.5
+            return r
+        if op == "rsqrt":
+            return 1 / np.sqrt(a)
+        if op == "erf":
+            return _erf(a)
+        raise NotImplementedError(f"cpu backend: unknown unary op {op!r}")
+
+    def binary(self, op, a, b):
+        f = _BINARY[op]
+        x, y = self._arg(a), self._arg(b)
+        if op in _QUIET:
+            if op in ("floor_divide", "remainder") and (a if type(a) is View else b).dtype.kind == 1:
+                if np.any(y == 0):
+                    raise ZeroDivisionError(f"{op}: integer division by zero")
+            with np.errstate(all="ignore"):
+                r = f(x, y)
+        else:
+            r = f(x, y)
+        return self._wrap(r, dt.bool if r.dtype == np.bool_ else (a if type(a) is View else b).dtype)
+
+    def where(self, cond, a, b):
+        dtype = (a if type(a) is View else b).dtype
+        return self._wrap(np.where(self._np(cond), self._arg(a), self._arg(b)), dtype)
+
+    def cast(self, x, dtype):
+        return self._wrap(self._np(x).astype(dtype.np), dtype)
+
+    def reduce(self, op, x, dims, keepdim):
+        return self._wrap(_REDUCE[op](self._np(x), axis=dims, keepdims=keepdim),
+                          dt.bool if op in ("all", "any") else x.dtype)
+
+    def arg_reduce(self, op, x, dim, keepdim):
+        f = np.argmax if op == "argmax" else np.argmin
+        return self._wrap(f(self._np(x), axis=dim, keepdims=keepdim), dt.int64)
+
+    def scan(self, op, x, dim):
+        f = np.cumsum if op == "sum" else np.cumprod
+        return self._wrap(f(self._np(x), axis=dim), x.dtype)
+
+    def sort(self, x, dim, descending, stable):
+        a = self._np(x)
+        if descending:
+            # A stable ascending sort of the reversed axis, reversed back, keeps equal
+            # elements in their original order and puts NaN first, as PyTorch does.
+            n = a.shape[dim]
+            idx = np.flip(n - 1 - np.argsort(np.flip(a, dim), axis=dim, kind="stable"), dim)
+        else:
+            idx = np.argsort(a, axis=dim, kind="stable")
+        return (self._wrap(np.take_along_axis(a, idx, dim), x.dtype),
+                self._wrap(idx, dt.int64))
+
+    def contiguous(self, x):
+        return self._wrap(np.array(self._np(x), order="C", copy=True), x.dtype)
+
+    def cat(self, views, dim):
+        return self._wrap(np.concatenate([self._np(v) for v in views], axis=dim), views[0].dtype)
+
+    @staticmethod
+    def _fit(a, shape, dim):
+        """`a` cut down to `shape` on every axis but `dim` (PyTorch allows a larger input)."""
+        if a.shape == shape:
+            return a
+        return a[tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(shape))]
+
+    def gather(self, x, dim, index):
+        idx = self._np(index)
+        a = self._fit(self._np(x), idx.shape, dim)
+        return self._wrap(np.take_along_axis(a, idx, dim), x.dtype)
+
+    def scatter(self, x, dim, index, src, accumulate):
+        out = np.array(self._np(x), order="C", copy=True)
+        idx = self._np(index)
+        pos = list(np.indices(idx.shape, sparse=True))
+        pos[dim] = idx
+        pos = tuple(pos)
+        vals = self._fit(self._np(src), idx.shape, dim) if type(src) is View else src
+        if accumulate:
+            np.add.at(out, pos, vals)
+        else:
+            out[pos] = vals
+        return self._wrap(out, x.dtype)
+
+    def matmul(self, a, b):
+        return self._wrap(np.matmul(self._np(a), self._np(b)), a.dtype)
+
+    def pad(self, x, pads, value):
+        return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)
+
+    def softmax(self, x, dim):
+        a = self._np(x)
+        e = np.exp(a - a.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        return self._wrap(e, x.dtype)
+
+    def log_softmax(self, x, dim):
+        a = self._np(x)
+        s = a - a.max(axis=dim, keepdims=True)
+        s -= np.log(np.exp(s).sum(axis=dim, keepdims=True))
+        return self._wrap(s, x.dtype)

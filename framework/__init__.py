@@ -1,0 +1,43 @@
+"""fw: a deep-learning framework with PyTorch's API and pluggable devices.
+
+    import framework as fw
+    x = fw.randn(3, 4, requires_grad=True)
+    (x @ x.T).sum().backward()
+"""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .dtypes import (dtype, float32, float64, int32, int64, bool, float, double, int, long,
+                    get_default_dtype, set_default_dtype, promote_types, result_type,
+                    is_floating_point)
+from .device import device
+from .tensor import Tensor, Size
+from . import autograd
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .ops import *  # noqa: F401,F403  (the op namespace: fw.add, fw.cat, ...)
+from .ops import __all__ as _ops_all
+from .devices import DeviceModule, accelerator
+from . import plugins
+
+try:
+    __version__ = _version("fw")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+source"
+
+cpu = DeviceModule("cpu")
+opencl = DeviceModule("opencl")
+vulkan = DeviceModule("vulkan")
+
+
+def __getattr__(name):
+    # fw.<device type> for third-party backends, e.g. fw.counting.is_available()
+    if not name.startswith("_") and name in plugins.registry.backends:
+        return DeviceModule(name)
+    raise AttributeError(f"module 'framework' has no attribute '{name}'")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()

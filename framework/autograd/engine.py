@@ -1,0 +1,159 @@
+"""The backward engine: walks the graph from the roots in dependency order."""
+import heapq
+
+from . import grad_mode
+from .function import AccumulateGrad
+
+
+def _root_edge(t, i):
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    if t.requires_grad:
+        return (t._edge()[0], 0)
+    raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+
+
+def _root_grads(tensors, grads, create_graph):
+    from ..tensor import Tensor
+    if grads is None:
+        grads = [None] * len(tensors)
+    elif isinstance(grads, Tensor) or not isinstance(grads, (list, tuple)):
+        grads = [grads]
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(grads)} gradients for {len(tensors)} tensors")
+    out = []
+    for t, g in zip(tensors, grads):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = t._ones_like_for_grad()
+        elif not isinstance(g, Tensor):
+            from ..ops.creation import tensor
+            g = tensor(g, dtype=t.dtype, device=t.device)
+        elif g.shape != t.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
+                               f"and output has a shape of {list(t.shape)}")
+        if not create_graph:
+            g = g.detach()
+        out.append(g)
+    return out
+
+
+def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+                 inputs=None, allow_unused=False):
+    """Backpropagate from `tensors`. With `inputs`, return their gradients instead of
+    accumulating into `.grad` (that is `autograd.grad`)."""
+    from ..tensor import Tensor
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_root_edge(t, i) for i, t in enumerate(tensors)]
+    grads = _root_grads(tensors, grad_tensors, create_graph)
+
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for k, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not require grad")
+            node, nr = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._edge()[0], 0)
+            capture.setdefault((node, nr), []).append(k)
+        results = [None] * len(inputs)
+
+    # Count, for every node reachable from the roots, how many edges lead into it.
+    deps = {}
+    stack = [n for n, _ in roots]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for edge in node.next_functions:
+            if edge is not None:
+                deps[edge[0]] = deps.get(edge[0], 0) + 1
+                stack.append(edge[0])
+
+    buffers = {}
+    for (node, nr), g in zip(roots, grads):
+        _add(buffers, node, nr, g)
+    # Nodes run newest first among those whose inputs are all in: a topological order.
+    ready = [(-n._seq, id(n), n) for n in {n for n, _ in roots} if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+
+    prev_mode = grad_mode._state["enabled"]
+    grad_mode._state["enabled"] = create_graph
+    try:
+        while ready:
+            node = heapq.heappop(ready)[2]
+            slots = buffers.pop(node, {})
+            if node._pre_hooks:
+                for nr, hooks in node._pre_hooks.items():
+                    if nr in slots:
+                        for hook in list(hooks):
+                            new = hook(slots[nr])
+                            if new is not None:
+                                slots[nr] = new
+            if node._retained:
+                for nr, ref in node._retained.items():
+                    t = ref()
+                    if t is not None and nr in slots:
+                        t.grad = slots[nr] if create_graph else slots[nr].detach()
+            if capture is not None:
+                for nr, g in slots.items():
+                    for k in capture.get((node, nr), ()):
+                        results[k] = g
+            if type(node) is AccumulateGrad:
+                if capture is None and 0 in slots:
+                    node.accumulate(slots[0], create_graph)
+                continue
+            out_grads = node.apply(*_materialize(node, slots))
+            if not isinstance(out_grads, tuple):
+                out_grads = (out_grads,)
+            if len(out_grads) < len(node.next_functions):
+                raise RuntimeError(f"function {node.name()} returned {len(out_grads)} gradients, "
+                                   f"expected {len(node.next_functions)}")
+            for edge, g in zip(node.next_functions, out_grads):
+                if edge is None:
+                    continue
+                nxt, nr = edge
+                if g is not None:
+                    _add(buffers, nxt, nr, g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+            for hook in node.__dict__.get("_post_hooks", ()):
+                hook(out_grads, tuple(slots.get(i) for i in range(len(node._out_meta))))
+            if not retain_graph:
+                node._release()
+    finally:
+        grad_mode._state["enabled"] = prev_mode
+
+    if capture is not None:
+        for k, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+        return tuple(results)
+    return None
+
+
+def _add(buffers, node, nr, g):
+    slots = buffers.setdefault(node, {})
+    old = slots.get(nr)
+    slots[nr] = g if old is None else old + g
+
+
+def _materialize(node, slots):
+    from ..ops.creation import zeros
+    grads = []
+    for i, meta in enumerate(node._out_meta):
+        g = slots.get(i)
+        if g is None and meta is not None and getattr(node, "materialize_grads", True):
+            shape, dtype, be = meta
+            g = zeros(shape, dtype=dtype, device=be.device)
+        grads.append(g)
+    return grads

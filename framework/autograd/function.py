@@ -1,0 +1,194 @@
+"""Graph nodes and `autograd.Function`, the one way every differentiable op is written.
+
+Each call of `Function.apply` runs `forward` with grad mode off and, when an input needs
+a gradient, makes a node (the `ctx`) that points at the nodes of its inputs. The graph is
+therefore exactly the code that ran: loops and branches on tensor values just work.
+"""
+import weakref
+
+from . import grad_mode
+
+_RELEASED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+class Node:
+    """A backward function in the graph: what `tensor.grad_fn` holds."""
+    _seq = 0
+
+    def __init__(self):
+        Node._seq += 1
+        self._seq = Node._seq
+        self.next_functions = ()
+        self._pre_hooks = None      # {output_nr: [hook, ...]} from Tensor.register_hook
+        self._retained = None       # {output_nr: weakref to tensor} from retain_grad()
+        self._out_meta = ()
+
+    def name(self):
+        op = self.__dict__.get("op")  # generic unary/binary nodes say which op they are
+        if op is not None:
+            return "".join(p.capitalize() for p in op.split("_")) + "Backward0"
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def register_hook(self, hook):
+        hooks = self.__dict__.setdefault("_post_hooks", [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def _add_pre_hook(self, nr, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(nr, [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def _release(self):
+        pass
+
+
+class _Handle:
+    """What `register_hook` returns; `.remove()` takes the hook off."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds what arrives into `leaf.grad`."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+
+    def accumulate(self, g, create_graph):
+        v = self.variable
+        if g.shape != v.shape:
+            g = g.sum_to_size(v.shape)
+        if v.grad is None:
+            # A copy, so that no two leaves share a gradient buffer and in-place updates
+            # of one .grad (clipping, zero_grad) never touch another.
+            v.grad = g.clone() if create_graph else g.detach().clone()
+        elif create_graph:
+            v.grad = v.grad + g
+        else:
+            with grad_mode.no_grad():
+                v.grad.add_(g.detach())
+
+
+class FunctionCtx(Node):
+    """The `ctx` a Function's forward and backward receive; also its graph node."""
+
+    def __init__(self):
+        super().__init__()
+        self._saved = ()
+        self._non_diff = ()
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        self._saved = tuple(None if t is None else (t, t._ver[0]) for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError(_RELEASED)
+        out = []
+        for item in self._saved:
+            if item is None:
+                out.append(None)
+                continue
+            t, ver = item
+            if t._ver[0] != ver:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{t.type()} {list(t.shape)}] is at version "
+                    f"{t._ver[0]}; expected version {ver} instead. Hint: replace the in-place "
+                    "operation (such as x += y or x.relu_()) by its out-of-place form.")
+            out.append(t)
+        return tuple(out)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = self._non_diff + tuple(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors):
+        pass  # fw's in-place ops re-point the graph themselves; kept for API compatibility
+
+    def _release(self):
+        self._saved = None
+
+    def apply(self, *grads):
+        return self._forward_cls.backward(self, *grads)
+
+
+class Function:
+    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`,
+    then call `MyFunction.apply(*args)`, exactly as in PyTorch."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__name__.lstrip("_") + "Backward0"
+        cls._backward_cls = type(name, (FunctionCtx,), {"_forward_cls": cls})
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+        ctx = cls._backward_cls()
+        enabled = grad_mode._state["enabled"]
+        if enabled:
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            record = True in needs
+        else:
+            needs, record = (False,) * len(args), False
+        ctx.needs_input_grad = needs
+        grad_mode._state["enabled"] = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            grad_mode._state["enabled"] = enabled
+        if record:
+            ctx.next_functions = tuple(a._edge() if n else None for a, n in zip(args, needs))
+            outs = out if isinstance(out, tuple) else (out,)
+            meta = []
+            for i, t in enumerate(outs):
+                if isinstance(t, Tensor):
+                    meta.append((t.shape, t.dtype, t._be))
+                    if t.dtype.is_floating_point and id(t) not in ctx._non_diff:
+                        t.requires_grad = True
+                        t.grad_fn = ctx
+                        t._output_nr = i
+                else:
+                    meta.append(None)
+            ctx._out_meta = meta
+        return out
+
+
+def accumulator(t):
+    """The AccumulateGrad node of leaf `t`, made once and shared by every use of `t`."""
+    ref = t._acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._acc = weakref.ref(node)
+    return node

@@ -1,0 +1,85 @@
+"""Grad modes: whether ops record the graph. Context managers and decorators, as in PyTorch."""
+import functools
+
+_state = {"enabled": True}
+
+
+def is_grad_enabled():
+    return _state["enabled"]
+
+
+class _GradMode:
+    """Base of the grad-mode managers: usable with `with` and as a decorator."""
+    mode = True
+
+    def __new__(cls, *args):
+        # `@no_grad` without parentheses decorates the function directly.
+        if len(args) == 1 and callable(args[0]) and cls is not set_grad_enabled:
+            return cls()(args[0])
+        return super().__new__(cls)
+
+    def __enter__(self):
+        self._prev = _state["enabled"]
+        _state["enabled"] = self.mode
+
+    def __exit__(self, *exc):
+        _state["enabled"] = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__(*self._args()):
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def _args(self):
+        return ()
+
+
+class no_grad(_GradMode):
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Sets the mode at construction (so it also works as a plain call), restores on exit."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled() expects a bool, got {type(mode).__name__}")
+        self.mode = mode
+        self._prev = _state["enabled"]
+        _state["enabled"] = mode
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _state["enabled"] = self._prev
+        return False
+
+    def _args(self):
+        return (self.mode,)
+
+    def __call__(self, fn):
+        _state["enabled"] = self._prev  # used as a decorator: don't change the mode now
+        return super().__call__(fn)
+
+
+class inference_mode(_GradMode):
+    """Like `no_grad` (fw has no separate inference tensors); `inference_mode(False)` is a no-op."""
+
+    def __init__(self, mode=True):
+        self._on = mode
+
+    def __enter__(self):
+        self._prev = _state["enabled"]
+        if self._on:
+            _state["enabled"] = False
+
+    def _args(self):
+        return (self._on,)

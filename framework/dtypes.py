@@ -1,0 +1,128 @@
+"""Data types and PyTorch's type-promotion rules."""
+import builtins
+
+import numpy as np
+
+__all__ = ["dtype", "float32", "float64", "int32", "int64", "bool",
+           "float", "double", "int", "long", "result_type", "promote_types",
+           "get_default_dtype", "set_default_dtype", "is_floating_point"]
+
+class dtype:
+    """A tensor element type. Compare with `is` or `==`; `str` prints like PyTorch."""
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "kind", "rank")
+
+    def __init__(self, name, np_dtype, kind, rank):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.kind = kind            # 0 bool, 1 integer, 2 floating point
+        self.rank = rank            # order within the kind
+        self.is_floating_point = kind == 2
+        self.is_signed = kind != 0
+
+    def __repr__(self):
+        return "fw." + self.name
+
+    def __reduce__(self):
+        return (_by_name.__getitem__, (self.name,))
+
+
+bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001 - PyTorch's name
+int32 = dtype("int32", np.int32, 1, 1)
+int64 = dtype("int64", np.int64, 1, 2)
+float32 = dtype("float32", np.float32, 2, 1)
+float64 = dtype("float64", np.float64, 2, 2)
+float, double, int, long = float32, float64, int32, int64  # noqa: A001
+
+ALL = (bool, int32, int64, float32, float64)
+_by_name = {d.name: d for d in ALL}
+_by_np = {d.np: d for d in ALL}
+_default_float = [float32]
+
+
+def get_default_dtype():
+    return _default_float[0]
+
+
+def set_default_dtype(d):
+    if d not in (float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float[0] = d
+
+
+def is_floating_point(t):
+    return t.dtype.is_floating_point
+
+
+def from_numpy_dtype(npd):
+    """The fw dtype for a NumPy dtype; narrow types widen to the nearest one fw has."""
+    npd = np.dtype(npd)
+    d = _by_np.get(npd)
+    if d is not None:
+        return d
+    if npd.kind == "f":
+        return float32 if npd.itemsize <= 4 else float64
+    if npd.kind in "iu":
+        if npd.itemsize <= 4 and not (npd.kind == "u" and npd.itemsize == 4):
+            return int32
+        return int64
+    raise TypeError(f"can't convert np.ndarray of type {npd}. fw supports: "
+                    + ", ".join(d.name for d in ALL))
+
+
+def to_dtype(d):
+    """Accept fw dtypes, NumPy dtypes, Python types and names like 'float32'."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins.bool:
+        return bool
+    if d is builtins.int:
+        return int64
+    if d is builtins.float:
+        return get_default_dtype()
+    if isinstance(d, str) and d in _by_name:
+        return _by_name[d]
+    try:
+        return from_numpy_dtype(d)
+    except TypeError:
+        raise TypeError(f"{d!r} is not a dtype fw knows; use one of "
+                        + ", ".join("fw." + x.name for x in ALL)) from None
+
+
+def promote_types(a, b):
+    if a is b:
+        return a
+    if a.kind != b.kind:
+        return a if a.kind > b.kind else b
+    return a if a.rank >= b.rank else b
+
+
+def scalar_kind(x):
+    if isinstance(x, (builtins.bool, np.bool_)):
+        return 0
+    if isinstance(x, (builtins.int, np.integer)):
+        return 1
+    return 2
+
+
+def result_type(*operands):
+    """PyTorch's promotion: dimensioned tensors > zero-dim tensors > Python scalars,
+    where a lower priority operand only matters if its kind (bool < int < float) is higher."""
+    dims = zero = None
+    scal = -1
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype) and hasattr(x, "_v"):
+            if x._v.shape:
+                dims = d if dims is None else promote_types(dims, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        else:
+            scal = max(scal, scalar_kind(x))
+    res = dims
+    if zero is not None:
+        res = zero if res is None else (zero if zero.kind > res.kind else res)
+    if scal >= 0:
+        sd = (bool, int64, get_default_dtype())[scal]
+        res = sd if res is None else (sd if scal > res.kind else res)
+    return res

@@ -1,0 +1,25 @@
+"""The op namespace re-exported as `fw.*`. Each module attaches its Tensor methods."""
+from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, zeros_like,
+                       ones_like, empty_like, full_like, arange, linspace, eye, rand, randn,
+                       randint, randperm, normal, bernoulli, multinomial, manual_seed, seed,
+                       initial_seed, Generator, default_generator, set_default_device,
+                       get_default_device)
+from .elementwise import (add, sub, mul, div, true_divide, divide, multiply, subtract,
+                          floor_divide, remainder, fmod, pow, float_power, maximum, minimum,
+                          atan2, arctan2, eq, ne, lt, le, gt, ge, greater, greater_equal, less,
+                          less_equal, not_equal, logical_and, logical_or, logical_xor,
+                          logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, equal,
+                          allclose, isclose, isnan, isinf, isfinite, neg, negative, abs, absolute,
+                          exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, relu,
+                          erf, reciprocal, asin, acos, atan, arcsin, arccos, arctan, sinh, cosh,
+                          log2, log10, exp2, sign, floor, ceil, trunc, fix, round, square, gelu,
+                          silu, clamp, clip, clamp_min, clamp_max, where, masked_fill)
+from .reduction import sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax
+from .shape import broadcast_to
+from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
+                       masked_select)
+from .linalg import matmul, mm, bmm, dot, mv, outer, ger
+from .typed import FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in
+           ("creation", "elementwise", "reduction", "shape", "indexing", "linalg", "typed")]

@@ -1,0 +1,507 @@
+"""Creating tensors, moving them between devices and dtypes, and random numbers.
+
+Random numbers are drawn on the host by a NumPy PCG64 generator and uploaded, so a seed
+gives the same numbers on every device (not PyTorch's numbers: its generator differs).
+"""
+import builtins
+import math
+
+import numpy as np
+
+from .. import dtypes as dt
+from ..autograd.function import Function
+from ..device import device as Device
+from ..plugins import get_backend
+from ..tensor import Tensor, method
+
+_default_device = ["cpu"]
+
+
+def set_default_device(dev):
+    get_backend(dev)  # fail now, not at the next creation
+    _default_device[0] = dev if dev is not None else "cpu"
+
+
+def get_default_device():
+    return get_backend(_default_device[0]).device
+
+
+def _be(device):
+    return get_backend(_default_device[0] if device is None else device)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.__index__()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _new(v, be, requires_grad):
+    t = Tensor._make(v, be)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# -- from data --------------------------------------------------------------------------------
+def _to_numpy_data(data, dtype):
+    if isinstance(data, Tensor):
+        return data.detach()._host()
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _nested(data, lambda x: x.item() if isinstance(x, Tensor) else x)
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"expected a sequence of equal-length sequences: {e}") from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise TypeError(f"can't build a tensor from {type(data).__name__} data of element type "
+                        f"{type(next(iter(_flat(data)), None)).__name__}")
+    if dtype is None and arr.dtype.kind == "f":
+        arr = arr.astype(dt.get_default_dtype().np)  # Python floats make the default dtype
+    return arr
+
+
+def _flat(data):
+    if isinstance(data, (list, tuple)):
+        for x in data:
+            yield from _flat(x)
+    else:
+        yield data
+
+
+def _nested(data, fn):
+    if isinstance(data, (list, tuple)):
+        return [_nested(x, fn) for x in data]
+    return fn(data)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of `data` (numbers, nested lists, arrays, tensors)."""
+    if dtype is not None:
+        dtype = dt.to_dtype(dtype)
+    arr = _to_numpy_data(data, dtype)
+    target = dtype or dt.from_numpy_dtype(arr.dtype)
+    if arr.dtype != target.np:
+        arr = arr.astype(target.np)
+    if device is None and isinstance(data, Tensor):
+        device = data.device
+    be = _be(device)
+    return _new(be.from_numpy(arr), be, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like `tensor`, but returns `data` itself (or shares its memory) when it can."""
+    if isinstance(data, Tensor):
+        return data.to(device=device if device is not None else data.device,
+                       dtype=dtype if dtype is not None else data.dtype)
+    if isinstance(data, np.ndarray) and dtype is None and (device is None or _be(device).device.type == "cpu"):
+        try:
+            return from_numpy(data)
+        except TypeError:
+            pass
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A CPU tensor sharing memory with `array` where the layout allows, as in PyTorch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    d = dt.from_numpy_dtype(array.dtype)
+    if array.dtype != d.np:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
+                        "types are: float64, float32, int64, int32, and bool.")
+    be = _be("cpu")
+    return Tensor._make(be.wrap_numpy(array) if hasattr(be, "wrap_numpy") else be.from_numpy(array), be)
+
+
+def _rebuild(array, device, requires_grad):
+    return tensor(array, device=device, requires_grad=requires_grad)
+
+
+# -- filled --------------------------------------------------------------------------------
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = dt.result_type(fill_value)
+    dtype = dt.to_dtype(dtype)
+    be = _be(device)
+    return _new(be.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype), be, requires_grad)
+
+
+def _filled(value):
+    def make(*size, dtype=None, device=None, requires_grad=False, out=None):
+        d = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
+        be = _be(device)
+        return _new(be.full(_shape(size), value, d), be, requires_grad)
+    return make
+
+
+zeros = _filled(0)
+ones = _filled(1)
+empty = _filled(0)  # fw's empty is zero-filled: never expose stale memory
+zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+
+
+def _like(maker):
+    def like(input, dtype=None, device=None, requires_grad=False, **kwargs):
+        return maker(*input.shape, dtype=dtype or input.dtype,
+                     device=device or input.device, requires_grad=requires_grad)
+    return like
+
+
+zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
+
+
+@method
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+@method
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+@method
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+@method
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+@method
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+# -- ranges --------------------------------------------------------------------------------
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    if dtype is None:
+        dtype = dt.result_type(start, end, step)
+    dtype = dt.to_dtype(dtype)
+    n = max(0, math.ceil((end - start) / step))
+    arr = (start + np.arange(n, dtype=np.float64 if dtype.is_floating_point or
+                             any(isinstance(x, float) for x in (start, step)) else np.int64) * step)
+    return tensor(arr.astype(dtype.np), device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    if not isinstance(steps, int) or steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    dtype = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
+    arr = np.linspace(start, end, steps, dtype=np.float64)
+    if not dtype.is_floating_point:
+        arr = np.trunc(arr)
+    return tensor(arr.astype(dtype.np), device=device, requires_grad=requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    dtype = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
+    return tensor(np.eye(n, n if m is None else m, dtype=dtype.np), device=device,
+                  requires_grad=requires_grad)
+
+
+# -- random numbers ---------------------------------------------------------------------------
+class Generator:
+    """A random number generator; `fw.manual_seed` seeds the default one."""
+
+    def __init__(self, device="cpu"):
+        self.device = Device(device)
+        self._seed = 67280421310721
+        self._np = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if not -(2 ** 63) <= seed < 2 ** 64:
+            raise RuntimeError(f"Overflow when unpacking long: seed {seed} is out of range")
+        self._seed = seed % 2 ** 64
+        self._np = np.random.Generator(np.random.PCG64(self._seed))
+        return self
+
+    def seed(self):
+        s = int.from_bytes(np.random.SeedSequence().entropy.to_bytes(16, "little")[:8], "little")
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        import pickle
+        return tensor(np.frombuffer(pickle.dumps(self._np.bit_generator.state), dtype=np.uint8)
+                      .astype(np.int64))
+
+    def set_state(self, state):
+        import pickle
+        raw = state.detach()._host().astype(np.uint8).tobytes()
+        st = pickle.loads(raw)  # only ever produced by get_state above: a dict of ints
+        if not isinstance(st, dict) or st.get("bit_generator") != "PCG64":
+            raise RuntimeError("set_state: not a state from Generator.get_state()")
+        self._np.bit_generator.state = st
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def _gen(generator):
+    return (generator or default_generator)._np
+
+
+def _float_dtype(dtype):
+    d = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
+    if not d.is_floating_point:
+        raise RuntimeError(f"expected a floating-point dtype, got {d}")
+    return d
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    d = _float_dtype(dtype)
+    return tensor(_gen(generator).random(_shape(size), dtype=np.float64).astype(d.np),
+                  device=device, requires_grad=requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    d = _float_dtype(dtype)
+    return tensor(_gen(generator).standard_normal(_shape(size)).astype(d.np),
+                  device=device, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dt.int64 if dtype is None else dt.to_dtype(dtype)
+    return tensor(_gen(generator).integers(low, high, _shape(tuple(size))).astype(d.np),
+                  device=device, requires_grad=requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    d = dt.int64 if dtype is None else dt.to_dtype(dtype)
+    return tensor(_gen(generator).permutation(n).astype(d.np), device=device,
+                  requires_grad=requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """Normal samples: scalar mean/std with a `size`, or tensor mean and/or std (broadcast)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        m = mean.detach()._host() if isinstance(mean, Tensor) else mean
+        s = std.detach()._host() if isinstance(std, Tensor) else std
+        if np.any(np.asarray(s) < 0):
+            raise RuntimeError("normal expects std >= 0.0")
+        out = _gen(generator).normal(m, s, np.broadcast(m, s).shape)
+        return tensor(out.astype(ref.dtype.np), device=ref.device)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if size is None:
+        raise TypeError("normal() with scalar mean and std needs a size")
+    d = _float_dtype(dtype)
+    return tensor(_gen(generator).normal(mean, std, _shape(tuple(size))).astype(d.np),
+                  device=device, requires_grad=requires_grad)
+
+
+def _fill_random(t, arr):
+    with_grad = t.requires_grad
+    t.requires_grad = False  # init functions write into leaves under no_grad semantics
+    try:
+        t._inplace(tensor(arr.astype(t.dtype.np), device=t.device))
+    finally:
+        t.requires_grad = with_grad
+    return t
+
+
+@method
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    return _fill_random(self, _gen(generator).uniform(a, b, self.shape))
+
+
+@method
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _fill_random(self, _gen(generator).normal(mean, std, self.shape))
+
+
+@method
+def random_(self, low=0, high=None, *, generator=None):
+    if high is None:
+        low, high = 0, low if low else 2 ** 31
+    return _fill_random(self, _gen(generator).integers(low, high, self.shape))
+
+
+@method
+def bernoulli_(self, p=0.5, *, generator=None):
+    return _fill_random(self, _gen(generator).random(self.shape) < p)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input.detach()._host() if p is None else p
+    return tensor((_gen(generator).random(input.shape) < probs).astype(input.dtype.np),
+                  device=input.device)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    p = input.detach()._host().astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    g = _gen(generator)
+    out = []
+    for r in rows:
+        if (r < 0).any() or r.sum() <= 0:
+            raise RuntimeError("multinomial: probabilities must be non-negative with a positive sum")
+        out.append(g.choice(r.size, num_samples, replace=replacement, p=r / r.sum()))
+    res = np.stack(out).reshape(p.shape[:-1] + (num_samples,))
+    return tensor(res.astype(np.int64), device=input.device)
+
+
+# -- moving and casting -------------------------------------------------------------------------
+class _ToDevice(Function):
+    @staticmethod
+    def forward(ctx, x, be):
+        ctx.src = x._be
+        return Tensor._make(be.from_numpy(np.ascontiguousarray(x._host())), be)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _ToDevice.apply(g, ctx.src), None
+
+
+class _Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x._from(x._be.cast(x._v, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_Cast.apply(g, ctx.src) if ctx.src.is_floating_point else None), None
+
+
+def _parse_to(args, kwargs):
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a.device, a.dtype
+        elif isinstance(a, dt.dtype) or a in (builtins.float, builtins.int, builtins.bool):
+            dtype = a
+        elif isinstance(a, (str, Device)):
+            dev = a
+        else:
+            raise TypeError(f"to() received an invalid argument {a!r}")
+    unknown = set(kwargs) - {"non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument '{unknown.pop()}'")
+    return dev, (None if dtype is None else dt.to_dtype(dtype)), kwargs.get("copy", False)
+
+
+@method
+def to(self, *args, **kwargs):
+    dev, dtype, copy = _parse_to(args, dict(kwargs))
+    out = self
+    if dev is not None:
+        be = get_backend(dev)
+        if be is not self._be:
+            out = _ToDevice.apply(out, be)
+    if dtype is not None and dtype is not out.dtype:
+        out = _Cast.apply(out, dtype)
+    if copy and out is self:
+        out = self.clone()
+    return out
+
+
+@method
+def cpu(self):
+    return self.to("cpu")
+
+
+def _cast_method(name, d):
+    def cast(self):
+        return self.to(d)
+    cast.__name__ = name
+    method(cast)
+
+
+for _name, _d in (("float", dt.float32), ("double", dt.float64), ("int", dt.int32),
+                  ("long", dt.int64), ("bool", dt.bool)):
+    _cast_method(_name, _d)
+
+
+@method
+def clone(self, memory_format=None):
+    from .shape import contiguous_copy
+    return contiguous_copy(self)
+
+
+@method
+def copy_(self, src, non_blocking=False):
+    """Copy `src` (broadcast, cast and moved as needed) into self; differentiable."""
+    if not isinstance(src, Tensor):
+        src = tensor(src, dtype=self.dtype, device=self.device)
+    if src.device != self.device:
+        src = src.to(self.device)
+    if src.dtype is not self.dtype:
+        src = src.to(self.dtype)
+    if src.shape != self.shape:
+        src = src.expand(self.shape)
+    return self._inplace(src if src.requires_grad else src.detach())
+
+
+@method
+def zero_(self):
+    return self.fill_(0)
+
+
+@method
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        return self.copy_(value.expand(self.shape))
+    return self._inplace(Tensor._make(self._be.full(self._v.shape, value, self.dtype), self._be))

@@ -1,0 +1,628 @@
+"""Elementwise math: unary and binary ops, comparisons, where, clamp, and their gradients.
+
+Every op promotes types as PyTorch does, broadcasts, and runs one backend primitive.
+Gradients are written with tensor ops, so they are themselves differentiable
+(`create_graph=True` gives second derivatives).
+"""
+import builtins
+import math
+
+import numpy as np
+
+from .. import dtypes as dt
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..device import COMPARISONS, broadcast_shapes
+from ..tensor import Tensor, method
+
+_PY = (builtins.bool, builtins.int, builtins.float)
+_SCALARS = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
+
+
+def _same_device(a, b):
+    raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                       f"devices, {a.device} and {b.device}!")
+
+
+def _operands(a, b):
+    """(backend, a, b, promoted dtype) with a 0-dim CPU tensor beside another device's
+    tensor turned into a Python scalar, as PyTorch allows."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        if a._be is not b._be:
+            if b.ndim == 0 and b._be.device.type == "cpu":
+                b, tb = b.item(), False
+            elif a.ndim == 0 and a._be.device.type == "cpu":
+                a, ta = a.item(), False
+            else:
+                _same_device(a, b)
+        if ta and tb and a._v.dtype is b._v.dtype and a._v.shape and b._v.shape:
+            return a._be, a, b, a._v.dtype
+    elif ta:
+        if not isinstance(b, _SCALARS):
+            return None
+    elif tb:
+        if not isinstance(a, _SCALARS):
+            return None
+    else:
+        raise TypeError("expected at least one tensor argument")
+    return (a._be if ta else b._be), a, b, dt.result_type(a, b)
+
+
+def _as(x, dtype):
+    """A View (or Python scalar) of `x` in `dtype`."""
+    if isinstance(x, Tensor):
+        v = x._v
+        return v if v.dtype is dtype else x._be.cast(v, dtype)
+    return _PY[dtype.kind](x)
+
+
+def raw_binary(op, a, b, dtype=None):
+    """Run binary primitive `op` without autograd; `dtype` overrides the compute dtype."""
+    ops = _operands(a, b)
+    if ops is None:
+        raise TypeError(f"{op}(): unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    be, a, b, d = ops
+    if dtype is not None:
+        d = dtype
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._v.shape != b._v.shape:
+        broadcast_shapes(a._v.shape, b._v.shape)
+    return Tensor._make(be.binary(op, _as(a, d), _as(b, d)), be)
+
+
+def _reduce_grad(g, x):
+    """The gradient for input `x`: summed over broadcast dims and in x's dtype."""
+    if not isinstance(x, Tensor):
+        return None
+    if g.shape != x.shape:
+        g = g.sum_to_size(x.shape)
+    if g.dtype is not x.dtype:
+        g = g.to(x.dtype)
+    return g
+
+
+def _grad_add(ctx, g, a, b, out):
+    return g, g
+
+
+def _grad_sub(ctx, g, a, b, out):
+    return g, -g
+
+
+def _grad_mul(ctx, g, a, b, out):
+    return g * b, g * a
+
+
+def _grad_div(ctx, g, a, b, out):
+    return g / b, -g * a / (b * b)
+
+
+def _grad_pow(ctx, g, a, b, out):
+    ga = gb = None
+    if ctx.needs_input_grad[0]:
+        ga = where(b == 0, 0.0, g * b * a.pow(b - 1))
+    if ctx.needs_input_grad[1]:
+        gb = where((a == 0) & (b >= 0), 0.0, g * out * a.log())
+    return ga, gb
+
+
+def _grad_maximum(ctx, g, a, b, out):
+    half = where(a == b, g / 2, g)
+    return half.masked_fill(a < b, 0), half.masked_fill(a > b, 0)
+
+
+def _grad_minimum(ctx, g, a, b, out):
+    half = where(a == b, g / 2, g)
+    return half.masked_fill(a > b, 0), half.masked_fill(a < b, 0)
+
+
+def _grad_atan2(ctx, g, a, b, out):
+    denom = a * a + b * b
+    return g * b / denom, -g * a / denom
+
+
+def _grad_remainder(ctx, g, a, b, out):
+    return g, -g * floor_divide(a, b)
+
+
+# op -> (gradient function, which of (a, b, out) the gradient needs)
+_BINARY_GRADS = {
+    "add": (_grad_add, ()), "sub": (_grad_sub, ()), "mul": (_grad_mul, "ab"),
+    "div": (_grad_div, "ab"), "pow": (_grad_pow, "abo"), "maximum": (_grad_maximum, "ab"),
+    "minimum": (_grad_minimum, "ab"), "atan2": (_grad_atan2, "ab"),
+    "remainder": (_grad_remainder, "ab"),
+}
+
+
+class _Binary(Function):
+    @staticmethod
+    def forward(ctx, a, b, op, dtype):
+        out = raw_binary(op, a, b, dtype)
+        need = _BINARY_GRADS[op][1]
+        ctx.op, ctx.a, ctx.b = op, a, b  # scalars stay as they are; tensors are saved below
+        ctx.save_for_backward(a if "a" in need and isinstance(a, Tensor) else None,
+                              b if "b" in need and isinstance(b, Tensor) else None,
+                              out if "o" in need else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb, out = ctx.saved_tensors
+        a = sa if sa is not None else ctx.a
+        b = sb if sb is not None else ctx.b
+        ga, gb = _BINARY_GRADS[ctx.op][0](ctx, g, a, b, out)
+        ga = _reduce_grad(ga, ctx.a) if ctx.needs_input_grad[0] else None
+        gb = _reduce_grad(gb, ctx.b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None, None
+
+
+def _binary(op, a, b, dtype=None):
+    """Dispatch: the autograd Function only when a gradient is wanted."""
+    if grad_mode._state["enabled"] and (
+            isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad):
+        return _Binary.apply(a, b, op, dtype)
+    return raw_binary(op, a, b, dtype)
+
+
+def _float_dtype(a, b):
+    """True division and friends compute in floating point."""
+    ops = _operands(a, b)
+    if ops is None:
+        return None
+    d = ops[3]
+    return d if d.is_floating_point else dt.get_default_dtype()
+
+
+def _check_operand(x, fn):
+    if not isinstance(x, (Tensor,) + _SCALARS):
+        raise TypeError(f"{fn}(): argument 'other' must be Tensor or Number, not {type(x).__name__}")
+
+
+def add(input, other, *, alpha=1, out=None):
+    _check_operand(other, "add")
+    if alpha != 1:
+        other = other * alpha
+    return _binary("add", input, other)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    _check_operand(other, "sub")
+    if isinstance(input, Tensor) and input.dtype is dt.bool and isinstance(other, Tensor) \
+            and other.dtype is dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        other = other * alpha
+    return _binary("sub", input, other)
+
+
+def mul(input, other, *, out=None):
+    _check_operand(other, "mul")
+    return _binary("mul", input, other)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    _check_operand(other, "div")
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        q = _binary("div", input, other, _float_dtype(input, other))
+        q = trunc(q)
+        d = _operands(input, other)[3]
+        return q if d.is_floating_point else q.to(d)
+    if rounding_mode is not None:
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+    return _binary("div", input, other, _float_dtype(input, other))
+
+
+true_divide = divide = div
+multiply, subtract = mul, sub
+
+
+def floor_divide(input, other):
+    return raw_binary("floor_divide", input, other)
+
+
+def remainder(input, other):
+    return _binary("remainder", input, other)
+
+
+def fmod(input, other):
+    """C-style remainder: the result has the sign of `input`."""
+    return input - div(input, other, rounding_mode="trunc") * other
+
+
+def pow(input, exponent):
+    if not isinstance(input, Tensor):
+        input = _scalar_like(input, exponent)
+    return _binary("pow", input, exponent)
+
+
+def float_power(input, exponent):
+    return pow(input.to(dt.float64), exponent.to(dt.float64) if isinstance(exponent, Tensor) else exponent)
+
+
+def maximum(input, other):
+    return _binary("maximum", input, other)
+
+
+def minimum(input, other):
+    return _binary("minimum", input, other)
+
+
+def atan2(input, other):
+    return _binary("atan2", input, other, _float_dtype(input, other))
+
+
+arctan2 = atan2
+
+
+def _scalar_like(x, ref):
+    from .creation import tensor
+    return tensor(x, device=ref.device)
+
+
+def _compare(op):
+    def compare(input, other):
+        ops = _operands(input, other)
+        if ops is None:
+            return NotImplemented
+        return raw_binary(op, input, other)
+    compare.__name__ = op
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_compare(o) for o in ("eq", "ne", "lt", "le", "gt", "ge"))
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _logical(op):
+    def logical(input, other):
+        return raw_binary(op, input, other, dt.bool)
+    logical.__name__ = op
+    return logical
+
+
+logical_and, logical_or, logical_xor = (_logical(o) for o in ("logical_and", "logical_or", "logical_xor"))
+
+
+def _bitwise(op):
+    def bitwise(input, other):
+        ops = _operands(input, other)
+        if ops is None:
+            return NotImplemented
+        if ops[3].is_floating_point:
+            raise RuntimeError(f"\"{op}_cpu\" not implemented for 'Float': bitwise ops need "
+                               "integer or bool tensors")
+        return raw_binary(op, input, other)
+    bitwise.__name__ = op
+    return bitwise
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(o) for o in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
+def eq_all(input, other):
+    """torch.equal: same shape and same values."""
+    return input.shape == other.shape and bool(eq(input, other).all())
+
+
+equal = eq_all
+
+
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    a, b = input.detach(), other.detach() if isinstance(other, Tensor) else other
+    close = (a - b).abs() <= atol + rtol * (b.abs() if isinstance(b, Tensor) else abs(b))
+    close = close | (a == b)
+    if equal_nan:
+        close = close | (isnan(a) & isnan(b))
+    return close
+
+
+def isnan(input):
+    return input != input
+
+
+def isinf(input):
+    return input.abs() == math.inf if input.dtype.is_floating_point else zeros_bool(input)
+
+
+def isfinite(input):
+    return ~(isnan(input) | isinf(input)) if input.dtype.is_floating_point else ~zeros_bool(input)
+
+
+def zeros_bool(input):
+    from .creation import zeros
+    return zeros(input.shape, dtype=dt.bool, device=input.device)
+
+
+# -- unary ----------------------------------------------------------------------------------------
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+# op -> (gradient, saves 'x' or 'o'(output)); None: gradient is zero (piecewise constant)
+_UNARY_GRADS = {
+    "neg": (lambda g, x, o: -g, ""),
+    "abs": (lambda g, x, o: g * x.sign(), "x"),
+    "exp": (lambda g, x, o: g * o, "o"),
+    "log": (lambda g, x, o: g / x, "x"),
+    "log1p": (lambda g, x, o: g / (x + 1), "x"),
+    "expm1": (lambda g, x, o: g * (o + 1), "o"),
+    "sqrt": (lambda g, x, o: g / (2 * o), "o"),
+    "rsqrt": (lambda g, x, o: -0.5 * g * o * o * o, "o"),
+    "sin": (lambda g, x, o: g * x.cos(), "x"),
+    "cos": (lambda g, x, o: -g * x.sin(), "x"),
+    "tan": (lambda g, x, o: g * (1 + o * o), "o"),
+    "tanh": (lambda g, x, o: g * (1 - o * o), "o"),
+    "sigmoid": (lambda g, x, o: g * o * (1 - o), "o"),
+    "relu": (lambda g, x, o: g * (o > 0), "o"),
+    "erf": (lambda g, x, o: g * (2 / math.sqrt(math.pi)) * (-x * x).exp(), "x"),
+    "reciprocal": (lambda g, x, o: -g * o * o, "o"),
+    "asin": (lambda g, x, o: g / (1 - x * x).sqrt(), "x"),
+    "acos": (lambda g, x, o: -g / (1 - x * x).sqrt(), "x"),
+    "atan": (lambda g, x, o: g / (1 + x * x), "x"),
+    "sinh": (lambda g, x, o: g * x.cosh(), "x"),
+    "cosh": (lambda g, x, o: g * x.sinh(), "x"),
+    "log2": (lambda g, x, o: g / (x * _LN2), "x"),
+    "log10": (lambda g, x, o: g / (x * _LN10), "x"),
+    "exp2": (lambda g, x, o: g * o * _LN2, "o"),
+    "sign": None, "floor": None, "ceil": None, "round": None, "trunc": None,
+}
+# Ops that compute in floating point even for integer inputs, as in PyTorch.
+_FLOAT_OPS = frozenset(("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan",
+                        "tanh", "sigmoid", "erf", "reciprocal", "asin", "acos", "atan", "sinh",
+                        "cosh", "log2", "log10", "exp2"))
+
+
+def raw_unary(op, x):
+    v = x._v
+    if op in _FLOAT_OPS and not v.dtype.is_floating_point:
+        v = x._be.cast(v, dt.get_default_dtype())
+    return Tensor._make(x._be.unary(op, v), x._be)
+
+
+class _Unary(Function):
+    @staticmethod
+    def forward(ctx, x, op):
+        out = raw_unary(op, x)
+        ctx.op = op
+        saves = _UNARY_GRADS[op][1] if _UNARY_GRADS[op] else ""
+        ctx.save_for_backward(x if "x" in saves else None, out if "o" in saves else None)
+        ctx.shape, ctx.dtype, ctx.device = x.shape, out.dtype, x.device
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        entry = _UNARY_GRADS[ctx.op]
+        if entry is None:
+            from .creation import zeros
+            return zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device), None
+        x, o = ctx.saved_tensors
+        return entry[0](g, x, o), None
+
+
+def _unary(op):
+    def fn(input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+        if grad_mode._state["enabled"] and input.requires_grad and _UNARY_GRADS.get(op, 0) != 0:
+            return _Unary.apply(input, op)
+        return raw_unary(op, input)
+    fn.__name__ = op
+    return fn
+
+
+(neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, relu, erf,
+ reciprocal, asin, acos, atan, sinh, cosh, log2, log10, exp2, sign, floor, ceil, trunc,
+ logical_not, bitwise_not) = (_unary(o) for o in (
+    "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
+    "sigmoid", "relu", "erf", "reciprocal", "asin", "acos", "atan", "sinh", "cosh", "log2",
+    "log10", "exp2", "sign", "floor", "ceil", "trunc", "logical_not", "bitwise_not"))
+negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, trunc
+_round0 = _unary("round")
+
+
+def round(input, decimals=0):
+    if decimals == 0:
+        return _round0(input)
+    scale = 10.0 ** decimals
+    return _round0(input * scale) / scale
+
+
+def square(input):
+    return input * input
+
+
+def gelu(input, approximate="none"):
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input * input * input)
+        return 0.5 * input * (1 + tanh(inner))
+    if approximate != "none":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return 0.5 * input * (1 + erf(input * (1 / math.sqrt(2))))
+
+
+def silu(input):
+    return input * sigmoid(input)
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    out = input
+    if min is not None:
+        out = _Clamp.apply(out, min, True) if _wants_grad(out) else raw_binary("maximum", out, min)
+    if max is not None:
+        out = _Clamp.apply(out, max, False) if _wants_grad(out) else raw_binary("minimum", out, max)
+    return out
+
+
+clip = clamp
+
+
+def _wants_grad(x):
+    return grad_mode._state["enabled"] and x.requires_grad
+
+
+class _Clamp(Function):
+    """One side of clamp; the gradient passes where the bound is not active (inclusive)."""
+    @staticmethod
+    def forward(ctx, x, bound, lower):
+        ctx.lower, ctx.bound = lower, bound
+        ctx.save_for_backward(x, bound if isinstance(bound, Tensor) else None)
+        return raw_binary("maximum" if lower else "minimum", x, bound)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, tb = ctx.saved_tensors
+        bound = tb if tb is not None else ctx.bound
+        keep = (x >= bound) if ctx.lower else (x <= bound)
+        gx = g * keep
+        gb = _reduce_grad(g * ~keep, tb) if tb is not None and ctx.needs_input_grad[1] else None
+        return gx, gb, None
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+# -- where ------------------------------------------------------------------------------------------
+class _Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.a, ctx.b = a, b
+        return raw_where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        ga = _reduce_grad(raw_where(cond, g, 0.0), ctx.a) if ctx.needs_input_grad[1] else None
+        gb = _reduce_grad(raw_where(cond, 0.0, g), ctx.b) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def raw_where(cond, a, b):
+    from .creation import tensor
+    be = cond._be
+    for x in (a, b):
+        if isinstance(x, Tensor) and x._be is not be:
+            _same_device(cond, x)
+    d = dt.result_type(a, b)
+    broadcast_shapes(cond.shape, *(x.shape for x in (a, b) if isinstance(x, Tensor)))
+    va = _as(a, d) if isinstance(a, Tensor) else tensor(a, dtype=d, device=be.device)._v
+    vb = _as(b, d) if isinstance(b, Tensor) else tensor(b, dtype=d, device=be.device)._v
+    c = cond._v if cond.dtype is dt.bool else be.cast(cond._v, dt.bool)
+    return Tensor._make(be.where(c, va, vb), be)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition.dtype is not dt.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {condition.dtype.name.capitalize()}")
+    if grad_mode._state["enabled"] and any(isinstance(x, Tensor) and x.requires_grad
+                                           for x in (input, other)):
+        return _Where.apply(condition, input, other)
+    return raw_where(condition, input, other)
+
+
+def masked_fill(input, mask, value):
+    if not isinstance(mask, Tensor) or mask.dtype is not dt.bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        value = value.to(input.dtype)
+    else:
+        value = _PY[input.dtype.kind](value) if input.dtype.kind or isinstance(value, bool) else value
+    if mask.shape != input.shape and broadcast_shapes(mask.shape, input.shape) != input.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} cannot be broadcast "
+                           f"to the input's shape {list(input.shape)}")
+    return where(mask, value, input)
+
+
+# -- Tensor methods and operators ----------------------------------------------------------------
+def _rev(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _op(fn):
+    def operator(self, other):
+        if not isinstance(other, (Tensor,) + _SCALARS):
+            return NotImplemented
+        return fn(self, other)
+    return operator
+
+
+for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow", pow),
+                   ("remainder", remainder), ("floor_divide", floor_divide), ("fmod", fmod),
+                   ("maximum", maximum), ("minimum", minimum), ("atan2", atan2),
+                   ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
+                   ("greater", gt), ("less", lt), ("greater_equal", ge), ("less_equal", le),
+                   ("not_equal", ne), ("true_divide", div), ("multiply", mul), ("subtract", sub),
+                   ("divide", div), ("logical_and", logical_and), ("logical_or", logical_or),
+                   ("logical_xor", logical_xor), ("bitwise_and", bitwise_and),
+                   ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
+                   ("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min),
+                   ("clamp_max", clamp_max), ("masked_fill", masked_fill), ("where", None),
+                   ("neg", neg), ("negative", neg), ("abs", abs), ("absolute", abs), ("exp", exp),
+                   ("log", log), ("log1p", log1p), ("expm1", expm1), ("sqrt", sqrt),
+                   ("rsqrt", rsqrt), ("sin", sin), ("cos", cos), ("tan", tan), ("tanh", tanh),
+                   ("sigmoid", sigmoid), ("relu", relu), ("erf", erf), ("reciprocal", reciprocal),
+                   ("asin", asin), ("acos", acos), ("atan", atan), ("arcsin", asin),
+                   ("arccos", acos), ("arctan", atan), ("sinh", sinh), ("cosh", cosh),
+                   ("log2", log2), ("log10", log10), ("exp2", exp2), ("sign", sign),
+                   ("floor", floor), ("ceil", ceil), ("trunc", trunc), ("fix", trunc),
+                   ("round", round), ("logical_not", logical_not), ("bitwise_not", bitwise_not),
+                   ("square", square), ("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite),
+                   ("isclose", isclose), ("allclose", allclose), ("equal", eq_all),
+                   ("float_power", float_power)):
+    if _fn is None:
+        continue
+    setattr(Tensor, _name, _fn)
+    if _name not in ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal", "eq", "ne",
+                     "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
+                     "not_equal", "logical_and", "logical_or", "logical_xor"):
+        setattr(Tensor, _name + "_", lambda self, *a, _fn=_fn, **k: self._inplace(_fn(self, *a, **k)))
+
+
+@method(name="where")
+def _where_method(self, condition, other):
+    """x.where(condition, y): x where condition holds, else y."""
+    return where(condition, self, other)
+
+
+@method
+def masked_fill_(self, mask, value):
+    return self._inplace(masked_fill(self, mask, value))
+
+
+for _dunder, _fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div),
+                     ("floordiv", floor_divide), ("mod", remainder), ("pow", pow),
+                     ("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor)):
+    setattr(Tensor, f"__{_dunder}__", _op(_fn))
+    setattr(Tensor, f"__r{_dunder}__", _op(_rev(_fn)))
+    setattr(Tensor, f"__i{_dunder}__", lambda self, other, _fn=_fn: self._inplace(_fn(self, other)))
+for _dunder, _fn in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
+    setattr(Tensor, f"__{_dunder}__", _op(_fn))
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+Tensor.__pos__ = lambda self: self
+Tensor.__invert__ = lambda self: logical_not(self) if self.dtype is dt.bool else bitwise_not(self)
+Tensor.__rpow__ = lambda self, other: pow(_scalar_like(other, self).to(dt.result_type(self, other)), self)
+Tensor.gelu = gelu
+Tensor.silu = silu

@@ -1,0 +1,26 @@
+"""The legacy typed constructors: `fw.FloatTensor([1, 2])`, `fw.LongTensor(2, 3)`.
+`isinstance(x, fw.FloatTensor)` is true for a float32 tensor, as in PyTorch."""
+from .. import dtypes as dt
+from ..tensor import Tensor
+
+
+class _TypedMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
+
+    def __call__(cls, *args, device=None):
+        from .creation import tensor, zeros
+        if len(args) == 1 and not isinstance(args[0], int):
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        return zeros(*args, dtype=cls.dtype, device=device)
+
+
+def _typed(name, d):
+    return _TypedMeta(name, (), {"dtype": d})
+
+
+FloatTensor = _typed("FloatTensor", dt.float32)
+DoubleTensor = _typed("DoubleTensor", dt.float64)
+IntTensor = _typed("IntTensor", dt.int32)
+LongTensor = _typed("LongTensor", dt.int64)
+BoolTensor = _typed("BoolTensor", dt.bool)

@@ -1,0 +1,267 @@
+"""Plugins: pluggy hookspecs, entry-point discovery with isolated failures, registries.
+
+Two entry-point groups: `fw.backends` (devices, loaded on first device use) and
+`fw.plugins` (domain plugins: datasets, transforms, models, loaded on first registry use).
+fw's own backends are registered through the same entry points as anyone else's.
+
+Environment variables:
+  FW_LOAD_PLUGINS=a,b    load only these plugins ('' = none but fw's own built-ins)
+  FW_DISABLE_PLUGINS=a,b never load these (shown as 'disabled')
+  FW_STRICT_PLUGINS=1    re-raise a plugin's load error instead of recording it
+"""
+import importlib.metadata as md
+import os
+import sys
+import threading
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("fw")
+hookimpl = pluggy.HookimplMarker("fw")
+
+BACKEND_GROUP = "fw.backends"
+DOMAIN_GROUP = "fw.plugins"
+GROUPS = {BACKEND_GROUP: "backend", DOMAIN_GROUP: "domain"}
+OWN_DIST = "fw"
+
+
+class Specs:
+    """The hooks a plugin may implement. Arguments of a hookimpl must not have defaults:
+    pluggy never passes those."""
+
+    @hookspec
+    def fw_register_backends(self, register):
+        """Call `register(device_type, BackendClass)` for each device type provided."""
+
+    @hookspec
+    def fw_register_datasets(self, register):
+        """Call `register(name, dataset_class_or_factory)`."""
+
+    @hookspec
+    def fw_register_transforms(self, register):
+        """Call `register(name, transform_class)`."""
+
+    @hookspec
+    def fw_register_models(self, register):
+        """Call `register(name, model_class_or_factory)`."""
+
+    @hookspec
+    def fw_register_commands(self, cli):
+        """Add click commands to the `fw` command group."""
+
+    @hookspec
+    def fw_plugin_info(self):
+        """Return a dict of extra metadata shown by `fw plugins list`."""
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be used; `__cause__` holds the original error."""
+
+
+class PluginRecord:
+    """What `fw plugins list` shows about one plugin."""
+
+    def __init__(self, name, kind, dist=None, version=None, module=None):
+        self.name, self.kind, self.dist, self.version, self.module = name, kind, dist, version, module
+        self.status, self.error, self.exception = "ok", None, None
+        self.provides = []
+        self.hooks = []
+        self.info = {}
+
+    @property
+    def builtin(self):
+        return self.dist == OWN_DIST
+
+    def fail(self, exc, status="failed"):
+        self.status, self.exception = status, exc
+        self.error = f"{type(exc).__name__}: {exc}"
+
+    def as_dict(self):
+        return {"name": self.name, "kind": self.kind, "version": self.version, "dist": self.dist,
+                "builtin": self.builtin, "status": self.status, "error": self.error,
+                "hooks": sorted(self.hooks), "provides": list(self.provides), "module": self.module}
+
+
+def _env_list(name):
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return {x.strip() for x in value.split(",") if x.strip()}
+
+
+class Registry:
+    """The plugin manager plus what the plugins registered. One per process (`registry`);
+    tests make their own."""
+
+    def __init__(self, entry_points=None):
+        self.pm = pluggy.PluginManager("fw")
+        self.pm.add_hookspecs(Specs)
+        self._entry_points = entry_points  # None: read the installed distributions
+        self.records = {}
+        self.backends = {}     # device type -> (BackendClass, plugin name)
+        self.items = {"datasets": {}, "transforms": {}, "models": {}}  # name -> (obj, plugin)
+        self._loaded = set()
+        self._lock = threading.RLock()
+        self._instances = {}
+
+    # -- discovery -------------------------------------------------------------------------
+    def _eps(self, group):
+        if self._entry_points is not None:
+            eps = [ep for ep in self._entry_points if ep.group == group]
+        else:
+            eps = list(md.entry_points(group=group))
+        # fw's own plugins first, so a third-party one that reuses a name is the one reported.
+        return sorted(eps, key=lambda ep: (_dist_name(ep) != OWN_DIST, ep.name))
+
+    def load(self, group):
+        with self._lock:
+            if group in self._loaded:
+                return
+            self._loaded.add(group)
+            only = _env_list("FW_LOAD_PLUGINS")
+            blocked = _env_list("FW_DISABLE_PLUGINS") or set()
+            strict = os.environ.get("FW_STRICT_PLUGINS", "") not in ("", "0")
+            for ep in self._eps(group):
+                self._load_one(ep, group, only, blocked, strict)
+
+    def _load_one(self, ep, group, only, blocked, strict):
+        dist = _dist_name(ep)
+        rec = PluginRecord(ep.name, GROUPS[group], dist, _dist_version(ep), ep.value)
+        if ep.name in self.records:
+            other = self.records[ep.name]
+            rec.fail(PluginError(f"name clash: plugin name '{ep.name}' is already used by "
+                                 f"{other.dist or 'another plugin'}; this one was not loaded"),
+                     status="clash")
+            self.records[f"{ep.name} ({dist})"] = rec
+            _warn(rec)
+            return
+        self.records[ep.name] = rec
+        if ep.name in blocked or (only is not None and dist != OWN_DIST and ep.name not in only):
+            rec.status = "disabled"
+            return
+        try:
+            module = ep.load()
+            self.pm.register(module, name=ep.name)
+            unknown = [h.name for h in self.pm.get_hookcallers(module) if h.spec is None]
+            if unknown:
+                self.pm.unregister(module)
+                raise pluggy.PluginValidationError(
+                    module, f"unknown hook(s) {', '.join(unknown)} in plugin '{ep.name}'; "
+                            f"the hooks fw knows are: {', '.join(_spec_names())}")
+            rec.hooks = [h.name for h in self.pm.get_hookcallers(module)]
+            impls = {h.name: impl.function for h in self.pm.get_hookcallers(module)
+                     for impl in h.get_hookimpls() if impl.plugin is module}
+            if "fw_plugin_info" in impls:
+                rec.info = impls["fw_plugin_info"]() or {}
+            if "fw_register_backends" in impls:
+                impls["fw_register_backends"](register=lambda t, cls: self._add_backend(rec, t, cls))
+            for kind in self.items:
+                hook = impls.get(f"fw_register_{kind}")
+                if hook is not None:
+                    hook(register=lambda n, obj, kind=kind: self._add_item(rec, kind, n, obj))
+        except Exception as exc:  # one broken plugin must never break fw
+            if self.pm.has_plugin(ep.name):
+                self.pm.unregister(name=ep.name)
+            self._forget(rec.name)
+            rec.fail(exc)
+            if strict:
+                raise
+            _warn(rec)
+
+    def _forget(self, plugin):
+        for t in [t for t, (_, p) in self.backends.items() if p == plugin]:
+            del self.backends[t]
+        for table in self.items.values():
+            for n in [n for n, (_, p) in table.items() if p == plugin]:
+                del table[n]
+
+    def _add_backend(self, rec, device_type, cls):
+        if device_type in self.backends:
+            owner = self.backends[device_type][1]
+            raise PluginError(f"device type '{device_type}' is already provided by plugin '{owner}'")
+        self.backends[device_type] = (cls, rec.name)
+        rec.provides.append(f"device:{device_type}")
+
+    def _add_item(self, rec, kind, name, obj):
+        table = self.items[kind]
+        if name in table:
+            raise PluginError(f"{kind[:-1]} '{name}' is already provided by plugin '{table[name][1]}'")
+        table[name] = (obj, rec.name)
+        rec.provides.append(f"{kind[:-1]}:{name}")
+
+    def load_all(self):
+        for group in GROUPS:
+            self.load(group)
+
+    # -- devices ---------------------------------------------------------------------------
+    def backend_class(self, device_type):
+        self.load(BACKEND_GROUP)
+        entry = self.backends.get(device_type)
+        if entry is not None:
+            return entry[0]
+        # Say why: a backend plugin that failed or was disabled may be the one that provides it
+        # (by convention it is named after its device type).
+        broken = [r for r in self.records.values() if r.kind == "backend" and r.status != "ok"]
+        match = [r for r in broken if r.name == device_type] or (broken if len(broken) == 1 else [])
+        if match:
+            r = match[0]
+            raise PluginError(f"device type '{device_type}' is unavailable: backend plugin "
+                              f"'{r.name}' ({r.dist}) is {r.status}: {r.error or 'see fw plugins list'}"
+                              ) from r.exception
+        known = ", ".join(sorted(self.backends)) or "none"
+        raise RuntimeError(f"Expected one of the registered device types ({known}), got "
+                           f"'{device_type}'. Run 'fw plugins list' to see installed backends.")
+
+    def backend(self, dev):
+        """The Backend instance that serves device `dev` (a `device` or a string)."""
+        be = self._instances.get(dev)
+        if be is not None:
+            return be
+        from .device import device
+        d = device(dev) if not isinstance(dev, device) else dev
+        with self._lock:
+            cls = self.backend_class(d.type)
+            index = cls.default_device_index() if d.index is None else d.index
+            key = (d.type, index)
+            be = self._instances.get(key)
+            if be is None:
+                count = cls.device_count()
+                if index is not None and index >= count:
+                    raise RuntimeError(f"device '{d}' does not exist: {d.type} has {count} device(s)")
+                if count == 0:
+                    raise RuntimeError(f"no '{d.type}' device is available on this machine")
+                be = cls(index)
+                self._instances[key] = be
+            self._instances[dev] = be
+            return be
+
+    # -- domain registries -----------------------------------------------------------------
+    def registry(self, kind):
+        self.load(DOMAIN_GROUP)
+        return {name: obj for name, (obj, _) in self.items[kind].items()}
+
+
+def _dist_name(ep):
+    dist = getattr(ep, "dist", None)
+    return dist.metadata["Name"] if dist is not None else None
+
+
+def _dist_version(ep):
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
+
+def _spec_names():
+    return sorted(n for n in dir(Specs) if n.startswith("fw_"))
+
+
+def _warn(rec):
+    sys.stderr.write(f"fw: plugin '{rec.name}' ({rec.dist or '?'}) failed to load: {rec.error}; "
+                     f"run 'fw plugins list' for details or set FW_DISABLE_PLUGINS={rec.name}\n")
+
+
+registry = Registry()
+
+
+def get_backend(dev):
+    return registry.backend(dev)
