@@ -24,7 +24,7 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_v", "_be", "_ver", "_base", "requires_grad", "grad", "grad_fn",
+    __slots__ = ("_v", "_be", "_ver", "_base", "requires_grad", "_grad", "grad_fn",
                  "_output_nr", "_acc", "__weakref__", "__dict__")
 
     def __init__(self, *args, **kwargs):
@@ -35,7 +35,7 @@ class Tensor:
     def _make(cls, v, be, requires_grad=False):
         t = object.__new__(cls)
         t._v, t._be, t._ver, t._base = v, be, [0], None
-        t.requires_grad, t.grad, t.grad_fn, t._output_nr, t._acc = requires_grad, None, None, 0, None
+        t.requires_grad, t._grad, t.grad_fn, t._output_nr, t._acc = requires_grad, None, None, 0, None
         return t
 
     def _alias(self, shape, strides, offset):
@@ -45,7 +45,7 @@ class Tensor:
         t._v = View(v.buf, shape, strides, offset, v.dtype)
         t._be, t._ver = self._be, self._ver
         t._base = self._base if self._base is not None else self
-        t.requires_grad, t.grad, t.grad_fn, t._output_nr, t._acc = False, None, None, 0, None
+        t.requires_grad, t._grad, t.grad_fn, t._output_nr, t._acc = False, None, None, 0, None
         return t
 
     def _from(self, v):
@@ -136,23 +136,18 @@ class Tensor:
         return (accumulator(self), 0)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.engine import run_backward
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = run_backward([self], None if gradient is None else [gradient], retain_graph,
-                                 create_graph, inputs=inputs, allow_unused=True)
-            for t, g in zip(inputs, grads):
-                if g is not None:
-                    t.grad = g.detach().clone() if t.grad is None else t.grad + g.detach()
-            return
-        run_backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        from .autograd import backward
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
+                 inputs=inputs)
 
     def _ones_like_for_grad(self):
         return self._from(self._be.full(self._v.shape, 1, self.dtype))
 
     def detach(self):
+        # Shares storage and version counter, but is not a view for autograd: an in-place
+        # write into it never rewrites the history of the tensor it came from.
         t = self._alias(self._v.shape, self._v.strides, self._v.offset)
-        t._base = self._base
+        t._base = None
         return t
 
     def detach_(self):
@@ -167,7 +162,8 @@ class Tensor:
                                "want to use a computed variable in a subgraph that doesn't require "
                                "differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -190,7 +186,36 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node, nr = self._edge()
+        if self.grad_fn is None:
+            # A leaf holds its AccumulateGrad node only weakly; keep it alive for the hook.
+            self.__dict__["_hooked_acc"] = node
         return node._add_pre_hook(nr, hook)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(g).__name__}")
+            if g._v.shape != self._v.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to "
+                                   f"a tensor of size '{list(self.shape)}'. Please ensure that the "
+                                   "gradient and the tensor are the same size")
+            if g._v.dtype is not self._v.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{g.dtype}' to a "
+                                   f"tensor with dtype '{self.dtype}'")
+            if g._be is not self._be:
+                raise RuntimeError(f"attempting to assign a gradient located on device "
+                                   f"'{g.device}' to a tensor located on device '{self.device}'")
+        self._grad = g
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     @property
     def data(self):
@@ -205,15 +230,19 @@ class Tensor:
 
     # -- in-place writes -------------------------------------------------------------------
     def _check_inplace(self):
-        if grad_mode._state["enabled"] and self.requires_grad and self.grad_fn is None:
-            if self._base is not None:
+        if grad_mode._state["enabled"] and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            base = self._base
+            if base is not None and base.grad_fn is None and base.requires_grad:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used "
                                    "in an in-place operation.")
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
-    def _inplace(self, result):
+    def _inplace(self, result, fresh=True):
         """Make `self` hold `result` (same shape): the data is copied into self's storage,
-        and the graph continues from result's node, as PyTorch does for `x.add_(y)`."""
+        and the graph continues from result's node, as PyTorch does for `x.add_(y)`.
+        `fresh`: result was just computed from self by the in-place op being done."""
         self._check_inplace()
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
@@ -223,6 +252,8 @@ class Tensor:
                 raise RuntimeError(f"result type {_TYPE_NAMES[result.dtype][3:-6]} can't be cast to "
                                    f"the desired output type {_TYPE_NAMES[self.dtype][3:-6]}")
             result = result.to(self.dtype)
+        if fresh and result.grad_fn is not None:
+            _keep_original(result.grad_fn, self._ver)
         self._be.copy_(self._v, result._v)
         self._ver[0] += 1
         if (result.requires_grad or self.requires_grad) and grad_mode._state["enabled"]:
@@ -253,15 +284,22 @@ class Tensor:
         return self._host().tolist()
 
     def __bool__(self):
-        if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        n = self.numel()
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
+                               "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
+    def _scalar(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self):
         if self.dtype.kind != 1 or self.numel() != 1:
@@ -269,7 +307,7 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __len__(self):
         if not self._v.shape:
@@ -312,6 +350,28 @@ class Tensor:
             t.grad = self.grad.clone()
         memo[id(self)] = t
         return t
+
+
+def _keep_original(node, ver):
+    """The node of an in-place op that saved the tensor being overwritten (`y.mul_(w)`
+    needs y's old value) keeps a copy of that value instead, as PyTorch does."""
+    saved = node.__dict__.get("_saved")
+    if not saved:
+        return
+    if any(s is not None and s[0]._ver is ver for s in saved):
+        kept = []
+        for s in saved:
+            if s is not None and s[0]._ver is ver:
+                c = _copy_of(s[0])
+                s = (c, c._ver[0])
+            kept.append(s)
+        node._saved = tuple(kept)
+
+
+def _copy_of(t):
+    from .ops.shape import contiguous_copy
+    return contiguous_copy(t) if t.requires_grad and grad_mode._state["enabled"] else \
+        t.detach().clone()
 
 
 _TYPE_NAMES = {dt.float32: "fw.FloatTensor", dt.float64: "fw.DoubleTensor",

@@ -100,7 +100,9 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                 for nr, ref in node._retained.items():
                     t = ref()
                     if t is not None and nr in slots:
-                        t.grad = slots[nr] if create_graph else slots[nr].detach()
+                        g = slots[nr] if create_graph else slots[nr].detach()
+                        # retained gradients accumulate over backward calls, like a leaf's
+                        t.grad = g.clone() if t.grad is None else t.grad + g
             if capture is not None:
                 for nr, g in slots.items():
                     for k in capture.get((node, nr), ()):

@@ -128,7 +128,10 @@ class FunctionCtx(Node):
         pass  # fw's in-place ops re-point the graph themselves; kept for API compatibility
 
     def _release(self):
-        self._saved = None
+        # Only nodes that saved tensors fail a second backward, as in PyTorch.
+        saved = self._saved
+        if saved is not None and any(s is not None for s in saved):
+            self._saved = None
 
     def apply(self, *grads):
         return self._forward_cls.backward(self, *grads)
@@ -170,6 +173,11 @@ class Function:
         if record:
             ctx.next_functions = tuple(a._edge() if n else None for a, n in zip(args, needs))
             outs = out if isinstance(out, tuple) else (out,)
+            if any(o is a for o in outs for a in args if isinstance(a, Tensor)):
+                # An input returned as is becomes a new tensor (an alias), so that the
+                # input keeps its own history.
+                outs = tuple(o.detach() if any(o is a for a in args) else o for o in outs)
+                out = outs if isinstance(out, tuple) else outs[0]
             meta = []
             for i, t in enumerate(outs):
                 if isinstance(t, Tensor):

@@ -1,4 +1,6 @@
 """Finite-difference checks of analytical gradients (use float64 inputs)."""
+import warnings
+
 import numpy as np
 
 
@@ -7,7 +9,7 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
 def _flat_outputs(fn, inputs):
@@ -15,80 +17,102 @@ def _flat_outputs(fn, inputs):
     return [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.is_floating_point]
 
 
-def _numerical_jacobian(fn, inputs, k, eps):
-    """Columns d(outputs)/d(inputs[k][i]) by central differences."""
-    from ..autograd import no_grad
+def _host(t):
+    return t.detach().cpu().numpy().reshape(-1).astype(np.float64)
+
+
+def _numerical_jacobians(fn, inputs, k, eps):
+    """For every output, the matrix d(output)/d(inputs[k]) by central differences
+    (shape: output numel x input numel)."""
+    from ..ops.creation import tensor
     x = inputs[k]
-    flat = x.detach().cpu().numpy().reshape(-1).copy()
+    flat = _host(x)
     cols = []
-    with no_grad():
-        for i in range(flat.size):
-            vals = []
-            for sign in (1, -1):
-                pert = flat.copy()
-                pert[i] += sign * eps
-                from ..ops.creation import tensor
-                xi = tensor(pert.reshape(x.shape), dtype=x.dtype, device=x.device)
-                args = list(inputs)
-                args[k] = xi
-                vals.append(np.concatenate([o.detach().cpu().numpy().reshape(-1).astype(np.float64)
-                                            for o in _flat_outputs(fn, args)] or [np.zeros(0)]))
-            cols.append((vals[0] - vals[1]) / (2 * eps))
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    for i in range(flat.size):
+        vals = []
+        for sign in (1, -1):
+            pert = flat.copy()
+            pert[i] += sign * eps
+            args = list(inputs)
+            # grad mode stays on: fn may itself differentiate (gradgradcheck)
+            args[k] = tensor(pert.reshape(tuple(x.shape)), dtype=x.dtype, device=x.device,
+                             requires_grad=x.requires_grad)
+            vals.append([_host(o) for o in _flat_outputs(fn, args)])
+        cols.append([(p - m) / (2 * eps) for p, m in zip(*vals)])
+    n_out = len(cols[0]) if cols else len(_flat_outputs(fn, inputs))
+    return [np.stack([c[j] for c in cols], axis=1) if cols else None for j in range(n_out)]
 
 
-def _analytical_jacobian(fn, inputs, k, create_graph=False):
+def _analytical_jacobians(outs, x):
+    """For every output, d(output)/d(x) row by row with autograd.grad."""
     from ..autograd import grad
     from ..ops.creation import zeros_like
-    outs = _flat_outputs(fn, inputs)
-    rows = []
+    jacs = []
     for o in outs:
+        rows = []
         for j in range(o.numel()):
-            go = zeros_like(o)
-            go.view(-1)[j] = 1.0
-            (g,) = grad([o], [inputs[k]], [go], retain_graph=True, allow_unused=True)
-            rows.append(np.zeros(inputs[k].numel()) if g is None
-                        else g.detach().cpu().numpy().reshape(-1).astype(np.float64))
-    return np.stack(rows, axis=0) if rows else np.zeros((0, inputs[k].numel()))
+            g = None
+            if o.requires_grad:
+                go = zeros_like(o)
+                go.view(-1)[j] = 1.0
+                (g,) = grad([o], [x], [go], retain_graph=True, allow_unused=True)
+            rows.append(np.zeros(x.numel()) if g is None else _host(g))
+        jacs.append(np.stack(rows, axis=0) if rows else np.zeros((0, x.numel())))
+    return jacs
 
 
-def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_):
     """Compare the gradients autograd computes for `func(*inputs)` with finite differences,
-    for every input that requires grad. Returns True or raises `GradcheckError`."""
+    for every input that requires grad. Returns True, or raises `GradcheckError` (False
+    with raise_exception=False)."""
     from ..tensor import Tensor
     inputs = _as_tuple(inputs)
-    for k, x in enumerate(inputs):
-        if not (isinstance(x, Tensor) and x.requires_grad):
-            continue
+    wanted = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not wanted:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of the them have requires_grad=True.")
+    outs = _flat_outputs(func, inputs)
+    for k in wanted:
+        x = inputs[k]
         if x.dtype.name != "float64":
-            import warnings
-            warnings.warn(f"gradcheck: input {k} is {x.dtype}, not float64; "
-                          "finite differences will be inaccurate", stacklevel=2)
-        num = _numerical_jacobian(func, inputs, k, eps)
-        ana = _analytical_jacobian(func, inputs, k)
-        if num.shape != ana.shape:
-            raise GradcheckError(f"gradcheck: Jacobian shapes differ for input {k}: "
-                                 f"numerical {num.shape}, analytical {ana.shape}")
-        if not np.allclose(ana, num, atol=atol, rtol=rtol):
-            if not raise_exception:
-                return False
-            raise GradcheckError(
-                f"Jacobian mismatch for output 0 with respect to input {k},\n"
-                f"numerical:{num}\nanalytical:{ana}\n")
+            warnings.warn(f"Input #{k} requires gradient and is not a double precision floating "
+                          "point. Finite differences will be inaccurate.", stacklevel=2)
+        nums = _numerical_jacobians(func, inputs, k, eps)
+        anas = _analytical_jacobians(outs, x)
+        for j, (num, ana) in enumerate(zip(nums, anas)):
+            if num is None:
+                continue
+            if num.shape != ana.shape or not np.allclose(ana, num, atol=atol, rtol=rtol):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(f"Jacobian mismatch for output {j} with respect to input "
+                                     f"{k},\nnumerical:{num}\nanalytical:{ana}\n")
     return True
 
 
-def gradgradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
-    """gradcheck of the first derivative: checks second derivatives (create_graph)."""
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, **_):
+    """gradcheck of the first derivatives (a vector-Jacobian product with fixed random
+    `grad_outputs`), which checks the second derivatives that create_graph gives."""
     from ..autograd import grad
+    from ..ops.creation import tensor
     from ..tensor import Tensor
     inputs = _as_tuple(inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=o.device)
+                        for o in _flat_outputs(func, inputs)]
+    grad_outputs = _as_tuple(grad_outputs)
 
     def first_grads(*xs):
         outs = _flat_outputs(func, xs)
         ins = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        total = sum((o * o.detach().sin()).sum() for o in outs)  # a fixed, generic cotangent
-        gs = grad([total], ins, create_graph=True, allow_unused=True)
+        pairs = [(o, v) for o, v in zip(outs, grad_outputs) if o.requires_grad]
+        if not pairs:
+            return ()
+        gs = grad([o for o, _ in pairs], ins, [v for _, v in pairs], create_graph=True,
+                  allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(first_grads, inputs, eps, atol, rtol, raise_exception)
+    return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
