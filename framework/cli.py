@@ -1,63 +1,131 @@
-"""The `fw` command line: plugins, devices."""
+"""The `fw` command line: plugins, devices, the conformance kit.
+
+Plugins may add commands through the `fw_register_commands(cli)` hook; they are collected
+the first time click asks for the list of commands, so `fw --version` loads no plugin.
+"""
 import json
 
 import click
 
-from . import __version__
-from .plugins import registry
+from . import __version__, plugins
 
 
-@click.group()
+class _Main(click.Group):
+    _plugins_added = False
+
+    def _add_plugin_commands(self):
+        if not self._plugins_added:
+            self._plugins_added = True
+            plugins.registry.add_commands(self)
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        if name not in self.commands:  # fw's own commands need no plugin loading
+            self._add_plugin_commands()
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Main)
 @click.version_option(__version__, prog_name="fw")
 def main():
     """fw: a deep-learning framework with pluggable devices."""
 
 
-@main.group()
-def plugins():
+@main.group("plugins")
+def plugins_group():
     """Installed plugins."""
 
 
-@plugins.command("list")
+def _status(r):
+    return r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error'] or ''}".rstrip(": ")
+
+
+def _table(cols, rows):
+    widths = [max([len(c)] + [len(str(row[i])) for row in rows]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip()]
+    lines += ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+@plugins_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records with stable keys.")
 def plugins_list(as_json):
-    """List backend and domain plugins with their status."""
+    """List backend and domain plugins with their status. A plugin that failed to load is
+    listed with its error; the exit code is still 0."""
+    registry = plugins.registry
     registry.load_all()
     records = [r.as_dict() for r in registry.records.values()]
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return
     cols = ("name", "kind", "version", "source", "status", "provides")
-    rows = [(r["name"], r["kind"], r["version"] or "-", "builtin" if r["builtin"] else (r["dist"] or "-"),
-             r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error'] or ''}".rstrip(": "),
+    rows = [(r["name"], r["kind"], r["version"] or "-",
+             "builtin" if r["builtin"] else (r["dist"] or "-"), _status(r),
              ", ".join(r["provides"]) or "-") for r in records]
-    widths = [max(len(c), *(len(str(row[i])) for row in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
-    for row in rows:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    click.echo(_table(cols, rows))
+
+
+def _device_records():
+    registry = plugins.registry
+    out = []
+    for type_name in registry.device_types():
+        cls, plugin = registry.backends[type_name]
+        base = {"device": type_name, "backend": plugin, "class": f"{cls.__module__}.{cls.__qualname__}",
+                "accelerator": bool(getattr(cls, "is_accelerator", False))}
+        try:
+            infos = cls.describe() if cls.is_available() else []
+        except Exception as exc:  # a backend that fails to probe is shown, not fatal
+            out.append({**base, "available": False, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        if not infos:
+            out.append({**base, "available": False})
+        single = cls.default_device_index() is None and len(infos) == 1
+        for i, info in enumerate(infos):
+            out.append({**base, "device": type_name if single else f"{type_name}:{i}",
+                        "available": True, **info})
+    return out
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
 def devices(as_json):
     """List the devices of every registered backend."""
-    registry.load("fw.backends")
-    out = []
-    for dtype_name, (cls, plugin) in sorted(registry.backends.items()):
-        try:
-            infos = cls.describe() if cls.is_available() else []
-        except Exception as exc:  # a backend that fails to probe is shown, not fatal
-            out.append({"device": dtype_name, "backend": plugin, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        for i, info in enumerate(infos):
-            name = dtype_name if cls.default_device_index() is None and len(infos) == 1 else f"{dtype_name}:{i}"
-            out.append({"device": name, "backend": plugin, **info})
+    out = _device_records()
     if as_json:
         click.echo(json.dumps(out, indent=2, default=str))
         return
+    skip = ("device", "backend", "class", "available", "accelerator")
     for d in out:
-        extra = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("device", "backend"))
-        click.echo(f"{d['device']:<12} [{d['backend']}] {extra}")
+        state = "" if d["available"] else "unavailable "
+        extra = ", ".join(f"{k}={v}" for k, v in d.items() if k not in skip)
+        click.echo(f"{d['device']:<12} [{d['backend']}] {state}{extra}".rstrip())
+
+
+@main.command()
+@click.argument("device")
+@click.option("-k", "pattern", default=None, help="Only cases whose name contains this.")
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+def conformance(device, pattern, verbose):
+    """Run the op suite on DEVICE and compare values and gradients with "cpu".
+    Exits with status 1 if any case fails."""
+    from .testing import CASES, run_conformance
+    cases = [c for c in CASES if pattern is None or pattern in c.name]
+    if not cases:
+        raise click.UsageError(f"no case name contains {pattern!r}")
+    try:
+        plugins.registry.backend(device)
+    except RuntimeError as exc:  # unknown device or broken plugin: say so, don't list N failures
+        raise click.ClickException(str(exc)) from exc
+    report = run_conformance(device, cases)
+    if verbose:
+        for name in report.passed:
+            click.echo(f"  ok   {name}")
+    click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
 """Device modules (`fw.opencl`, `fw.cpu`, ...) and `fw.accelerator`, answered by the
 registered backends; nothing here knows a backend by name."""
-from .plugins import PluginError, registry
+from . import plugins
+from .device import device
 
 
 def _backend_class(device_type):
     try:
-        return registry.backend_class(device_type)
-    except (PluginError, RuntimeError):
+        return plugins.registry.backend_class(device_type)
+    except RuntimeError:  # not registered, or its plugin failed: PluginError is a RuntimeError
         return None
 
 
 class DeviceModule:
-    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()` for one device type."""
+    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()` for one device type,
+    as `torch.cuda` is for CUDA. A type no plugin provides is simply not available."""
 
     def __init__(self, device_type):
         self.type = device_type
@@ -24,23 +26,39 @@ class DeviceModule:
             return False
 
     def device_count(self):
-        cls = _backend_class(self.type)
-        return cls.device_count() if self.is_available() else 0
+        if not self.is_available():
+            return 0
+        return _backend_class(self.type).device_count()
+
+    def get_device_name(self, device=None):
+        """The `name` the backend describes device `device` (an index, default 0) with."""
+        index = 0 if device is None else device if isinstance(device, int) else _index(device)
+        infos = _backend_class(self.type).describe() if self.is_available() else []
+        if not 0 <= index < len(infos):
+            raise RuntimeError(f"no '{self.type}' device with index {index} "
+                               f"({len(infos)} available)")
+        return infos[index].get("name", self.type)
 
     def synchronize(self, device=None):
-        registry.backend(device or self.type).synchronize()
+        plugins.registry.backend(device or self.type).synchronize()
 
     def __repr__(self):
         return f"<fw device module '{self.type}'>"
 
 
+def _index(dev):
+    return device(dev).index or 0
+
+
 class _Accelerator:
-    """`fw.accelerator`: the best available non-CPU device, whatever backend provides it."""
+    """`fw.accelerator`: the best available non-CPU device type, whatever backend provides it.
+    A backend class says it is one with `is_accelerator = True`; among several, the highest
+    `priority` (default 0) wins, then the device type's name."""
 
     def _types(self):
-        registry.load("fw.backends")
         found = []
-        for t, (cls, _) in registry.backends.items():
+        for t in plugins.registry.device_types():
+            cls = plugins.registry.backends[t][0]
             if getattr(cls, "is_accelerator", False) and DeviceModule(t).is_available():
                 found.append((-getattr(cls, "priority", 0), t))
         return [t for _, t in sorted(found)]
@@ -49,10 +67,10 @@ class _Accelerator:
         return bool(self._types())
 
     def current_accelerator(self, check_available=False):
+        """`fw.device(type)` of the accelerator, or None when there is none. (Accelerators
+        found here are always available, so `check_available` changes nothing.)"""
         types = self._types()
-        if not types:
-            return None
-        return registry.backend(types[0]).device
+        return device(types[0]) if types else None
 
     def device_count(self):
         types = self._types()
@@ -61,7 +79,10 @@ class _Accelerator:
     def synchronize(self, device=None):
         dev = device or self.current_accelerator()
         if dev is not None:
-            registry.backend(dev).synchronize()
+            plugins.registry.backend(dev).synchronize()
+
+    def __repr__(self):
+        return "<fw.accelerator>"
 
 
 accelerator = _Accelerator()

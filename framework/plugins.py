@@ -58,6 +58,10 @@ class PluginError(RuntimeError):
     """A plugin could not be used; `__cause__` holds the original error."""
 
 
+class NameClash(PluginError):
+    """Two plugins claim the same name (entry point, device type, dataset, ...)."""
+
+
 class PluginRecord:
     """What `fw plugins list` shows about one plugin."""
 
@@ -121,52 +125,78 @@ class Registry:
             only = _env_list("FW_LOAD_PLUGINS")
             blocked = _env_list("FW_DISABLE_PLUGINS") or set()
             strict = os.environ.get("FW_STRICT_PLUGINS", "") not in ("", "0")
-            for ep in self._eps(group):
+            eps = self._eps(group)
+            for ep in eps:
                 self._load_one(ep, group, only, blocked, strict)
+            if only and self._loaded >= set(GROUPS):
+                seen = {ep.name for g in GROUPS for ep in self._eps(g)}
+                seen |= {_dist_name(ep) for g in GROUPS for ep in self._eps(g)}
+                for name in sorted(only - seen):
+                    sys.stderr.write(f"fw: FW_LOAD_PLUGINS names '{name}', but no installed plugin "
+                                     f"has that name\n")
 
     def _load_one(self, ep, group, only, blocked, strict):
         dist = _dist_name(ep)
         rec = PluginRecord(ep.name, GROUPS[group], dist, _dist_version(ep), ep.value)
         if ep.name in self.records:
             other = self.records[ep.name]
-            rec.fail(PluginError(f"name clash: plugin name '{ep.name}' is already used by "
-                                 f"{other.dist or 'another plugin'}; this one was not loaded"),
+            rec.fail(NameClash(f"name clash: plugin name '{ep.name}' is already used by "
+                               f"{_label(other)}; this one was not loaded"),
                      status="clash")
             self.records[f"{ep.name} ({dist})"] = rec
             _warn(rec)
             return
         self.records[ep.name] = rec
-        if ep.name in blocked or (only is not None and dist != OWN_DIST and ep.name not in only):
-            rec.status = "disabled"
+        names = {ep.name, dist} - {None}
+        if names & blocked:
+            rec.status, rec.error = "disabled", "disabled by FW_DISABLE_PLUGINS"
+            return
+        if only is not None and dist != OWN_DIST and not names & only:
+            rec.status, rec.error = "disabled", "not named in FW_LOAD_PLUGINS"
             return
         try:
-            module = ep.load()
-            self.pm.register(module, name=ep.name)
-            unknown = [h.name for h in self.pm.get_hookcallers(module) if h.spec is None]
-            if unknown:
-                self.pm.unregister(module)
-                raise pluggy.PluginValidationError(
-                    module, f"unknown hook(s) {', '.join(unknown)} in plugin '{ep.name}'; "
-                            f"the hooks fw knows are: {', '.join(_spec_names())}")
-            rec.hooks = [h.name for h in self.pm.get_hookcallers(module)]
-            impls = {h.name: impl.function for h in self.pm.get_hookcallers(module)
-                     for impl in h.get_hookimpls() if impl.plugin is module}
-            if "fw_plugin_info" in impls:
-                rec.info = impls["fw_plugin_info"]() or {}
-            if "fw_register_backends" in impls:
-                impls["fw_register_backends"](register=lambda t, cls: self._add_backend(rec, t, cls))
-            for kind in self.items:
-                hook = impls.get(f"fw_register_{kind}")
-                if hook is not None:
-                    hook(register=lambda n, obj, kind=kind: self._add_item(rec, kind, n, obj))
+            plugin = ep.load()
+            self._register(rec, plugin)
         except Exception as exc:  # one broken plugin must never break fw
             if self.pm.has_plugin(ep.name):
                 self.pm.unregister(name=ep.name)
             self._forget(rec.name)
-            rec.fail(exc)
+            rec.fail(exc, status="clash" if isinstance(exc, NameClash) else "failed")
             if strict:
-                raise
+                raise PluginError(f"plugin '{rec.name}' ({_label(rec)}) failed to load: "
+                                  f"{rec.error}") from exc
             _warn(rec)
+
+    def _register(self, rec, plugin):
+        """Register `plugin` with pluggy, check its hooks, and run its registration hooks."""
+        _check_unmarked(plugin, rec.name)
+        self.pm.register(plugin, name=rec.name)
+        impls = {}
+        for caller in self.pm.get_hookcallers(plugin):
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+                if caller.spec is None and not impl.optionalhook:
+                    # pluggy only catches this in check_pending(); a typo would be ignored.
+                    raise pluggy.PluginValidationError(
+                        plugin, f"unknown hook '{caller.name}' in plugin '{rec.name}'; the hooks "
+                                f"fw knows are: {', '.join(_spec_names())}")
+                if impl.wrapper or impl.hookwrapper:
+                    raise pluggy.PluginValidationError(
+                        plugin, f"hook '{caller.name}' of plugin '{rec.name}' is a wrapper; "
+                                f"fw's hooks take plain implementations only")
+                if caller.spec is not None:
+                    impls[caller.name] = impl
+        rec.hooks = sorted(impls)
+        if "fw_plugin_info" in impls:
+            rec.info = _call(impls["fw_plugin_info"]) or {}
+        if "fw_register_backends" in impls:
+            _call(impls["fw_register_backends"],
+                  register=lambda t, cls: self._add_backend(rec, t, cls))
+        for kind in self.items:
+            if f"fw_register_{kind}" in impls:
+                _call(impls[f"fw_register_{kind}"],
+                      register=lambda n, obj, kind=kind: self._add_item(rec, kind, n, obj))
 
     def _forget(self, plugin):
         for t in [t for t, (_, p) in self.backends.items() if p == plugin]:
@@ -176,16 +206,26 @@ class Registry:
                 del table[n]
 
     def _add_backend(self, rec, device_type, cls):
+        from .device import Backend, device
+        if not (isinstance(cls, type) and issubclass(cls, Backend)):
+            raise TypeError(f"register('{device_type}', ...) expects a subclass of "
+                            f"framework.device.Backend, got {cls!r}")
+        if not isinstance(device_type, str) or device(device_type).index is not None:
+            raise ValueError(f"a device type is a name like 'opencl', got {device_type!r}")
+        if cls.type != device_type:
+            # Backend.__init__ builds self.device from cls.type: a mismatch mislabels tensors.
+            raise ValueError(f"{cls.__qualname__}.type is {cls.type!r} but it is registered as "
+                             f"device type '{device_type}'; set `type = '{device_type}'` on the class")
         if device_type in self.backends:
             owner = self.backends[device_type][1]
-            raise PluginError(f"device type '{device_type}' is already provided by plugin '{owner}'")
+            raise NameClash(f"device type '{device_type}' is already provided by plugin '{owner}'")
         self.backends[device_type] = (cls, rec.name)
         rec.provides.append(f"device:{device_type}")
 
     def _add_item(self, rec, kind, name, obj):
         table = self.items[kind]
         if name in table:
-            raise PluginError(f"{kind[:-1]} '{name}' is already provided by plugin '{table[name][1]}'")
+            raise NameClash(f"{kind[:-1]} '{name}' is already provided by plugin '{table[name][1]}'")
         table[name] = (obj, rec.name)
         rec.provides.append(f"{kind[:-1]}:{name}")
 
@@ -193,24 +233,56 @@ class Registry:
         for group in GROUPS:
             self.load(group)
 
+    def device_types(self):
+        """The device types registered by backend plugins (loads them)."""
+        self.load(BACKEND_GROUP)
+        return sorted(self.backends)
+
+    def add_commands(self, cli):
+        """Run every loaded plugin's `fw_register_commands(cli)`. A plugin that fails, or
+        replaces a command that is already there, is recorded as failed; the CLI goes on."""
+        self.load_all()
+        for rec in list(self.records.values()):
+            plugin = self.pm.get_plugin(rec.name) if rec.status == "ok" else None
+            impl = _impl_of(self.pm, plugin, "fw_register_commands")
+            if impl is None:
+                continue
+            before = dict(cli.commands)
+            try:
+                _call(impl, cli=cli)
+                replaced = [n for n, cmd in before.items() if cli.commands.get(n) is not cmd]
+                if replaced:
+                    raise PluginError(f"command(s) {', '.join(replaced)} already exist; "
+                                      f"plugin '{rec.name}' may not replace them")
+                rec.provides += [f"command:{n}" for n in cli.commands if n not in before]
+            except Exception as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                rec.fail(exc)
+                _warn(rec)
+
     # -- devices ---------------------------------------------------------------------------
     def backend_class(self, device_type):
         self.load(BACKEND_GROUP)
         entry = self.backends.get(device_type)
         if entry is not None:
             return entry[0]
-        # Say why: a backend plugin that failed or was disabled may be the one that provides it
-        # (by convention it is named after its device type).
+        # Say why: a backend plugin that failed or was disabled may be the one that provides it.
         broken = [r for r in self.records.values() if r.kind == "backend" and r.status != "ok"]
-        match = [r for r in broken if r.name == device_type] or (broken if len(broken) == 1 else [])
-        if match:
-            r = match[0]
-            raise PluginError(f"device type '{device_type}' is unavailable: backend plugin "
-                              f"'{r.name}' ({r.dist}) is {r.status}: {r.error or 'see fw plugins list'}"
-                              ) from r.exception
+        for r in broken:
+            # By convention a backend's entry point is named after its device type.
+            if r.name == device_type:
+                raise PluginError(f"device type '{device_type}' is unavailable: backend plugin "
+                                  f"'{r.name}' ({_label(r)}) is {r.status}: "
+                                  f"{r.error or 'see fw plugins list'}") from r.exception
         known = ", ".join(sorted(self.backends)) or "none"
-        raise RuntimeError(f"Expected one of the registered device types ({known}), got "
-                           f"'{device_type}'. Run 'fw plugins list' to see installed backends.")
+        msg = (f"Expected one of the registered device types ({known}), got '{device_type}'. "
+               f"Run 'fw plugins list' to see installed backends.")
+        if broken:
+            msg += " Backend plugins that are not loaded and may provide it: " + "; ".join(
+                f"'{r.name}' ({_label(r)}) {r.status}: {r.error}" for r in broken)
+            raise PluginError(msg) from (broken[0].exception if len(broken) == 1 else None)
+        raise RuntimeError(msg)
 
     def backend(self, dev):
         """The Backend instance that serves device `dev` (a `device` or a string)."""
@@ -243,7 +315,36 @@ class Registry:
 
 def _dist_name(ep):
     dist = getattr(ep, "dist", None)
-    return dist.metadata["Name"] if dist is not None else None
+    if dist is None:
+        return None
+    return dist.metadata.get("Name") if hasattr(dist.metadata, "get") else dist.metadata["Name"]
+
+
+def _label(rec):
+    return f"{rec.dist}-{rec.version}" if rec.dist and rec.version else (rec.dist or "no distribution")
+
+
+def _call(impl, **kwargs):
+    """Call a hookimpl as pluggy would: with the spec arguments it names, no others."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
+def _impl_of(pm, plugin, hook_name):
+    if plugin is None:
+        return None
+    caller = getattr(pm.hook, hook_name)
+    return next((i for i in caller.get_hookimpls() if i.plugin is plugin), None)
+
+
+def _check_unmarked(plugin, name):
+    """A function named like a hook but not marked with @hookimpl is ignored by pluggy;
+    that is always a mistake, so say so."""
+    for attr in _spec_names():
+        fn = getattr(plugin, attr, None)
+        if callable(fn) and not hasattr(fn, "fw_impl"):
+            raise pluggy.PluginValidationError(
+                plugin, f"plugin '{name}' defines {attr}() without the @hookimpl marker "
+                        f"(from framework.plugins import hookimpl); pluggy would ignore it")
 
 
 def _dist_version(ep):
@@ -256,7 +357,8 @@ def _spec_names():
 
 
 def _warn(rec):
-    sys.stderr.write(f"fw: plugin '{rec.name}' ({rec.dist or '?'}) failed to load: {rec.error}; "
+    what = "was not loaded" if rec.status == "clash" else "failed to load"
+    sys.stderr.write(f"fw: plugin '{rec.name}' ({_label(rec)}) {what}: {rec.error}; "
                      f"run 'fw plugins list' for details or set FW_DISABLE_PLUGINS={rec.name}\n")
 
 
