@@ -56,7 +56,7 @@ def plugins_list(as_json):
     """List backend and domain plugins with their status. A plugin that failed to load is
     listed with its error; the exit code is still 0."""
     registry = plugins.registry
-    registry.load_all()
+    main._add_plugin_commands()  # loads every plugin, and lists the commands they add
     records = [r.as_dict() for r in registry.records.values()]
     if as_json:
         click.echo(json.dumps(records, indent=2))

@@ -252,13 +252,13 @@ class Registry:
                 _call(impl, cli=cli)
                 replaced = [n for n, cmd in before.items() if cli.commands.get(n) is not cmd]
                 if replaced:
-                    raise PluginError(f"command(s) {', '.join(replaced)} already exist; "
+                    raise NameClash(f"command(s) {', '.join(replaced)} already exist; "
                                       f"plugin '{rec.name}' may not replace them")
                 rec.provides += [f"command:{n}" for n in cli.commands if n not in before]
             except Exception as exc:
                 cli.commands.clear()
                 cli.commands.update(before)
-                rec.fail(exc)
+                rec.fail(exc, status="clash" if isinstance(exc, NameClash) else "failed")
                 _warn(rec)
 
     # -- devices ---------------------------------------------------------------------------
@@ -273,8 +273,8 @@ class Registry:
             # By convention a backend's entry point is named after its device type.
             if r.name == device_type:
                 raise PluginError(f"device type '{device_type}' is unavailable: backend plugin "
-                                  f"'{r.name}' ({_label(r)}) is {r.status}: "
-                                  f"{r.error or 'see fw plugins list'}") from r.exception
+                                  f"'{r.name}' ({_label(r)}) {_STATUS_WORDS[r.status]}: "
+                                  f"{r.error}") from r.exception
         known = ", ".join(sorted(self.backends)) or "none"
         msg = (f"Expected one of the registered device types ({known}), got '{device_type}'. "
                f"Run 'fw plugins list' to see installed backends.")
@@ -318,6 +318,9 @@ def _dist_name(ep):
     if dist is None:
         return None
     return dist.metadata.get("Name") if hasattr(dist.metadata, "get") else dist.metadata["Name"]
+
+
+_STATUS_WORDS = {"failed": "failed to load", "clash": "was not loaded", "disabled": "is disabled"}
 
 
 def _label(rec):

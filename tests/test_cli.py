@@ -103,6 +103,7 @@ def test_plugins_list_json(registry):
     assert all(set(x) == KEYS for x in recs.values())
     assert recs["numpy"]["builtin"] and recs["numpy"]["dist"] == "fw"
     assert recs["testing"]["hooks"] == ["fw_register_backends", "fw_register_commands"]
+    assert recs["testing"]["provides"][-1] == "command:hello"
     assert recs["ghost"]["status"] == "failed" and recs["ghost"]["error"].startswith("ModuleNotFound")
 
 

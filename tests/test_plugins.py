@@ -169,7 +169,7 @@ def test_fw_plugins_list_shows_every_failure(plugin_dir):
     assert good["status"] == "ok" and good["provides"] == ["device:extra"]
     assert good["hooks"] == ["fw_register_backends"]
     domain = by["extra_domain", "fw-good"]
-    assert domain["kind"] == "domain" and domain["provides"] == ["dataset:toy"]
+    assert domain["kind"] == "domain" and domain["provides"] == ["dataset:toy", "command:hello"]
     assert domain["hooks"] == ["fw_register_commands", "fw_register_datasets"]
     dup = by["extra", "fw-dup"]
     assert dup["status"] == "clash" and "fw-good-1.0" in dup["error"]
@@ -188,7 +188,7 @@ def test_broken_plugin_never_breaks_fw(plugin_dir):
         try:
             fw.zeros(2, device="broken")
         except fw.plugins.PluginError as e:
-            assert "backend plugin 'broken' (fw-broken-1.0) is failed" in str(e), e
+            assert "backend plugin 'broken' (fw-broken-1.0) failed to load" in str(e), e
             assert isinstance(e.__cause__, ImportError), repr(e.__cause__)
             assert isinstance(e, RuntimeError)
         else:
@@ -448,7 +448,7 @@ def test_plugin_commands(monkeypatch):
     original = group.commands["devices"]
     reg.add_commands(group)
     assert group.commands["devices"] is original
-    assert reg.records["cmd"].status == "failed" and "may not replace" in reg.records["cmd"].error
+    assert reg.records["cmd"].status == "clash" and "may not replace" in reg.records["cmd"].error
 
 
 # -- device modules and fw.accelerator ---------------------------------------------------------
