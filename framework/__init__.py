@@ -30,7 +30,7 @@ vulkan = DeviceModule("vulkan")
 
 def __getattr__(name):
     # fw.<device type> for third-party backends, e.g. fw.counting.is_available()
-    if not name.startswith("_") and name in plugins.registry.backends:
+    if not name.startswith("_") and name in plugins.registry.device_types():
         return DeviceModule(name)
     raise AttributeError(f"module 'framework' has no attribute '{name}'")
 
