@@ -12,7 +12,9 @@ from .dtypes import (dtype, float32, float64, int32, int64, bool, float, double,
 from .device import device
 from .tensor import Tensor, Size
 from . import autograd
-from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled)
+from .printing import set_printoptions
 from .ops import *  # noqa: F401,F403  (the op namespace: fw.add, fw.cat, ...)
 from .ops import __all__ as _ops_all
 from .devices import DeviceModule, accelerator

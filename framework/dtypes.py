@@ -24,7 +24,7 @@ class dtype:
         return "fw." + self.name
 
     def __reduce__(self):
-        return (_by_name.__getitem__, (self.name,))
+        return self.name  # pickled by reference: framework.dtypes.<name> is this object
 
 
 bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001 - PyTorch's name

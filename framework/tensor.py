@@ -102,6 +102,11 @@ class Tensor:
         return self._v.dtype.is_floating_point
 
     @property
+    def _version(self):
+        """How many in-place writes the storage has seen (shared by views), as in PyTorch."""
+        return self._ver[0]
+
+    @property
     def is_leaf(self):
         return self.grad_fn is None
 

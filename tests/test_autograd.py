@@ -605,3 +605,47 @@ def test_gradgradcheck_of_linear_function():
     # The first derivative is constant: its own derivative is zero, not an error.
     x = fw.tensor(V, dtype=fw.float64, requires_grad=True)
     assert fw.autograd.gradgradcheck(lambda a: a * 3, (x,))
+
+
+def test_custom_function_mark_dirty():
+    def fn(lib, x):
+        class AddOneInPlace(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.mark_dirty(a)
+                a.add_(1)
+                return a
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+
+        y = x * 2
+        v = y._version
+        z = AddOneInPlace.apply(y)
+        assert z is y and y.grad_fn is not None
+        (y * y).sum().backward()
+        return y, x.grad, y._version - v
+    f, t = both(fn, V)
+    close(f[0], t[0])
+
+    def leaf(lib):
+        class Dirty(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.mark_dirty(a)
+                return a
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        Dirty.apply(lib.ones(2, requires_grad=True))
+    raises_like_torch(leaf, "leaf Variable")
+
+
+def test_inference_mode_flag():
+    for lib in (fw, torch):
+        assert not lib.is_inference_mode_enabled()
+        with lib.inference_mode():
+            assert lib.is_inference_mode_enabled() and not lib.is_grad_enabled()
+        assert not lib.is_inference_mode_enabled() and lib.is_grad_enabled()

@@ -124,8 +124,11 @@ class FunctionCtx(Node):
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
+    _dirty = ()
+
     def mark_dirty(self, *tensors):
-        pass  # fw's in-place ops re-point the graph themselves; kept for API compatibility
+        """Say that forward modified these inputs in place (and returns them)."""
+        self._dirty = tensors
 
     def _release(self):
         # Only nodes that saved tensors fail a second backward, as in PyTorch.
@@ -170,13 +173,20 @@ class Function:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_mode._state["enabled"] = enabled
+        dirty = ctx._dirty
+        for t in dirty:
+            if record and t.requires_grad and t.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
+            t._ver[0] += 1  # PyTorch counts the marking as a write too
         if record:
             ctx.next_functions = tuple(a._edge() if n else None for a, n in zip(args, needs))
             outs = out if isinstance(out, tuple) else (out,)
             if any(o is a for o in outs for a in args if isinstance(a, Tensor)):
                 # An input returned as is becomes a new tensor (an alias), so that the
-                # input keeps its own history.
-                outs = tuple(o.detach() if any(o is a for a in args) else o for o in outs)
+                # input keeps its own history; one marked dirty takes the new history.
+                outs = tuple(o.detach() if any(o is a for a in args) and
+                             not any(o is d for d in dirty) else o for o in outs)
                 out = outs if isinstance(out, tuple) else outs[0]
             meta = []
             for i, t in enumerate(outs):

@@ -78,8 +78,19 @@ class inference_mode(_GradMode):
 
     def __enter__(self):
         self._prev = _state["enabled"]
+        self._prev_inf = _state.get("inference", False)
         if self._on:
             _state["enabled"] = False
+            _state["inference"] = True
+
+    def __exit__(self, *exc):
+        _state["enabled"] = self._prev
+        _state["inference"] = self._prev_inf
+        return False
+
+
+def is_inference_mode_enabled():
+    return _state.get("inference", False)
 
     def _args(self):
         return (self._on,)

@@ -56,8 +56,8 @@ def _new(v, be, requires_grad):
 def _to_numpy_data(data, dtype):
     if isinstance(data, Tensor):
         return data.detach()._host()
-    if isinstance(data, np.ndarray):
-        return data
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data)  # NumPy data keeps its dtype (np.float64 -> fw.float64)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested(data, lambda x: x.item() if isinstance(x, Tensor) else x)
     try:
@@ -214,8 +214,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    if not isinstance(steps, int) or steps < 0:
-        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    if isinstance(steps, Tensor):
+        steps = steps.item()
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
     dtype = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
     arr = np.linspace(start, end, steps, dtype=np.float64)
     if not dtype.is_floating_point:
@@ -291,7 +295,9 @@ def _gen(generator):
 def _float_dtype(dtype):
     d = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
     if not d.is_floating_point:
-        raise RuntimeError(f"expected a floating-point dtype, got {d}")
+        # NotImplementedError (a RuntimeError), as PyTorch raises for integer dtypes
+        raise NotImplementedError(f"random floating-point numbers can't be made in dtype {d}; "
+                                  "use a floating-point dtype")
     return d
 
 
@@ -309,6 +315,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
+    if size is None and isinstance(high, (tuple, list)):
+        high, size = None, high  # randint(high, size)
     if high is None:
         low, high = 0, low
     if size is None:
@@ -404,7 +412,7 @@ class _ToDevice(Function):
     @staticmethod
     def forward(ctx, x, be):
         ctx.src = x._be
-        return Tensor._make(be.from_numpy(np.ascontiguousarray(x._host())), be)
+        return Tensor._make(be.from_numpy(np.asarray(x._host(), order="C")), be)
 
     @staticmethod
     def backward(ctx, g):
@@ -489,7 +497,7 @@ def copy_(self, src, non_blocking=False):
         src = src.to(self.dtype)
     if src.shape != self.shape:
         src = src.expand(self.shape)
-    return self._inplace(src if src.requires_grad else src.detach())
+    return self._inplace(src if src.requires_grad else src.detach(), fresh=False)
 
 
 @method

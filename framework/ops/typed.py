@@ -10,9 +10,11 @@ class _TypedMeta(type):
 
     def __call__(cls, *args, device=None):
         from .creation import tensor, zeros
+        if not args:
+            return zeros(0, dtype=cls.dtype, device=device)
         if len(args) == 1 and not isinstance(args[0], int):
             return tensor(args[0], dtype=cls.dtype, device=device)
-        return zeros(*args, dtype=cls.dtype, device=device)
+        return zeros(*args, dtype=cls.dtype, device=device)  # sizes: zero-filled, never stale
 
 
 def _typed(name, d):
