@@ -12,7 +12,7 @@ from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
 _UNARY = {
-    "neg": np.negative, "abs": np.abs, "sign": np.sign, "exp": np.exp, "log": np.log,
+    "neg": np.negative, "abs": np.abs, "exp": np.exp, "log": np.log,
     "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
     "tan": np.tan, "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil, "round": np.round,
     "trunc": np.trunc, "reciprocal": np.reciprocal, "logical_not": np.logical_not,
@@ -111,6 +111,13 @@ class NumpyBackend(Backend):
             return f(a)
         if op == "relu":
             return np.maximum(a, 0)
+        if op == "sign":
+            if a.dtype == np.bool_:
+                return a.copy()
+            r = np.sign(a)
+            if r.dtype.kind == "f":
+                r[np.isnan(r)] = 0  # PyTorch: sign(nan) == 0
+            return r
         if op == "sigmoid":
             r = np.tanh(a * 0.5)
             r *= 0.5
@@ -127,8 +134,8 @@ class NumpyBackend(Backend):
         x, y = self._arg(a), self._arg(b)
         if op in _QUIET:
             if op in ("floor_divide", "remainder") and (a if type(a) is View else b).dtype.kind == 1:
-                if np.any(y == 0):
-                    raise ZeroDivisionError(f"{op}: integer division by zero")
+                if np.any(y == 0):  # PyTorch's error for integer division by zero
+                    raise RuntimeError("ZeroDivisionError")
             with np.errstate(all="ignore"):
                 r = f(x, y)
         else:

@@ -8,13 +8,16 @@ from .elementwise import (add, sub, mul, div, true_divide, divide, multiply, sub
                           floor_divide, remainder, fmod, pow, float_power, maximum, minimum,
                           atan2, arctan2, eq, ne, lt, le, gt, ge, greater, greater_equal, less,
                           less_equal, not_equal, logical_and, logical_or, logical_xor,
-                          logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, equal,
+                          logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+                          bitwise_left_shift, bitwise_right_shift, equal,
                           allclose, isclose, isnan, isinf, isfinite, neg, negative, abs, absolute,
                           exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, relu,
                           erf, reciprocal, asin, acos, atan, arcsin, arccos, arctan, sinh, cosh,
                           log2, log10, exp2, sign, floor, ceil, trunc, fix, round, square, gelu,
                           silu, clamp, clip, clamp_min, clamp_max, where, masked_fill)
-from .reduction import sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax
+from .reduction import (sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax,
+                        prod, var, std, var_mean, std_mean, logsumexp, cumsum, cumprod, all,
+                        any, count_nonzero, norm, sort, argsort, topk, median)
 from .shape import broadcast_to
 from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
                        masked_select)

@@ -100,7 +100,10 @@ def _grad_div(ctx, g, a, b, out):
 def _grad_pow(ctx, g, a, b, out):
     ga = gb = None
     if ctx.needs_input_grad[0]:
-        ga = where(b == 0, 0.0, g * b * a.pow(b - 1))
+        if isinstance(b, Tensor):
+            ga = where(b == 0, 0.0, g * b * a.pow(b - 1))
+        else:  # a Python exponent: x ** 0 is constant, else the usual rule
+            ga = g * 0.0 if b == 0 else g * b * a.pow(b - 1)
     if ctx.needs_input_grad[1]:
         gb = where((a == 0) & (b >= 0), 0.0, g * out * a.log())
     return ga, gb
@@ -139,6 +142,8 @@ class _Binary(Function):
     def forward(ctx, a, b, op, dtype):
         out = raw_binary(op, a, b, dtype)
         need = _BINARY_GRADS[op][1]
+        if op == "mul":  # d/da uses b and d/db uses a: save only what a wanted gradient reads
+            need = "a" * ctx.needs_input_grad[1] + "b" * ctx.needs_input_grad[0]
         ctx.op, ctx.a, ctx.b = op, a, b  # scalars stay as they are; tensors are saved below
         ctx.save_for_backward(a if "a" in need and isinstance(a, Tensor) else None,
                               b if "b" in need and isinstance(b, Tensor) else None,
@@ -178,21 +183,54 @@ def _check_operand(x, fn):
         raise TypeError(f"{fn}(): argument 'other' must be Tensor or Number, not {type(x).__name__}")
 
 
+# PyTorch's names of dtypes in its "not implemented for 'Float'" messages.
+_TORCH_NAMES = {dt.bool: "Bool", dt.int32: "Int", dt.int64: "Long", dt.float32: "Float",
+                dt.float64: "Double"}
+
+
+def _not_implemented(op, dtype):
+    raise NotImplementedError(f"\"{op}_cpu\" not implemented for '{_TORCH_NAMES[dtype]}'")
+
+
+def _compute_dtype(a, b, fn):
+    ops = _operands(a, b)
+    if ops is None:
+        raise TypeError(f"{fn}(): unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    return ops[3]
+
+
+def _scaled(input, other, alpha, fn):
+    """`other * alpha` for add/sub, with PyTorch's checks on alpha."""
+    d = _compute_dtype(input, other, fn)
+    if isinstance(alpha, builtins.bool) and d is not dt.bool:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, builtins.float) and not d.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
+
+
 def add(input, other, *, alpha=1, out=None):
     _check_operand(other, "add")
     if alpha != 1:
-        other = other * alpha
+        other = _scaled(input, other, alpha, "add")
     return _binary("add", input, other)
+
+
+def _is_bool(x):
+    return x.dtype is dt.bool if isinstance(x, Tensor) else isinstance(x, (builtins.bool, np.bool_))
 
 
 def sub(input, other, *, alpha=1, out=None):
     _check_operand(other, "sub")
-    if isinstance(input, Tensor) and input.dtype is dt.bool and isinstance(other, Tensor) \
-            and other.dtype is dt.bool:
+    if _is_bool(input) and _is_bool(other):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     if alpha != 1:
-        other = other * alpha
+        other = _scaled(input, other, alpha, "sub")
     return _binary("sub", input, other)
 
 
@@ -211,7 +249,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         d = _operands(input, other)[3]
         return q if d.is_floating_point else q.to(d)
     if rounding_mode is not None:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
     return _binary("div", input, other, _float_dtype(input, other))
 
@@ -221,21 +259,35 @@ multiply, subtract = mul, sub
 
 
 def floor_divide(input, other):
+    if _compute_dtype(input, other, "floor_divide") is dt.bool:
+        _not_implemented("div_floor", dt.bool)
     return raw_binary("floor_divide", input, other)
 
 
 def remainder(input, other):
+    if _compute_dtype(input, other, "remainder") is dt.bool:
+        _not_implemented("remainder", dt.bool)
     return _binary("remainder", input, other)
 
 
 def fmod(input, other):
     """C-style remainder: the result has the sign of `input`."""
+    d = _compute_dtype(input, other, "fmod")
+    if d is dt.bool:
+        _not_implemented("fmod", dt.bool)
+    input, other = (x.to(d) if isinstance(x, Tensor) else x for x in (input, other))
     return input - div(input, other, rounding_mode="trunc") * other
 
 
 def pow(input, exponent):
     if not isinstance(input, Tensor):
         input = _scalar_like(input, exponent)
+    d = _compute_dtype(input, exponent, "pow")
+    if not d.is_floating_point:
+        if d is dt.bool and isinstance(exponent, Tensor):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        if isinstance(exponent, _SCALARS) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _binary("pow", input, exponent)
 
 
@@ -293,14 +345,35 @@ def _bitwise(op):
         if ops is None:
             return NotImplemented
         if ops[3].is_floating_point:
-            raise RuntimeError(f"\"{op}_cpu\" not implemented for 'Float': bitwise ops need "
-                               "integer or bool tensors")
+            _not_implemented(op, ops[3])
         return raw_binary(op, input, other)
     bitwise.__name__ = op
     return bitwise
 
 
 bitwise_and, bitwise_or, bitwise_xor = (_bitwise(o) for o in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
+def _shift(name, left):
+    def shift(input, other):
+        ops = _operands(input, other)
+        if ops is None:
+            return NotImplemented
+        d = ops[3]
+        if d.is_floating_point:
+            _not_implemented("lshift" if left else "rshift", d)
+        if d is dt.bool:
+            d = dt.int64
+        # Shifts as arithmetic: x << n == x * 2**n, x >> n == floor(x / 2**n) (sign-extending).
+        p = pow(2, other.to(d)) if isinstance(other, Tensor) else 2 ** builtins.int(other)
+        x = input.to(d) if isinstance(input, Tensor) else input
+        return raw_binary("mul" if left else "floor_divide", x, p, d)
+    shift.__name__ = name
+    return shift
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", True)
+bitwise_right_shift = _shift("bitwise_right_shift", False)
 
 
 def eq_all(input, other):
@@ -404,10 +477,32 @@ class _Unary(Function):
         return entry[0](g, x, o), None
 
 
+_NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+             "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _check_unary_dtype(op, d):
+    """PyTorch's refusals: rounding, abs and neg of bools, relu of bools, bitwise_not of floats."""
+    if d is dt.bool:
+        if op == "neg":
+            raise RuntimeError(_NEG_BOOL)
+        if op == "relu":
+            raise RuntimeError("Boolean inputs not supported for relu")
+        if op in ("abs", "floor", "ceil", "round", "trunc"):
+            _not_implemented(op if op == "abs" else op + "_vml", d)
+    elif d.is_floating_point and op == "bitwise_not":
+        _not_implemented(op, d)
+
+
+_CHECKED_UNARY = frozenset(("neg", "relu", "abs", "floor", "ceil", "round", "trunc", "bitwise_not"))
+
+
 def _unary(op):
     def fn(input):
         if not isinstance(input, Tensor):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+        if op in _CHECKED_UNARY:
+            _check_unary_dtype(op, input._v.dtype)
         if grad_mode._state["enabled"] and input.requires_grad and _UNARY_GRADS.get(op, 0) != 0:
             return _Unary.apply(input, op)
         return raw_unary(op, input)
@@ -433,10 +528,18 @@ def round(input, decimals=0):
 
 
 def square(input):
+    if input.dtype is dt.bool:
+        input = input.to(dt.int64)  # PyTorch squares bools as pow(x, 2): int64
     return input * input
 
 
+def _float_only(name, x):
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_TORCH_NAMES[x.dtype]}'")
+
+
 def gelu(input, approximate="none"):
+    _float_only("GeluKernelImpl", input)
     if approximate == "tanh":
         inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1 + tanh(inner))
@@ -446,6 +549,7 @@ def gelu(input, approximate="none"):
 
 
 def silu(input):
+    _float_only("silu_cpu", input)
     return input * sigmoid(input)
 
 
@@ -556,6 +660,15 @@ def masked_fill(input, mask, value):
 
 
 # -- Tensor methods and operators ----------------------------------------------------------------
+def _src(self):
+    """The operand of an in-place op. When autograd records it, a copy: the backward of
+    `x.mul_(y)` needs x's old values, which the in-place write is about to overwrite
+    (PyTorch saves `original_self` the same way)."""
+    if self.requires_grad and grad_mode._state["enabled"]:
+        return self.clone()
+    return self
+
+
 def _rev(fn):
     return lambda self, other: fn(other, self)
 
@@ -577,6 +690,8 @@ for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow
                    ("divide", div), ("logical_and", logical_and), ("logical_or", logical_or),
                    ("logical_xor", logical_xor), ("bitwise_and", bitwise_and),
                    ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
+                   ("bitwise_left_shift", bitwise_left_shift),
+                   ("bitwise_right_shift", bitwise_right_shift),
                    ("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min),
                    ("clamp_max", clamp_max), ("masked_fill", masked_fill), ("where", None),
                    ("neg", neg), ("negative", neg), ("abs", abs), ("absolute", abs), ("exp", exp),
@@ -597,7 +712,7 @@ for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow
     if _name not in ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal", "eq", "ne",
                      "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
                      "not_equal", "logical_and", "logical_or", "logical_xor"):
-        setattr(Tensor, _name + "_", lambda self, *a, _fn=_fn, **k: self._inplace(_fn(self, *a, **k)))
+        setattr(Tensor, _name + "_", lambda self, *a, _fn=_fn, **k: self._inplace(_fn(_src(self), *a, **k)))
 
 
 @method(name="where")
@@ -608,21 +723,41 @@ def _where_method(self, condition, other):
 
 @method
 def masked_fill_(self, mask, value):
-    return self._inplace(masked_fill(self, mask, value))
+    return self._inplace(masked_fill(_src(self), mask, value))
 
 
 for _dunder, _fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div),
                      ("floordiv", floor_divide), ("mod", remainder), ("pow", pow),
-                     ("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor)):
+                     ("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor),
+                     ("lshift", bitwise_left_shift), ("rshift", bitwise_right_shift)):
     setattr(Tensor, f"__{_dunder}__", _op(_fn))
     setattr(Tensor, f"__r{_dunder}__", _op(_rev(_fn)))
-    setattr(Tensor, f"__i{_dunder}__", lambda self, other, _fn=_fn: self._inplace(_fn(self, other)))
+    setattr(Tensor, f"__i{_dunder}__", lambda self, other, _fn=_fn: self._inplace(_fn(_src(self), other)))
 for _dunder, _fn in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
     setattr(Tensor, f"__{_dunder}__", _op(_fn))
+
+
+def _direct(op):
+    """`a + b` / `a * b` straight to the dispatcher: the hot path of every model."""
+    def operator(self, other):
+        if not isinstance(other, Tensor) and not isinstance(other, _SCALARS):
+            return NotImplemented
+        return _binary(op, self, other)
+    return operator
+
+
+Tensor.__add__ = Tensor.__radd__ = _direct("add")
+Tensor.__mul__ = Tensor.__rmul__ = _direct("mul")
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 Tensor.__pos__ = lambda self: self
-Tensor.__invert__ = lambda self: logical_not(self) if self.dtype is dt.bool else bitwise_not(self)
+def _invert(self):
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return logical_not(self) if self.dtype is dt.bool else bitwise_not(self)
+
+
+Tensor.__invert__ = _invert
 Tensor.__rpow__ = lambda self, other: pow(_scalar_like(other, self).to(dt.result_type(self, other)), self)
 Tensor.gelu = gelu
 Tensor.silu = silu

@@ -1,4 +1,5 @@
 """Reductions along dimensions (sum, mean, max, ...), softmax family, and their gradients."""
+import builtins
 import collections
 
 from .. import dtypes as dt
@@ -12,15 +13,18 @@ values_indices = {name: collections.namedtuple(name, ["values", "indices"])
 
 
 def norm_dims(x, dim):
-    """`dim` (None, int, or a sequence) as a sorted tuple of non-negative dims."""
-    if dim is None:
+    """`dim` (None, int, or a sequence) as a sorted tuple of non-negative dims.
+    An empty sequence means every dim, as in PyTorch; a 0-dim tensor accepts dim 0 / -1
+    and has nothing to reduce."""
+    if dim is None or isinstance(dim, (tuple, list)) and not dim:
         return tuple(range(x.ndim))
     if isinstance(dim, (tuple, list)):
         dims = tuple(sorted({x._dim(d) for d in dim}))
         if len(dims) != len(dim):
             raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
-        return dims
-    return (x._dim(dim),)
+    else:
+        dims = (x._dim(dim),)
+    return dims if x.ndim else ()
 
 
 def _kept_shape(shape, dims):
@@ -107,30 +111,32 @@ class _Extreme(Function):
         return _expand_back(g, x.shape, ctx.dims, ctx.keepdim) * mask / count, None, None, None
 
 
-def _extreme(op, x, dim, keepdim):
+def _extreme(op, x, dim, keepdim, name=None):
+    name = name or op
+    if x.numel() == 0 and (dim is None or dim == () or dim == []):
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
     dims = norm_dims(x, dim)
     for d in dims:
         if x.shape[d] == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
-    if x.numel() == 0 and not dims:
-        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if grad_mode._state["enabled"] and x.requires_grad:
         return _Extreme.apply(x, op, dims, keepdim)
     return raw_reduce(op, x, dims, keepdim)
 
 
 def amax(input, dim=(), keepdim=False):
-    return _extreme("max", input, None if dim == () else dim, keepdim)
+    return _extreme("max", input, None if dim == () else dim, keepdim, "amax")
 
 
 def amin(input, dim=(), keepdim=False):
-    return _extreme("min", input, None if dim == () else dim, keepdim)
+    return _extreme("min", input, None if dim == () else dim, keepdim, "amin")
 
 
 def _arg(op, x, dim, keepdim):
     if dim is None:
         if x.numel() == 0:
-            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         flat = x.reshape(-1)
         out = Tensor._make(x._be.arg_reduce(op, flat._v, 0, False), x._be)
         return out.reshape((1,) * x.ndim) if keepdim else out
@@ -142,11 +148,18 @@ def _arg(op, x, dim, keepdim):
     return Tensor._make(x._be.arg_reduce(op, x._v, d, keepdim), x._be)
 
 
+def _no_bool(name, x):
+    if x.dtype is dt.bool:
+        raise RuntimeError(f"{name}(): does not support bool input")
+
+
 def argmax(input, dim=None, keepdim=False):
+    _no_bool("argmax", input)
     return _arg("argmax", input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
+    _no_bool("argmin", input)
     return _arg("argmin", input, dim, keepdim)
 
 
@@ -231,5 +244,333 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     return _LogSoftmax.apply(x, x._dim(dim))
 
 
-for _fn in (sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax):
+# -- products and scans -------------------------------------------------------------------------
+def _int_to_long(x, dtype):
+    """Sums and products of bools and ints accumulate in int64, as in PyTorch."""
+    if dtype is not None:
+        return x.to(dtype)
+    return x if x.dtype.is_floating_point else x.to(dt.int64)
+
+
+def _has_zero(x):
+    return builtins.bool(raw_reduce("any", x.detach() == 0, norm_dims(x, None), False))
+
+
+def _reduced_numel(x, dims):
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    return n
+
+
+def _prod_of_others(x, dims):
+    """For each element, the product of the other elements of its reduction slice, exact
+    when the slice holds zeros: exclusive cumulative products from the left and the right."""
+    from .creation import ones
+    from .shape import cat
+    keep = [d for d in range(x.ndim) if d not in dims]
+    perm = keep + list(dims)
+    kept_shape = tuple(x.shape[d] for d in keep)
+    n = _reduced_numel(x, dims)
+    xp = x.permute(perm).reshape(kept_shape + (n,))
+    one = ones(kept_shape + (1,), dtype=x.dtype, device=x.device)
+    left = cat([one, xp.narrow(-1, 0, n - 1)], -1).cumprod(-1)
+    right = cat([one, xp.flip(-1).narrow(-1, 0, n - 1)], -1).cumprod(-1).flip(-1)
+    inverse = [perm.index(i) for i in range(x.ndim)]
+    return (left * right).reshape(tuple(x.shape[d] for d in perm)).permute(inverse)
+
+
+class _Prod(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = raw_reduce("prod", x, dims, keepdim)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _expand_back(g, x.shape, ctx.dims, ctx.keepdim)
+        if not _has_zero(x):
+            return g * _expand_back(out, x.shape, ctx.dims, ctx.keepdim) / x, None, None
+        return g * _prod_of_others(x, ctx.dims), None, None
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    x = _int_to_long(input, dtype)
+    dims = norm_dims(x, dim)
+    if grad_mode._state["enabled"] and x.requires_grad:
+        return _Prod.apply(x, dims, keepdim)
+    return raw_reduce("prod", x, dims, keepdim)
+
+
+def _scan_dim(x, dim, name):
+    if dim is None:
+        raise TypeError(f"{name}() missing required argument 'dim'")
+    return x._dim(dim) if x.ndim else 0
+
+
+def raw_scan(op, x, d):
+    return Tensor._make(x._be.scan(op, x._v, d), x._be)
+
+
+def _rev_cumsum(g, d):
+    return g.flip(d).cumsum(d).flip(d)
+
+
+class _Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, d):
+        ctx.d = d
+        return raw_scan("sum", x, d)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _rev_cumsum(g, ctx.d), None
+
+
+def _cumprod_grad_with_zeros(g, x, d):
+    """d out_j / d x_k = prod(x_i for i <= j, i != k): the cumprod of x with x_k set to one.
+    Built for every k at once (O(n^2) memory), only when x holds zeros."""
+    from .creation import arange
+    from .elementwise import where
+    n = x.shape[d]
+    xl, gl = x.movedim(d, -1), g.movedim(d, -1)
+    r = arange(n, device=x.device)
+    diag = r.unsqueeze(1) == r.unsqueeze(0)           # (k, i)
+    upper = r.unsqueeze(1) <= r.unsqueeze(0)          # (k, j): j >= k
+    xs = where(diag, 1.0, xl.unsqueeze(-2).expand(xl.shape[:-1] + (n, n)))
+    grad = (xs.cumprod(-1) * gl.unsqueeze(-2) * upper).sum(-1)
+    return grad.movedim(-1, d)
+
+
+class _Cumprod(Function):
+    @staticmethod
+    def forward(ctx, x, d):
+        out = raw_scan("prod", x, d)
+        ctx.d = d
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if not _has_zero(x):
+            return _rev_cumsum(g * out, ctx.d) / x, None
+        return _cumprod_grad_with_zeros(g, x, ctx.d), None
+
+
+def _scan(name, fn, input, dim, dtype):
+    x = _int_to_long(input, dtype)
+    d = _scan_dim(x, dim, name)
+    if x.ndim == 0:
+        return _scan(name, fn, x.reshape(1), 0, None).reshape(())
+    if grad_mode._state["enabled"] and x.requires_grad:
+        return fn.apply(x, d)
+    return raw_scan("sum" if fn is _Cumsum else "prod", x, d)
+
+
+def cumsum(input, dim=None, *, dtype=None):
+    return _scan("cumsum", _Cumsum, input, dim, dtype)
+
+
+def cumprod(input, dim=None, *, dtype=None):
+    return _scan("cumprod", _Cumprod, input, dim, dtype)
+
+
+# -- statistics -----------------------------------------------------------------------------------
+def _var_args(name, input, dim, unbiased, correction):
+    if isinstance(dim, builtins.bool):  # legacy x.var(False): the first argument is `unbiased`
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{name}: can't specify both unbiased and correction")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    c = correction if correction is not None else (1 if unbiased is None else builtins.int(unbiased))
+    return norm_dims(input, dim), c
+
+
+def _var(name, input, dim, unbiased, keepdim, correction):
+    dims, c = _var_args(name, input, dim, unbiased, correction)
+    mu = mean(input, dims, keepdim=True)
+    d = input - mu
+    n = _reduced_numel(input, dims)
+    v = sum(d * d, dims, keepdim) / builtins.max(n - c, 0)
+    return v, mu if keepdim else mu.reshape(v.shape)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var("var", input, dim, unbiased, keepdim, correction)[0]
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var("std", input, dim, unbiased, keepdim, correction)[0].sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var("var_mean", input, dim, unbiased, keepdim, correction)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    v, mu = _var("std_mean", input, dim, unbiased, keepdim, correction)
+    return v.sqrt(), mu
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    from .elementwise import where
+    if dim is None:
+        raise TypeError("logsumexp() missing required argument 'dim'")
+    x = input if input.dtype.is_floating_point else input.to(dt.get_default_dtype())
+    dims = norm_dims(x, dim)
+    if _reduced_numel(x, dims) == 0 or x.numel() == 0:
+        m = 0.0
+    else:  # shift by the (constant) max for stability; an infinite max shifts by nothing
+        m = amax(x.detach(), dims, keepdim=True)
+        m = where(m.abs() == float("inf"), 0.0, m)
+    out = sum((x - m).exp(), dims, keepdim=True).log() + m
+    return out if keepdim else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+
+
+def _logical_reduce(op, input, dim, keepdim):
+    dims = norm_dims(input, dim)
+    return raw_reduce(op, input, dims, keepdim)
+
+
+def all(input, dim=None, keepdim=False):
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+def any(input, dim=None, keepdim=False):
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+def count_nonzero(input, dim=None):
+    return sum(input != 0, norm_dims(input, dim))
+
+
+class _Norm2(Function):
+    """The 2-norm, with gradient 0 (not NaN) where the norm is 0, as in PyTorch."""
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = raw_reduce("sum", x * x, dims, keepdim).sqrt()
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import where
+        x, out = ctx.saved_tensors
+        safe = where(out == 0, 1.0, out)  # a zero norm means x is zero there: the grad is 0
+        grad = _expand_back(g / safe, x.shape, ctx.dims, ctx.keepdim) * x
+        return grad, None, None
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_TORCH_NAMES[input.dtype]}")
+    if p is None or p == "fro":
+        p = 2
+    elif isinstance(p, str):
+        raise RuntimeError(f"norm: p={p!r} is not supported (use a number, inf or 'fro')")
+    dims = norm_dims(input, dim)
+    if p == 2:
+        if grad_mode._state["enabled"] and input.requires_grad:
+            return _Norm2.apply(input, dims, keepdim)
+        return raw_reduce("sum", input * input, dims, keepdim).sqrt()
+    a = input.abs()
+    if p == float("inf") or p == -float("inf"):
+        if _reduced_numel(input, dims) == 0 or input.numel() == 0:
+            raise RuntimeError("linalg.vector_norm cannot compute the inf norm on an empty tensor "
+                               "because the operation does not have an identity")
+        return (amax if p > 0 else amin)(a, dims, keepdim)
+    if p == 0:
+        from .elementwise import where
+        return sum(where(input != 0, 1.0, input * 0), dims, keepdim)  # keeps a (zero) gradient
+    if p == 1:
+        return sum(a, dims, keepdim)
+    return sum(a.pow(p), dims, keepdim).pow(1.0 / p)
+
+
+_TORCH_NAMES = {dt.bool: "Bool", dt.int32: "Int", dt.int64: "Long", dt.float32: "Float",
+                dt.float64: "Double"}
+
+
+# -- sorting ----------------------------------------------------------------------------------------
+def _zero_index(x):
+    from .creation import zeros
+    return zeros(x.shape, dtype=dt.int64, device=x.device)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    result = values_indices["sort"]
+    if input.ndim == 0:
+        input._dim(dim)
+        return result(input.clone(), _zero_index(input))
+    d = input._dim(dim)
+    v, i = input._be.sort(input._v, d, descending, stable)
+    indices = Tensor._make(i, input._be)
+    if grad_mode._state["enabled"] and input.requires_grad:
+        return result(input.gather(d, indices), indices)  # gather carries the gradient
+    return result(Tensor._make(v, input._be), indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input.detach(), dim, descending, stable).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    result = values_indices["topk"]
+    _no_bool("topk", input)
+    d = input._dim(dim) if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range: k={k} for dimension {d} of size {n}")
+    if input.ndim == 0:
+        return result(input.clone(), _zero_index(input))
+    indices = sort(input.detach(), d, descending=largest, stable=True).indices.narrow(d, 0, k)
+    return result(input.gather(d, indices), indices)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower of the two middle values, as in PyTorch; with `dim`, (values, indices)."""
+    if input.dtype is dt.bool:
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.numel() == 0:
+            return (flat.sum() * float("nan")).to(input.dtype)
+        idx = sort(flat.detach()).indices.narrow(0, (flat.numel() - 1) // 2, 1)
+        return flat.gather(0, idx).reshape(())
+    result = values_indices["median"]
+    d = input._dim(dim) if input.ndim else 0
+    if input.ndim == 0:
+        return result(input.clone(), _zero_index(input))
+    n = input.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    idx = sort(input.detach(), d, stable=True).indices.narrow(d, (n - 1) // 2, 1)
+    values = input.gather(d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, idx)
+
+
+for _fn in (sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax, prod, var,
+            std, logsumexp, cumsum, cumprod, all, any, count_nonzero, norm, sort, argsort, topk,
+            median):
     setattr(Tensor, _fn.__name__, _fn)
+
+
+@method
+def cumsum_(self, dim, *, dtype=None):
+    return self._inplace(cumsum(self, dim, dtype=dtype))
+
+
+@method
+def cumprod_(self, dim, *, dtype=None):
+    return self._inplace(cumprod(self, dim, dtype=dtype))
