@@ -379,6 +379,9 @@ def _copy_of(t):
         t.detach().clone()
 
 
+from .autograd import function as _function  # noqa: E402
+_function._Tensor = Tensor
+
 _TYPE_NAMES = {dt.float32: "fw.FloatTensor", dt.float64: "fw.DoubleTensor",
                dt.int32: "fw.IntTensor", dt.int64: "fw.LongTensor", dt.bool: "fw.BoolTensor"}
 

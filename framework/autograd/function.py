@@ -4,9 +4,13 @@ Each call of `Function.apply` runs `forward` with grad mode off and, when an inp
 a gradient, makes a node (the `ctx`) that points at the nodes of its inputs. The graph is
 therefore exactly the code that ran: loops and branches on tensor values just work.
 """
+import itertools
 import weakref
 
 from . import grad_mode
+
+_Tensor = None     # framework.tensor.Tensor, set by that module (it imports this one)
+_next_seq = itertools.count(1).__next__
 
 _RELEASED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -18,15 +22,14 @@ _RELEASED = (
 
 class Node:
     """A backward function in the graph: what `tensor.grad_fn` holds."""
-    _seq = 0
+    # Defaults live on the class so that making a node (once per op) stays cheap.
+    next_functions = ()
+    _pre_hooks = None       # {output_nr: [hook, ...]} from Tensor.register_hook
+    _retained = None        # {output_nr: weakref to tensor} from retain_grad()
+    _out_meta = ()          # per output: (shape, dtype, backend), or None
 
     def __init__(self):
-        Node._seq += 1
-        self._seq = Node._seq
-        self.next_functions = ()
-        self._pre_hooks = None      # {output_nr: [hook, ...]} from Tensor.register_hook
-        self._retained = None       # {output_nr: weakref to tensor} from retain_grad()
-        self._out_meta = ()
+        self._seq = _next_seq()  # creation order: the engine runs newer nodes first
 
     def name(self):
         op = self.__dict__.get("op")  # generic unary/binary nodes say which op they are
@@ -89,12 +92,11 @@ class AccumulateGrad(Node):
 class FunctionCtx(Node):
     """The `ctx` a Function's forward and backward receive; also its graph node."""
 
-    def __init__(self):
-        super().__init__()
-        self._saved = ()
-        self._non_diff = ()
-        self.needs_input_grad = ()
-        self.materialize_grads = True
+    _saved = ()
+    _non_diff = ()
+    _dirty = ()
+    needs_input_grad = ()
+    materialize_grads = True
 
     def save_for_backward(self, *tensors):
         self._saved = tuple(None if t is None else (t, t._ver[0]) for t in tensors)
@@ -123,8 +125,6 @@ class FunctionCtx(Node):
 
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
-
-    _dirty = ()
 
     def mark_dirty(self, *tensors):
         """Say that forward modified these inputs in place (and returns them)."""
@@ -159,20 +159,21 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
+        Tensor = _Tensor
         ctx = cls._backward_cls()
-        enabled = grad_mode._state["enabled"]
+        state = grad_mode._state
+        enabled = state["enabled"]
         if enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
         else:
             needs, record = (False,) * len(args), False
         ctx.needs_input_grad = needs
-        grad_mode._state["enabled"] = False
+        state["enabled"] = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
-            grad_mode._state["enabled"] = enabled
+            state["enabled"] = enabled
         dirty = ctx._dirty
         for t in dirty:
             if record and t.requires_grad and t.grad_fn is None:
@@ -180,19 +181,21 @@ class Function:
                                    "in-place operation.")
             t._ver[0] += 1  # PyTorch counts the marking as a write too
         if record:
-            ctx.next_functions = tuple(a._edge() if n else None for a, n in zip(args, needs))
-            outs = out if isinstance(out, tuple) else (out,)
-            if any(o is a for o in outs for a in args if isinstance(a, Tensor)):
+            ctx.next_functions = tuple([a._edge() if n else None for a, n in zip(args, needs)])
+            outs = out if type(out) is tuple else (out,)
+            if _returns_input(outs, args):
                 # An input returned as is becomes a new tensor (an alias), so that the
                 # input keeps its own history; one marked dirty takes the new history.
                 outs = tuple(o.detach() if any(o is a for a in args) and
                              not any(o is d for d in dirty) else o for o in outs)
                 out = outs if isinstance(out, tuple) else outs[0]
             meta = []
+            non_diff = ctx._non_diff
             for i, t in enumerate(outs):
                 if isinstance(t, Tensor):
-                    meta.append((t.shape, t.dtype, t._be))
-                    if t.dtype.is_floating_point and id(t) not in ctx._non_diff:
+                    v = t._v
+                    meta.append((v.shape, v.dtype, t._be))
+                    if v.dtype.is_floating_point and (not non_diff or id(t) not in non_diff):
                         t.requires_grad = True
                         t.grad_fn = ctx
                         t._output_nr = i
@@ -200,6 +203,14 @@ class Function:
                     meta.append(None)
             ctx._out_meta = meta
         return out
+
+
+def _returns_input(outs, args):
+    for o in outs:
+        for a in args:
+            if o is a:
+                return True
+    return False
 
 
 def accumulator(t):
