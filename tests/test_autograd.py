@@ -649,3 +649,100 @@ def test_inference_mode_flag():
         with lib.inference_mode():
             assert lib.is_inference_mode_enabled() and not lib.is_grad_enabled()
         assert not lib.is_inference_mode_enabled() and lib.is_grad_enabled()
+
+
+def _returning(lib, make_grads):
+    class F(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * 2 + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return make_grads(lib, g)
+    return F
+
+
+def test_custom_function_gradient_validation():
+    def run(make):
+        def fn(lib):
+            x = lib.ones(4, requires_grad=True)
+            y = lib.ones(4, requires_grad=True)
+            _returning(lib, make).apply(x, y).sum().backward()
+            return x.grad, y.grad
+        return fn
+
+    # wrong shape, wrong count
+    raises_like_torch(run(lambda lib, g: (g[:3], g)), "invalid gradient at index 0")
+    raises_like_torch(run(lambda lib, g: (g,)), "incorrect number of gradients")
+    raises_like_torch(run(lambda lib, g: (g, g, g)), "incorrect number of gradients")
+    # extra Nones are fine; a broadcast gradient is summed down; a dtype is cast
+    for make in (lambda lib, g: (g, g, None),
+                 lambda lib, g: (g.expand(3, 4), g.double())):
+        f, t = run(make)(fw), run(make)(torch)
+        close(f, t)
+        assert f[1].dtype is fw.float32
+
+
+def test_inplace_through_views():
+    def fn(lib, x, w):
+        y = x * 1
+        y[0] = w[1] * 5              # setitem into a non-leaf
+        v = y[1:3]
+        v.mul_(w[:2])                # in-place on a view changes the base's history
+        y.view(2, 2)[1].add_(w[2:])
+        (y * y).sum().backward()
+        return y, x.grad, w.grad
+    f, t = both(fn, V, V + 1)
+    close(f[0], t[0])
+
+
+def test_hook_sees_summed_gradient_and_order():
+    def fn(lib, x):
+        seen = []
+        y = x * 2
+        y.register_hook(lambda g: seen.append(g.clone()))
+        y.register_hook(lambda g: g * 3)           # hooks chain in registration order
+        y.register_hook(lambda g: seen.append(g.clone()))
+        (y * y + y.sin()).sum().backward()
+        return seen[0], seen[1], x.grad
+    f, t = both(fn, V)
+    close(f[0], t[0])
+
+
+def test_grad_after_free_raises():
+    def fn(lib):
+        x = lib.ones(3, requires_grad=True)
+        y = (x * x).sum()
+        lib.autograd.grad(y, x)
+        lib.autograd.grad(y, x)
+    raises_like_torch(fn, "second time")
+
+
+def test_create_graph_accumulation_keeps_graph():
+    def fn(lib, x):
+        (x ** 2).sum().backward(create_graph=True)
+        (x ** 3).sum().backward(create_graph=True)
+        g = x.grad
+        (h,) = lib.autograd.grad(g.sum(), x)
+        return g, h
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f, t = both(fn, V)
+    close(f[0], t[0])
+
+
+def test_shared_subexpression_many_paths():
+    def fn(lib, x):
+        h = x
+        outs = []
+        for i in range(5):
+            h = (h * 0.9 + x).tanh()
+            outs.append(h)
+        total = sum(o.sum() for o in outs)
+        gx, = lib.autograd.grad(total, x, create_graph=True)
+        (hx,) = lib.autograd.grad(gx.pow(2).sum(), x)
+        return gx, hx
+    f, t = both(fn, V)
+    close(f[0], t[0])

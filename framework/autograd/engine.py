@@ -114,15 +114,15 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
             out_grads = node.apply(*_materialize(node, slots))
             if not isinstance(out_grads, tuple):
                 out_grads = (out_grads,)
-            if len(out_grads) < len(node.next_functions):
-                raise RuntimeError(f"function {node.name()} returned {len(out_grads)} gradients, "
-                                   f"expected {len(node.next_functions)}")
-            for edge, g in zip(node.next_functions, out_grads):
+            n_in = len(node.next_functions)
+            if len(out_grads) != n_in:
+                out_grads = _check_count(node, out_grads, n_in)
+            for i, (edge, g) in enumerate(zip(node.next_functions, out_grads)):
                 if edge is None:
                     continue
                 nxt, nr = edge
                 if g is not None:
-                    _add(buffers, nxt, nr, g)
+                    _add(buffers, nxt, nr, _validate(node, i, g, nxt, nr))
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
@@ -141,6 +141,47 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                                    "desired behavior.")
         return tuple(results)
     return None
+
+
+def _check_count(node, grads, n_in):
+    if len(grads) < n_in or any(g is not None for g in grads[n_in:]):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {n_in}, got {len(grads)})")
+    return grads[:n_in]
+
+
+def _validate(node, i, g, nxt, nr):
+    """A gradient a node returned, checked against the input it is for (PyTorch's
+    validate_outputs): a broadcast shape is summed down, another dtype is cast."""
+    from ..tensor import Tensor
+    if not isinstance(g, Tensor):
+        raise TypeError(f"function {node.name()} returned a gradient of type "
+                        f"{type(g).__name__} at index {i}; expected a Tensor or None")
+    if type(nxt) is AccumulateGrad:
+        v = nxt.variable
+        shape, dtype, be = v._v.shape, v._v.dtype, v._be
+    else:
+        meta = nxt._out_meta[nr] if nr < len(nxt._out_meta) else None
+        if meta is None:
+            return g
+        shape, dtype, be = meta
+    if g._v.shape != tuple(shape):
+        try:
+            g = g.sum_to_size(shape)
+        except (RuntimeError, ValueError):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} "
+                               f"- got {list(g.shape)} but expected shape compatible with "
+                               f"{list(shape)}") from None
+        if g._v.shape != tuple(shape):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} "
+                               f"- got {list(g.shape)} but expected shape compatible with "
+                               f"{list(shape)}")
+    if g._be is not be:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - "
+                           f"expected device {be.device} but got {g.device}")
+    if g._v.dtype is not dtype:
+        g = g.to(dtype)
+    return g
 
 
 def _add(buffers, node, nr, g):
