@@ -55,12 +55,15 @@ class NumpyBackend(Backend):
         a = v.cache
         if a is None:
             buf = v.buf
-            if v.offset == 0 and buf.shape == v.shape:
+            size = buf.itemsize
+            strides = tuple(s * size for s in v.strides)
+            # the buffer itself only when the view is all of it in the same layout (a
+            # permutation of equal-sized dims has the buffer's shape but not its strides)
+            if v.offset == 0 and buf.shape == v.shape and buf.strides == strides:
                 a = buf
             else:
-                size = buf.itemsize
                 a = np.ndarray(v.shape, buf.dtype, buffer=buf, offset=v.offset * size,
-                               strides=tuple(s * size for s in v.strides))
+                               strides=strides)
             v.cache = a
         return a
 
@@ -197,7 +200,8 @@ class NumpyBackend(Backend):
         pos = list(np.indices(idx.shape, sparse=True))
         pos[dim] = idx
         pos = tuple(pos)
-        vals = self._fit(self._np(src), idx.shape, dim) if type(src) is View else src
+        # src is read at the index's own positions, so it is cut down on every axis
+        vals = self._fit(self._np(src), idx.shape, None) if type(src) is View else src
         if accumulate:
             np.add.at(out, pos, vals)
         else:
@@ -205,7 +209,10 @@ class NumpyBackend(Backend):
         return self._wrap(out, x.dtype)
 
     def matmul(self, a, b):
-        return self._wrap(np.matmul(self._np(a), self._np(b)), a.dtype)
+        r = np.matmul(self._np(a), self._np(b))
+        if r.ndim == 2 and r.flags.c_contiguous:  # the common case, without _wrap's checks
+            return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)
+        return self._wrap(r, a.dtype)
 
     def pad(self, x, pads, value):
         return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)

@@ -18,10 +18,14 @@ from .elementwise import (add, sub, mul, div, true_divide, divide, multiply, sub
 from .reduction import (sum, mean, amax, amin, argmax, argmin, max, min, softmax, log_softmax,
                         prod, var, std, var_mean, std_mean, logsumexp, cumsum, cumprod, all,
                         any, count_nonzero, norm, sort, argsort, topk, median)
-from .shape import broadcast_to
+from .shape import (broadcast_to, cat, concat, concatenate, stack, hstack, vstack, split, chunk,
+                    tensor_split, pad, tril, triu, meshgrid, repeat_interleave, roll, flip,
+                    fliplr, flipud, diagonal, diag, reshape, flatten, unflatten, squeeze,
+                    unsqueeze, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis,
+                    narrow, select, unbind, as_strided)
 from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
                        masked_select)
-from .linalg import matmul, mm, bmm, dot, mv, outer, ger
+from .linalg import matmul, mm, bmm, dot, mv, outer, ger, einsum
 from .typed import FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in

@@ -31,9 +31,9 @@ def _check_index(x, dim, index, name):
     if index.numel():
         lo, hi = int(index.min()), int(index.max())
         size = x.shape[dim] if x.ndim else 1
-        if lo < 0 or hi >= size:
-            raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
-                             f"{dim} with size {size}")
+        if lo < 0 or hi >= size:  # PyTorch's gather/scatter say so with a RuntimeError
+            raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
+                               f"{dim} with size {size}")
     return index if index.dtype is dt.int64 else index.to(dt.int64)
 
 
@@ -131,6 +131,12 @@ def index_select(input, dim, index):
     if index.dtype.is_floating_point or index.dtype is dt.bool:
         raise IndexError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
     n = index.numel()
+    size = input.shape[d] if input.ndim else 1
+    if n:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < 0 or hi >= size:
+            raise IndexError(f"index_select(): index {hi if hi >= size else lo} is out of range "
+                             f"for dimension {d} with size {size}")
     shape = list(input.shape)
     shape[d] = n
     idx = index.reshape((1,) * d + (n,) + (1,) * (input.ndim - d - 1)).expand(shape)
@@ -243,7 +249,10 @@ def _positions(x, items):
         t = t.expand(bshape) if t.shape != bshape else t
         t = t + size * (t < 0)
         lin = t if lin is None else lin * size + t
-    flat = yp.reshape((-1,) + tuple(y.shape[i] for i in rest))
+    n_adv = 1
+    for dd in dims:
+        n_adv *= y.shape[dd]
+    flat = yp.reshape((n_adv,) + tuple(y.shape[i] for i in rest))
     sel = index_select(flat, 0, lin.reshape(-1)).reshape(bshape + tuple(y.shape[i] for i in rest))
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     if adjacent and dims[0] > 0:

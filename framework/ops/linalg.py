@@ -1,4 +1,5 @@
 """Matrix products: matmul (with batch broadcasting), mm, bmm, dot, outer, einsum."""
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import broadcast_shapes
 from ..tensor import Tensor, method
@@ -9,6 +10,8 @@ class _MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a._v.shape[:-2] == b._v.shape[:-2]:  # no batch broadcasting needed
+            return a._from(a._be.matmul(a._v, b._v))
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
         ea = a.expand(batch + a.shape[-2:]) if a.shape[:-2] != batch else a
         eb = b.expand(batch + b.shape[-2:]) if b.shape[:-2] != batch else b
@@ -38,6 +41,15 @@ def _check(a, b, name):
 
 
 def matmul(input, other):
+    # Fast path for two matrices of one dtype on one device with no graph to record: the
+    # checks, broadcasting and autograd bookkeeping would cost more than a small product.
+    if type(input) is Tensor and type(other) is Tensor:
+        va, vb, be = input._v, other._v, input._be
+        sa, sb = va.shape, vb.shape
+        if (len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and va.dtype is vb.dtype
+                and other._be is be and not ((input.requires_grad or other.requires_grad)
+                                             and grad_mode._state["enabled"])):
+            return Tensor._make(be.matmul(va, vb), be)
     _check(input, other, "matmul")
     a, b = input, other
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -85,16 +97,156 @@ def dot(input, other):
 
 
 def mv(input, vec):
+    _check(input, vec, "mv")
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {vec.ndim}, {input.ndim}, "
+                           f"{vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x"
+                           f"{input.shape[1]}), vec ({vec.shape[0]})")
     return matmul(input, vec)
 
 
 def outer(input, vec2):
+    _check(input, vec2, "outer")
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1D tensors, but got {input.ndim}D and {vec2.ndim}D")
     return input.unsqueeze(-1) * vec2.unsqueeze(0)
 
 
 ger = outer
 
+
+# -- einsum ------------------------------------------------------------------------------------
+def _parse_einsum(equation, operands):
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(f"einsum(): {len(terms)} operands in the equation but {len(operands)} "
+                           "were given")
+    # '...' becomes one fresh upper-case letter per broadcast dim, right-aligned
+    n_ell = 0
+    for t, x in zip(terms, operands):
+        if "..." in t:
+            n_ell = max(n_ell, x.ndim - len(t.replace("...", "")))
+    ell = "".join(chr(ord("A") + i) for i in range(n_ell))
+    if any(c.isupper() for c in eq.replace("...", "")):
+        raise RuntimeError("einsum(): fw supports lower-case subscripts only (a-z)")
+    specs = []
+    for t, x in zip(terms, operands):
+        if "..." in t:
+            k = x.ndim - len(t.replace("...", ""))
+            t = t.replace("...", ell[n_ell - k:] if k else "")
+        if not t.isalpha() and t:
+            raise RuntimeError(f"einsum(): invalid subscript given in equation: {equation!r}")
+        if len(t) != x.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does "
+                               f"not match the number of dimensions ({x.ndim}) for operand "
+                               f"{len(specs)}" + ("" if "..." in equation else " and no ellipsis was given"))
+        specs.append(t)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = {}
+        for t in specs:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c.islower()))
+    for c in out:
+        if not any(c in t for t in specs):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for "
+                               "any input operand")
+    if len(set(out)) != len(out):
+        raise RuntimeError("einsum(): output subscripts must appear at most once")
+    return specs, out
+
+
+def _take_diagonals(x, spec):
+    """Repeated letters within one operand ('ii') select a diagonal."""
+    while len(set(spec)) != len(spec):
+        c = next(c for c in spec if spec.count(c) > 1)
+        i = spec.index(c)
+        j = spec.index(c, i + 1)
+        x = x.diagonal(0, i, j)
+        spec = "".join(s for k, s in enumerate(spec) if k not in (i, j)) + c
+    return x, spec
+
+
+def _sum_letters(x, spec, keep):
+    dims = tuple(i for i, c in enumerate(spec) if c not in keep)
+    if dims:
+        x = x.sum(dims)
+        spec = "".join(c for c in spec if c in keep)
+    return x, spec
+
+
+def _contract(a, sa, b, sb, keep, sizes):
+    """Multiply two operands, summing over the letters they share that `keep` lacks."""
+    batch = [c for c in sa if c in sb and c in keep]
+    inner = [c for c in sa if c in sb and c not in keep]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+
+    def arrange(x, s, order):
+        x = x.permute([s.index(c) for c in order])
+        target = tuple(sizes[c] for c in order)
+        return x.expand(target) if tuple(x.shape) != target else x
+
+    pa = arrange(a, sa, batch + left + inner)
+    pb = arrange(b, sb, batch + inner + right)
+    nb, nl, ni, nr = (numel_of(sizes, g) for g in (batch, left, inner, right))
+    out = matmul(pa.reshape(nb, nl, ni), pb.reshape(nb, ni, nr))
+    out = out.reshape(tuple(sizes[c] for c in batch + left + right))
+    return out, "".join(batch + left + right)
+
+
+def numel_of(sizes, letters):
+    n = 1
+    for c in letters:
+        n *= sizes[c]
+    return n
+
+
+def einsum(equation, *operands):
+    """Einstein summation, composed from diagonal, sum, permute, reshape and matmul."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum(): must specify the equation string and at least one operand")
+    for x in operands:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"einsum(): operands must be Tensors, not {type(x).__name__}")
+    specs, out = _parse_einsum(equation, operands)
+    sizes = {}
+    for x, s in zip(operands, specs):
+        for c, n in zip(s, x.shape):
+            if sizes.get(c, 1) not in (1, n) and n != 1:
+                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
+                                   f"(original->remapped): subscript {c} has size {sizes[c]} and {n}")
+            sizes[c] = max(sizes.get(c, 1), n)
+    items = []
+    for i, (x, s) in enumerate(zip(operands, specs)):
+        x, s = _take_diagonals(x, s)
+        later = out + "".join(specs[:i] + specs[i + 1:])
+        items.append(_sum_letters(x, s, later))
+    x, s = items[0]
+    for i, (y, t) in enumerate(items[1:], 1):
+        keep = out + "".join(specs[i + 1:])
+        x, s = _contract(x, s, y, t, keep, sizes)
+    x, s = _sum_letters(x, s, out)
+    x = x.permute([s.index(c) for c in out]) if s != out else x
+    target = tuple(sizes[c] for c in out)
+    return x.expand(target) if tuple(x.shape) != target else x
+
+
 for _fn in (matmul, mm, bmm, dot, mv, outer):
     setattr(Tensor, _fn.__name__, _fn)
-Tensor.__matmul__ = lambda self, other: matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+
+
+def _matmul_op(self, other):
+    return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+
+
+Tensor.__matmul__ = _matmul_op
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self) if isinstance(other, Tensor) else NotImplemented

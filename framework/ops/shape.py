@@ -146,10 +146,25 @@ def unflatten(self, dim, sizes):
     return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
 
+class _Restride(Function):
+    """A view with given shape and strides over the same elements (squeeze/unsqueeze)."""
+    @staticmethod
+    def forward(ctx, x, shape, strides):
+        ctx.in_shape = x.shape
+        return x._alias(shape, strides, x._v.offset)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None, None
+
+
 @method
 def unsqueeze(self, dim):
     d = self._dim(dim, self.ndim + 1)
-    return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+    shape, strides = self._v.shape, self._v.strides
+    # PyTorch's stride for the new dim: what stepping over the next dim's extent costs
+    st = shape[d] * strides[d] if d < len(shape) else 1
+    return _Restride.apply(self, shape[:d] + (1,) + shape[d:], strides[:d] + (st,) + strides[d:])
 
 
 @method
@@ -160,7 +175,9 @@ def squeeze(self, dim=None):
     else:
         dims = {self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         dims = {d for d in dims if shape[d] == 1} if shape else set()
-    return self.reshape(tuple(s for i, s in enumerate(shape) if i not in dims))
+    keep = [i for i in range(self.ndim) if i not in dims]
+    return _Restride.apply(self, tuple(shape[i] for i in keep),
+                           tuple(self._v.strides[i] for i in keep))
 
 
 # -- permutations ---------------------------------------------------------------------------------
@@ -314,9 +331,9 @@ def _basic_geometry(x, key):
     v = x._v
     shape, strides, offset, d = [], [], v.offset, 0
     for k in key:
-        if k is None:
+        if k is None:  # strided as PyTorch's unsqueeze at this point would be
             shape.append(1)
-            strides.append(0)
+            strides.append(v.shape[d] * v.strides[d] if d < len(v.shape) else 1)
             continue
         size, st = v.shape[d], v.strides[d]
         if isinstance(k, slice):
@@ -491,3 +508,416 @@ def contiguous_copy(x):
 @method
 def contiguous(self, memory_format=None):
     return self if self._v.is_contiguous() else _Clone.apply(self)
+
+
+# -- joining and splitting ------------------------------------------------------------------------
+def _same_backend(tensors, name):
+    be = tensors[0]._be
+    for t in tensors[1:]:
+        if t._be is not be:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                               f"two devices, {tensors[0].device} and {t.device}!")
+
+
+class _Cat(Function):
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
+        return xs[0]._from(xs[0]._be.cat([x._v for x in xs], dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None,) + tuple(g.split(ctx.sizes, ctx.dim))
+
+
+def _tensor_seq(tensors, name):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors, "
+                        f"not {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): expected Tensor as element {i} in argument 0, "
+                            f"but got {type(t).__name__}")
+    if not tensors:
+        if name == "cat":
+            raise ValueError("cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return list(tensors)
+
+
+def cat(tensors, dim=0, *, out=None):
+    from .. import dtypes as dt
+    tensors = _tensor_seq(tensors, "cat")
+    _same_backend(tensors, "cat")
+    dtype = dt.result_type(*tensors)
+    # PyTorch skips legacy empty 1-D tensors (shape [0]) whatever the other shapes are
+    parts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    ref = parts[0]
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = ref._dim(dim)
+    for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.shape[0] == 0:
+            continue
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} "
+                               f"and {t.ndim}")
+        for j in range(ref.ndim):
+            if j != d and t.shape[j] != ref.shape[j]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
+                                   f"size {ref.shape[j]} but got size {t.shape[j]} for tensor "
+                                   f"number {i} in the list.")
+    parts = [t if t.dtype is dtype else t.to(dtype) for t in parts]
+    return _Cat.apply(d, *parts)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = _tensor_seq(tensors, "stack")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = tensors[0]._dim(dim, tensors[0].ndim + 1)
+    return cat([t.unsqueeze(d) for t in tensors], d)
+
+
+def hstack(tensors):
+    tensors = _tensor_seq(tensors, "hstack")
+    return cat([t.reshape(1) if t.ndim == 0 else t for t in tensors], 0 if tensors[0].ndim <= 1 else 1)
+
+
+def vstack(tensors):
+    tensors = _tensor_seq(tensors, "vstack")
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+@method
+def split(self, split_size_or_sections, dim=0):
+    d = self._dim(dim)
+    size = self.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+    else:
+        step = int(split_size_or_sections)
+        if step < 0 or (step == 0 and size != 0):
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}" if step == 0 else
+                               f"split expects split_size be non-negative, but got split_size={step}")
+        sizes = [min(step, size - i) for i in range(0, size, step)] if step else [0]
+    out, start = [], 0
+    for s in sizes:
+        out.append(self.narrow(d, start, s))
+        start += s
+    return tuple(out)
+
+
+@method
+def chunk(self, chunks, dim=0):
+    chunks = int(chunks)
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    d = self._dim(dim)
+    size = self.shape[d]
+    step = max(1, -(-size // chunks))
+    return self.split(step, d) if size else self.split([0] * chunks, d)
+
+
+@method
+def tensor_split(self, indices_or_sections, dim=0):
+    d = self._dim(dim)
+    size = self.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = (indices_or_sections.tolist() if indices_or_sections.ndim
+                               else indices_or_sections.item())
+    if isinstance(indices_or_sections, (list, tuple)):
+        bounds = [0] + [min(max(int(i) + (size if i < 0 else 0), 0), size)
+                        for i in indices_or_sections] + [size]
+    else:
+        n = int(indices_or_sections)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        bounds = [0]
+        for i in range(n):
+            bounds.append(bounds[-1] + q + (1 if i < r else 0))
+    return tuple(self.narrow(d, lo, max(hi - lo, 0)) for lo, hi in zip(bounds, bounds[1:]))
+
+
+def _functional(name):
+    """fw.name(input, ...) for a Tensor method `name`."""
+    f = getattr(Tensor, name)
+    return lambda input, *args, **kwargs: f(input, *args, **kwargs)
+
+
+# -- padding ----------------------------------------------------------------------------------------
+class _PadConstant(Function):
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        ctx.pads = pads
+        return x._from(x._be.pad(x._v, pads, value))
+
+    @staticmethod
+    def backward(ctx, g):
+        key = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(ctx.pads))
+        return g[key], None, None
+
+
+def _edge_index(size, lo, hi, mode):
+    """Source positions along one axis for reflect / replicate / circular padding."""
+    pos = np.arange(-lo, size + hi)
+    if mode == "replicate":
+        return np.clip(pos, 0, size - 1)
+    if mode == "circular":
+        return pos % size
+    period = 2 * (size - 1)  # reflect: mirror about the edges, not repeating them
+    pos = np.abs(pos) % period if period else np.zeros_like(pos)
+    return np.where(pos >= size, period - pos, pos)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """torch.nn.functional.pad: `pad` lists (left, right) pairs starting from the last dim."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           "dimension but got padding length "
+                           f"{len(pad)} and input of dimension {input.ndim}")
+    pairs = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode == "constant":
+        return _pad_constant(input, pairs, 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value not in (None, 0):
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  f"supported for now (got {k}-d padding of a {input.ndim}-d input)")
+    from .creation import tensor
+    from .indexing import index_select
+    out = input
+    for d in range(input.ndim - k, input.ndim):
+        lo, hi = pairs[d]
+        size = input.shape[d]
+        if mode == "reflect" and (lo >= size or hi >= size):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({lo}, {hi}) at dimension {d} "
+                               f"of input {list(input.shape)}")
+        if mode == "circular" and (lo > size or hi > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and size == 0 and lo + hi > 0:
+            raise RuntimeError(f"padding of an empty dimension {d} with mode replicate")
+        if lo or hi:
+            idx = _edge_index(size, lo, hi, mode)
+            out = index_select(out, d, tensor(idx.astype(np.int64), device=input.device))
+    return out
+
+
+def _pad_constant(x, pairs, value):
+    # negative padding crops: do that with a view, then pad what is left
+    crop = tuple(slice(max(-lo, 0), x.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(pairs))
+    if any(lo < 0 or hi < 0 for lo, hi in pairs):
+        for i, (lo, hi) in enumerate(pairs):
+            if x.shape[i] + lo + hi < 0:
+                raise RuntimeError(f"The input size {x.shape[i]}, plus negative padding {lo} and "
+                                   f"{hi} resulted in a negative output size, which is invalid.")
+        x = x[crop]
+    pairs = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs)
+    return _PadConstant.apply(x, pairs, value)
+
+
+# -- triangles, repeats, rolls, flips, diagonals -----------------------------------------------------
+def _tri(x, diagonal, lower, name):
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    from .creation import arange
+    n, m = x.shape[-2:]
+    rows = arange(n, device=x.device).unsqueeze(-1)
+    cols = arange(m, device=x.device)
+    drop = (cols - rows > diagonal) if lower else (cols - rows < diagonal)
+    return x.masked_fill(drop, 0)
+
+
+@method
+def tril(self, diagonal=0):
+    return _tri(self, int(diagonal), True, "tril")
+
+
+@method
+def triu(self, diagonal=0):
+    return _tri(self, int(diagonal), False, "triu")
+
+
+Tensor.tril_ = lambda self, diagonal=0: self._inplace(self.tril(diagonal))
+Tensor.triu_ = lambda self, diagonal=0: self._inplace(self.triu(diagonal))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+    ts = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    n = len(ts)
+    out = [t.reshape((1,) * i + (-1,) + (1,) * (n - i - 1)).expand(shape) for i, t in enumerate(ts)]
+    if swap:
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+@method
+def repeat(self, *sizes):
+    sizes = _int_list(sizes, "repeat")
+    if len(sizes) < self.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+    shape = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
+    x = self.reshape(shape)
+    # (a, b) -> (1, a, 1, b) -> (r0, a, r1, b) -> (r0*a, r1*b)
+    inter = tuple(v for s in shape for v in (1, s))
+    target = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
+    return x.reshape(inter).expand(target).reshape(tuple(r * s for r, s in zip(sizes, shape)))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    from .creation import tensor
+    from .indexing import index_select
+    if repeats is None:  # repeat_interleave(counts): 0,0,1,2,2,... as in PyTorch
+        counts = input.detach()._host().astype(np.int64)
+        if counts.ndim != 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        return tensor(np.repeat(np.arange(len(counts)), counts), device=input.device)
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else x._dim(dim)
+    size = x.shape[d]
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.is_floating_point or repeats.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        reps = repeats.detach()._host().astype(np.int64).reshape(-1)
+    else:
+        reps = np.array([int(repeats)], dtype=np.int64)
+    if (reps < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    if len(reps) == 1:
+        reps = np.repeat(reps, size)
+    elif len(reps) != size:
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {len(reps)} and input.size({d}) = {size}")
+    idx = np.repeat(np.arange(size, dtype=np.int64), reps)
+    return index_select(x, d, tensor(idx, device=x.device))
+
+
+method(repeat_interleave)
+
+
+@method
+def roll(self, shifts, dims=None):
+    from .creation import tensor
+    from .indexing import index_select
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return self.reshape(-1).roll(shifts, 0).view(self.shape)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    out = self
+    for s, d in zip(shifts, dims):
+        d = self._dim(d)
+        n = self.shape[d]
+        if n and int(s) % n:
+            idx = (np.arange(n, dtype=np.int64) - int(s)) % n
+            out = index_select(out, d, tensor(idx, device=self.device))
+    return out if out is not self else self.clone()
+
+
+@method
+def flip(self, *dims):
+    from .creation import tensor
+    from .indexing import index_select
+    dims = [self._dim(d) for d in _int_list(dims, "flip")]
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dims has duplicates, original flip dims size={len(dims)}, but "
+                           f"unique flip dims size={len(set(dims))}")
+    out = self
+    for d in dims:
+        n = self.shape[d]
+        out = index_select(out, d, tensor(np.arange(n - 1, -1, -1, dtype=np.int64), device=self.device))
+    return out if dims else self.clone()
+
+
+Tensor.fliplr = lambda self: self.flip(1) if self.ndim >= 2 else _raise_dims("fliplr", 2)
+Tensor.flipud = lambda self: self.flip(0) if self.ndim >= 1 else _raise_dims("flipud", 1)
+
+
+def _raise_dims(name, n):
+    raise RuntimeError(f"Input must be >= {n}-d.")
+
+
+@method
+def diagonal(self, offset=0, dim1=0, dim2=1):
+    d1, d2 = self._dim(dim1), self._dim(dim2)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
+    n1, n2 = self.shape[d1], self.shape[d2]
+    st1, st2 = self.stride(d1), self.stride(d2)
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = self.storage_offset()
+    if length:
+        start += offset * st2 if offset >= 0 else -offset * st1
+    keep = [i for i in range(self.ndim) if i not in (d1, d2)]
+    shape = tuple(self.shape[i] for i in keep) + (length,)
+    strides = tuple(self.stride(i) for i in keep) + (st1 + st2,)
+    return _AsStrided.apply(self, shape, strides, start)
+
+
+@method
+def diag(self, diagonal=0):
+    from .creation import zeros, tensor
+    k = int(diagonal)
+    if self.ndim == 2:
+        return self.diagonal(k).clone()
+    if self.ndim != 1:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{self.ndim}D")
+    n = self.shape[0] + abs(k)
+    i = np.arange(self.shape[0], dtype=np.int64)
+    pos = (i + max(-k, 0)) * n + i + max(k, 0)
+    flat = zeros(n * n, dtype=self.dtype, device=self.device)
+    return flat.scatter(0, tensor(pos, device=self.device), self).view(n, n)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    raise NotImplementedError("diag_embed is not implemented in fw yet")
+
+
+# public functional forms of the methods above
+for _name in ("reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
+              "swapaxes", "swapdims", "t", "movedim", "narrow", "select", "unbind", "split",
+              "chunk", "tensor_split", "tril", "triu", "repeat_interleave", "roll", "flip",
+              "fliplr", "flipud", "diagonal", "diag", "as_strided", "expand_copy"):
+    if hasattr(Tensor, _name):
+        globals()[_name] = _functional(_name)
+moveaxis = globals()["movedim"]
+Tensor.moveaxis = Tensor.movedim
