@@ -79,7 +79,7 @@ def to_dtype(d):
     if d is builtins.int:
         return int64
     if d is builtins.float:
-        return get_default_dtype()
+        return float64  # PyTorch reads the Python type `float` as double
     if isinstance(d, str) and d in _by_name:
         return _by_name[d]
     try:

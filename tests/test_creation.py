@@ -29,6 +29,9 @@ def raises_like_torch(expr, match=None):
     "L.tensor(np.float64(2.5))", "L.tensor([L.tensor(1.5), L.tensor(2.0)])",
     "L.tensor(L.tensor([1, 2]))", "L.tensor((1, 2))", "L.tensor([0.5], dtype=L.bool)",
     "L.as_tensor([1, 2])", "L.as_tensor([1, 2], dtype=L.float32)",
+    "L.tensor([np.float64(1.0), 2.0])", "L.tensor([np.float32(1.0)])", "L.tensor(np.array(5))",
+    "L.ones(2, dtype=float)", "L.ones(2, dtype=int)", "L.ones(2, dtype=bool)",
+    "L.tensor([1.5]).to(float)", "L.tensor(2 ** 40)",
 ])
 def test_tensor_from_data(expr):
     import warnings
@@ -41,6 +44,8 @@ def test_tensor_from_data_errors():
     raises_like_torch("L.tensor([[1, 2], [3]])")
     raises_like_torch("L.tensor('abc')")
     raises_like_torch("L.tensor([1], dtype='nonsense')")
+    raises_like_torch("L.tensor([2 ** 63])", "Overflow")
+    raises_like_torch("L.tensor([2 ** 70])", "Overflow")
 
 
 def test_tensor_copies_and_requires_grad():
@@ -116,6 +121,7 @@ def test_filled_options_and_errors():
     "L.arange(1.0, 4)", "L.arange(0, 10, 3)", "L.arange(5, dtype=L.float64)",
     "L.arange(0.5, 3)", "L.arange(0)", "L.arange(-1.5, 1.5, 0.5)", "L.arange(L.tensor(4))",
     "L.arange(10, dtype=L.int32)", "L.arange(1, 2, 0.3, dtype=L.float64)",
+    "L.arange(0, 5, 1.5, dtype=L.int64)", "L.arange(5.0, dtype=L.int64)", "L.arange(1, 2.5, 0.5)",
     "L.linspace(0, 1, 5)", "L.linspace(-2, 2, 1)", "L.linspace(0, 1, 0)",
     "L.linspace(1, 10, 4, dtype=L.float64)", "L.linspace(3, -3, 7)",
 ])
@@ -194,5 +200,6 @@ def test_random_errors():
     raises_like_torch("L.randn(-1)", "negative")
     raises_like_torch("L.randint(5, 5, (2,))")
     raises_like_torch("L.randperm(-1)")
+    raises_like_torch("L.randint(0, 5, (2,), dtype=L.bool)")
     raises_like_torch("L.normal(0.0, -1.0, (2,))", "std")
     raises_like_torch("L.normal(L.zeros(2), -L.ones(2))", "std")

@@ -64,12 +64,19 @@ def _to_numpy_data(data, dtype):
         arr = np.array(data)
     except ValueError as e:
         raise ValueError(f"expected a sequence of equal-length sequences: {e}") from None
-    if arr.dtype == object or arr.dtype.kind in "USV":
+    if arr.dtype == object or arr.dtype.kind in "USV" or arr.dtype == np.uint64:
+        if all(isinstance(x, int) for x in _flat(data)):
+            raise ValueError("Overflow when unpacking long: an integer does not fit in int64")
         raise TypeError(f"can't build a tensor from {type(data).__name__} data of element type "
                         f"{type(next(iter(_flat(data)), None)).__name__}")
-    if dtype is None and arr.dtype.kind == "f":
+    if dtype is None and arr.dtype.kind == "f" and not _has_numpy_double(data):
         arr = arr.astype(dt.get_default_dtype().np)  # Python floats make the default dtype
     return arr
+
+
+def _has_numpy_double(data):
+    """NumPy float64 scalars in the data make a float64 tensor, as in PyTorch."""
+    return any(isinstance(x, np.floating) and x.dtype == np.float64 for x in _flat(data))
 
 
 def _flat(data):
@@ -207,6 +214,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         dtype = dt.result_type(start, end, step)
     dtype = dt.to_dtype(dtype)
+    if not dtype.is_floating_point:
+        # an integer range steps by integers, as in PyTorch: arange(0, 5, 1.5, dtype=int64)
+        start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
+        if step == 0:
+            raise RuntimeError("arange: step must be nonzero")
     n = max(0, math.ceil((end - start) / step))
     arr = (start + np.arange(n, dtype=np.float64 if dtype.is_floating_point or
                              any(isinstance(x, float) for x in (start, step)) else np.int64) * step)
@@ -324,6 +336,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dt.int64 if dtype is None else dt.to_dtype(dtype)
+    if d is dt.bool and (low < 0 or high > 2) or d is dt.int32 and (low < -2 ** 31 or high > 2 ** 31):
+        raise RuntimeError(f"randint: the range [{low}, {high}) is out of bounds for {d}")
     return tensor(_gen(generator).integers(low, high, _shape(tuple(size))).astype(d.np),
                   device=device, requires_grad=requires_grad)
 
