@@ -746,3 +746,54 @@ def test_shared_subexpression_many_paths():
         return gx, hx
     f, t = both(fn, V)
     close(f[0], t[0])
+
+
+def test_custom_function_setup_context_style_and_names():
+    def fn(lib, x):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(a):
+                return a * a
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(inputs[0])
+
+            @staticmethod
+            def backward(ctx, g):
+                (a,) = ctx.saved_tensors
+                return 2 * a * g
+        y = Square.apply(x)
+        assert y.grad_fn.name() == "SquareBackward"
+        y.sum().backward()
+        return y, x.grad, repr(y).replace("torch.", "fw.")
+    f, t = both(fn, V)
+    close(f[0][:2], t[0][:2])
+    assert f[0][2] == t[0][2]
+    assert (fw.ones(1, requires_grad=True) * 2).grad_fn.name() == "MulBackward0"
+
+
+def test_once_differentiable():
+    for lib in (fw, torch):
+        from importlib import import_module
+        once = import_module(lib.__name__ + ".autograd.function").once_differentiable
+
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_backward(a)
+                return a ** 3
+
+            @staticmethod
+            @once
+            def backward(ctx, g):
+                (a,) = ctx.saved_tensors
+                return 3 * a * a * g
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (g,) = lib.autograd.grad(Cube.apply(x).sum(), x)
+        assert g.tolist() == [3.0, 12.0]
+        v = lib.tensor(1.0, requires_grad=True)
+        (g,) = lib.autograd.grad(Cube.apply(x).sum(), x, grad_outputs=v, create_graph=True)
+        with pytest.raises(RuntimeError, match="once_differentiable"):
+            g.sum().backward()

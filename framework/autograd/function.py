@@ -146,8 +146,17 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        name = cls.__name__.lstrip("_") + "Backward0"
+        # fw's own ops are named like PyTorch's built-ins (MulBackward0), a user's
+        # Function like PyTorch names it (MyFnBackward).
+        own = cls.__module__.startswith("framework.")
+        name = cls.__name__.lstrip("_") + ("Backward0" if own else "Backward")
         cls._backward_cls = type(name, (FunctionCtx,), {"_forward_cls": cls})
+        # PyTorch 2's style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
+        cls._setup = cls.setup_context is not Function.setup_context
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is only used when forward takes no ctx")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -171,7 +180,11 @@ class Function:
         ctx.needs_input_grad = needs
         state["enabled"] = False
         try:
-            out = cls.forward(ctx, *args, **kwargs)
+            if cls._setup:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
         finally:
             state["enabled"] = enabled
         dirty = ctx._dirty
@@ -205,6 +218,24 @@ class Function:
         return out
 
 
+def once_differentiable(backward):
+    """Decorate a Function's backward that is not itself differentiable: it runs without
+    recording, and a double backward through it raises instead of being silently wrong."""
+    import functools
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with grad_mode.no_grad():
+            out = backward(ctx, *grads)
+        live = [g for g in grads if g is not None and g.requires_grad]
+        if grad_mode._state["enabled"] and live:
+            outs = out if isinstance(out, tuple) else (out,)
+            outs = tuple(None if o is None else _NotTwice.apply(o, *live) for o in outs)
+            return outs if isinstance(out, tuple) else outs[0]
+        return out
+    return wrapper
+
+
 def _returns_input(outs, args):
     for o in outs:
         for a in args:
@@ -221,3 +252,16 @@ def accumulator(t):
         node = AccumulateGrad(t)
         t._acc = weakref.ref(node)
     return node
+
+
+class _NotTwice(Function):
+    """Marks the result of a once_differentiable backward: differentiating it raises."""
+
+    @staticmethod
+    def forward(ctx, x, *grads):
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
