@@ -797,3 +797,25 @@ def test_once_differentiable():
         (g,) = lib.autograd.grad(Cube.apply(x).sum(), x, grad_outputs=v, create_graph=True)
         with pytest.raises(RuntimeError, match="once_differentiable"):
             g.sum().backward()
+
+
+def test_more_errors_like_torch():
+    raises_like_torch(lambda lib: (lib.ones(3, requires_grad=True) * 2).backward(lib.ones(2)),
+                      r"Mismatch in shape: grad_output\[0\] has a shape of fw.Size\(\[2\]\)")
+    raises_like_torch(lambda lib: lib.autograd.grad((lib.ones(3, requires_grad=True) * 2).sum(), []),
+                      "cannot be empty")
+
+    def unused(lib):
+        x, w = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+        lib.autograd.grad((x * 2).sum(), [x, w])
+    raises_like_torch(unused, "index 1 appears to not have been used")
+
+
+def test_node_names():
+    for lib in (fw, torch):
+        x = lib.ones(2, requires_grad=True)
+        assert x.to(lib.float64).grad_fn.name() == "ToCopyBackward0"
+        assert (x * 2).sum().grad_fn.name() == "SumBackward0"
+        assert (x + x).grad_fn.name() == "AddBackward0"
+        assert x.exp().grad_fn.name() == "ExpBackward0"
+        assert x.clone().grad_fn.name() == "CloneBackward0"

@@ -41,6 +41,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs,
                          allow_unused=bool(allow_unused or materialize_grads))
     if materialize_grads:

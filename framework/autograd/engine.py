@@ -31,8 +31,9 @@ def _root_grads(tensors, grads, create_graph):
             from ..ops.creation import tensor
             g = tensor(g, dtype=t.dtype, device=t.device)
         elif g.shape != t.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
-                               f"and output has a shape of {list(t.shape)}")
+            k = len(out)
+            raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {g.shape!r} "
+                               f"and output[{k}] has a shape of {t.shape!r}.")
         if not create_graph:
             g = g.detach()
         out.append(g)
@@ -136,8 +137,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
     if capture is not None:
         for k, r in enumerate(results):
             if r is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
+                raise RuntimeError(f"The differentiated Tensor at index {k} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
         return tuple(results)
     return None

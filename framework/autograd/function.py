@@ -149,7 +149,8 @@ class Function:
         # fw's own ops are named like PyTorch's built-ins (MulBackward0), a user's
         # Function like PyTorch names it (MyFnBackward).
         own = cls.__module__.startswith("framework.")
-        name = cls.__name__.lstrip("_") + ("Backward0" if own else "Backward")
+        name = cls.__dict__.get("node_name") or \
+            cls.__name__.lstrip("_") + ("Backward0" if own else "Backward")
         cls._backward_cls = type(name, (FunctionCtx,), {"_forward_cls": cls})
         # PyTorch 2's style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
         cls._setup = cls.setup_context is not Function.setup_context

@@ -423,6 +423,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 
 # -- moving and casting -------------------------------------------------------------------------
 class _ToDevice(Function):
+    node_name = "ToCopyBackward0"  # PyTorch's name for both
     @staticmethod
     def forward(ctx, x, be):
         ctx.src = x._be
@@ -434,6 +435,7 @@ class _ToDevice(Function):
 
 
 class _Cast(Function):
+    node_name = "ToCopyBackward0"  # PyTorch's name for both
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
