@@ -249,6 +249,11 @@ class Tensor:
         and the graph continues from result's node, as PyTorch does for `x.add_(y)`.
         `fresh`: result was just computed from self by the in-place op being done."""
         self._check_inplace()
+        v = self._v
+        if 0 in v.strides and any(st == 0 and n > 1 for n, st in zip(v.shape, v.strides)):
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.")
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(result.shape)}")

@@ -33,7 +33,8 @@ KEYS = [
     ([[0], [2]], slice(1, 3), [1, 2, 3]), (np.array([True, False, True]), 1),
     (A[:, :, 0] > 20,), (A[:, 0, 0] > 20,), (slice(None), np.array([1, 0, 0, 1], bool)),
     (A > 30,), (np.array([2, 0]), Ellipsis, np.array([[1], [0]])), (np.array(1), [0, 1]),
-    ([], slice(None)), (A[:, 0, 0] > 100, slice(None)),
+    ([], slice(None)), (A[:, 0, 0] > 100, slice(None)), True, (Ellipsis, False),
+    (None, True, 1, slice(None, None, 3)), (slice(np.int64(1), np.int64(3)), np.int64(-1)),
 ]
 
 
@@ -132,6 +133,8 @@ def test_scatter_inplace_and_nonzero_as_tuple():
     (lambda m, x: x[[0, 3]], "index 3 is out of bounds for dimension 0 with size 3"),
     (lambda m, x: x[:, :, m.tensor([5])], "index 5 is out of bounds for dimension 2 with size 5"),
     (lambda m, x: x[0, 0, 0, 0], "too many indices"),
+    (lambda m, x: x[1.0], "valid indices"),
+    (lambda m, x: x[::-1], "step must be greater than zero"),
     (lambda m, x: x[m.tensor([True, False])], "mask"),
     (lambda m, x: x[m.tensor([0.5])], "tensors used as indices must be long"),
     (lambda m, x: x.gather(1, m.tensor([[[7]]])), "out of bounds"),

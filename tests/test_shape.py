@@ -66,6 +66,15 @@ def test_views_share_storage_and_version():
         assert v._ver[0] == before + 1
 
 
+def test_inplace_write_to_overlapping_view_errors_like_torch():
+    for lib in (fw, torch):
+        x = lib.zeros(1, 4)
+        with pytest.raises(RuntimeError, match="single memory location"):
+            x.expand(3, 4).add_(1)
+        x.expand(1, 4).add_(1)  # a size-1 broadcast dim is not an overlap
+        assert x.sum().item() == 4
+
+
 def test_view_errors_where_torch_does_and_reshape_copies():
     f, t = pair(arr(3, 4))
     for lib_x in (f, t):

@@ -10,7 +10,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import broadcast_shapes
 from ..tensor import Tensor, method
-from .shape import basic_index, _normalize_key
+from .shape import basic_index, _normalize_key, _is_new_dim
 
 
 def _check_index(x, dim, index, name):
@@ -197,7 +197,7 @@ def _positions(x, items):
     from .creation import arange
     ar = arange(x.numel(), device=x.device).reshape(x.shape)
     basic, adv, d = [], [], 0
-    ell_filled = [it for it in items if it is not None and it is not Ellipsis]
+    ell_filled = [it for it in items if not _is_new_dim(it) and it is not Ellipsis]
     n_dims = sum(it[1].ndim if isinstance(it, tuple) else 1 for it in ell_filled)
     if n_dims > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
@@ -206,8 +206,8 @@ def _positions(x, items):
             fill = x.ndim - n_dims
             basic.extend([slice(None)] * fill)
             d += fill
-        elif it is None:
-            basic.append(None)
+        elif _is_new_dim(it):
+            basic.append(it)
         elif isinstance(it, tuple):  # a bool mask over the next mask.ndim dims
             mask = it[1]
             if tuple(mask.shape) != tuple(x.shape[d:d + mask.ndim]):
@@ -236,7 +236,7 @@ def _positions(x, items):
     for i, k in enumerate(basic):
         if any(i == p for p, _ in adv):
             where[i] = ydim
-        if k is None or isinstance(k, slice):
+        if _is_new_dim(k) or isinstance(k, slice):
             ydim += 1
     dims = [where[p] for p, _ in adv]
     idx = [t for _, t in adv]

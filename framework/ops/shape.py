@@ -306,47 +306,64 @@ method(broadcast_to)
 
 
 # -- basic indexing: ints, slices, None, Ellipsis ----------------------------------------------------
+def _is_new_dim(k):
+    """None adds a dim of size 1; a Python bool adds one of size 1 (True) or 0 (False)."""
+    return k is None or k is True or k is False
+
+
 def _normalize_key(x, key):
-    """Expand `key` into one entry per input dim (plus None for new dims)."""
+    """Expand `key` into one entry per input dim (plus None/bool entries for new dims)."""
     if not isinstance(key, tuple):
         key = (key,)
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    n_real = sum(1 for k in key if not _is_new_dim(k) and k is not Ellipsis)
     if n_real > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    out = []
+    out, seen = [], False
     for k in key:
         if k is Ellipsis:
-            if Ellipsis in out:
+            if seen:
                 raise IndexError("an index can only have a single ellipsis ('...')")
+            seen = True
             out.extend([slice(None)] * (x.ndim - n_real))
-            out.append(Ellipsis)
         else:
             out.append(k)
-    out = [k for k in out if k is not Ellipsis]
-    out.extend([slice(None)] * (x.ndim - sum(1 for k in out if k is not None)))
+    out.extend([slice(None)] * (x.ndim - sum(1 for k in out if not _is_new_dim(k))))
     return tuple(out)
+
+
+def _as_index(k):
+    if isinstance(k, (int, np.integer)):
+        return int(k)
+    if isinstance(k, Tensor) and k.ndim == 0 and k.dtype.kind == 1:
+        return int(k.item())
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                     f"Variables are valid indices (got {type(k).__name__})")
+
+
+def _slice_bound(b):
+    return None if b is None else _as_index(b)
 
 
 def _basic_geometry(x, key):
     v = x._v
     shape, strides, offset, d = [], [], v.offset, 0
     for k in key:
-        if k is None:  # strided as PyTorch's unsqueeze at this point would be
-            shape.append(1)
+        if _is_new_dim(k):  # strided as PyTorch's unsqueeze at this point would be
+            shape.append(0 if k is False else 1)
             strides.append(v.shape[d] * v.strides[d] if d < len(v.shape) else 1)
             continue
         size, st = v.shape[d], v.strides[d]
         if isinstance(k, slice):
-            step = 1 if k.step is None else int(k.step)
+            step = 1 if k.step is None else _as_index(k.step)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
-            start, stop, _ = slice(k.start, k.stop).indices(size)
+            start, stop, _ = slice(_slice_bound(k.start), _slice_bound(k.stop)).indices(size)
             n = max(0, (stop - start + step - 1) // step)
             shape.append(n)
             strides.append(st * step)
             offset += start * st if n else 0
         else:
-            i = int(k)
+            i = _as_index(k)
             if not -size <= i < size:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
             offset += (i + size if i < 0 else i) * st
@@ -906,10 +923,6 @@ def diag(self, diagonal=0):
     pos = (i + max(-k, 0)) * n + i + max(k, 0)
     flat = zeros(n * n, dtype=self.dtype, device=self.device)
     return flat.scatter(0, tensor(pos, device=self.device), self).view(n, n)
-
-
-def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    raise NotImplementedError("diag_embed is not implemented in fw yet")
 
 
 # public functional forms of the methods above
