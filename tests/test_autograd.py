@@ -649,6 +649,16 @@ def test_inference_mode_flag():
         with lib.inference_mode():
             assert lib.is_inference_mode_enabled() and not lib.is_grad_enabled()
         assert not lib.is_inference_mode_enabled() and lib.is_grad_enabled()
+        seen = []
+        with lib.inference_mode():
+            with lib.inference_mode(False):
+                seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+            with lib.enable_grad():
+                seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+        with lib.no_grad():
+            with lib.inference_mode(False):
+                seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+        assert seen == [(True, False), (True, True), (True, False)]
 
 
 def _returning(lib, make_grads):

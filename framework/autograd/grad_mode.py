@@ -71,17 +71,17 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """Like `no_grad` (fw has no separate inference tensors); `inference_mode(False)` is a no-op."""
+    """Like `no_grad` (fw has no separate inference tensors)."""
 
     def __init__(self, mode=True):
         self._on = mode
 
     def __enter__(self):
+        # As in PyTorch, inference_mode(False) turns grad mode on (even inside no_grad).
         self._prev = _state["enabled"]
         self._prev_inf = _state.get("inference", False)
-        if self._on:
-            _state["enabled"] = False
-            _state["inference"] = True
+        _state["enabled"] = not self._on
+        _state["inference"] = bool(self._on)
 
     def __exit__(self, *exc):
         _state["enabled"] = self._prev
