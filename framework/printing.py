@@ -59,6 +59,8 @@ class _Formatter:
             self.int_mode = bool(np.all(vals == np.ceil(vals)))
             wide = hi / lo > 1000.0 or hi > 1.0e8
             self.sci_mode = wide if self.int_mode else (wide or lo < 1.0e-4)
+            if PRINT_OPTS.sci_mode is not None:
+                self.sci_mode = PRINT_OPTS.sci_mode
             if self.sci_mode:
                 fmt, extra = f"{{:.{p}e}}", 0
             elif self.int_mode:
@@ -66,7 +68,7 @@ class _Formatter:
             else:
                 fmt, extra = f"{{:.{p}f}}", 0
             self.max_width = max(len(fmt.format(v)) + extra for v in vals.tolist())
-        if PRINT_OPTS.sci_mode is not None:
+        elif PRINT_OPTS.sci_mode is not None:
             self.sci_mode = PRINT_OPTS.sci_mode
 
     def format(self, v):

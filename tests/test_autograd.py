@@ -829,3 +829,25 @@ def test_node_names():
         assert (x + x).grad_fn.name() == "AddBackward0"
         assert x.exp().grad_fn.name() == "ExpBackward0"
         assert x.clone().grad_fn.name() == "CloneBackward0"
+
+
+def test_gradcheck_options():
+    x = fw.tensor(V, dtype=fw.float64, requires_grad=True)
+    assert fw.autograd.gradcheck(lambda a: (a.sin(), a.argmax()), x)   # one tensor, int output
+    assert fw.autograd.gradcheck(lambda a, k: a * k, (x, 3.0))          # non-tensor input
+    with pytest.warns(UserWarning, match="double precision"):
+        fw.autograd.gradcheck(lambda a: a * 2, fw.ones(2, requires_grad=True), eps=1e-2,
+                              atol=1e-2)
+    with pytest.raises(ValueError, match="requires_grad"):
+        fw.autograd.gradcheck(lambda a: a * 2, fw.ones(2, dtype=fw.float64))
+    # a second output with a wrong gradient is found too, and named
+    class Half(fw.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 * 2 + g2
+    with pytest.raises(fw.autograd.GradcheckError, match="output 1"):
+        fw.autograd.gradcheck(Half.apply, x)

@@ -107,14 +107,18 @@ def test_repr_matches_torch(expr):
     assert str(got) == expected
 
 
-def test_printoptions():
-    from framework.printing import set_printoptions
+@pytest.mark.parametrize("opts", [dict(precision=2), dict(sci_mode=True), dict(sci_mode=False),
+                                  dict(threshold=5, edgeitems=2), dict(linewidth=30),
+                                  dict(profile="short")])
+def test_printoptions(opts):
+    values = [[1.2345, 1e-6, 300.0, 2.0, 5.5, 6.25, 7.0]]
     try:
-        set_printoptions(precision=2)
-        torch.set_printoptions(precision=2)
-        assert repr(fw.tensor([1.2345])) == repr(torch.tensor([1.2345]))
+        fw.set_printoptions(**opts)
+        torch.set_printoptions(**opts)
+        for v in (values, [1, 2, 3, 4, 5, 6, 7]):
+            assert repr(fw.tensor(v)) == repr(torch.tensor(v)).replace("torch.", "fw.")
     finally:
-        set_printoptions(profile="default")
+        fw.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
 
 
