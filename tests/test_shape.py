@@ -96,7 +96,10 @@ def test_strides_contiguity_offsets_match_torch():
                lambda x: x.permute(1, 2, 0), lambda x: x.expand(5, 2, 3, 4),
                lambda x: x.select(2, 1), lambda x: x.narrow(1, 1, 2),
                lambda x: x.unsqueeze(1), lambda x: x[0].t(), lambda x: x.diagonal(1, 1, 2),
-               lambda x: x.transpose(0, 2).contiguous(), lambda x: x[..., None, 1]):
+               lambda x: x.transpose(0, 2).contiguous(), lambda x: x[..., None, 1],
+               lambda x: x.view(2, 1, 12, 1), lambda x: x[:, :, ::2].view(1, 2, 3, 2, 1),
+               lambda x: x[:, ::2].transpose(0, 2).view(4, 1, 2, 2), lambda x: x[:, 1:].flatten(1),
+               lambda x: x[None, :, True, ..., None]):
         a, b = fn(f), fn(t)
         assert tuple(a.shape) == tuple(b.shape)
         assert a.stride() == b.stride()

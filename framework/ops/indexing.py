@@ -6,7 +6,6 @@ are found by indexing an `arange`, then read with `gather` or written with `scat
 import numpy as np
 
 from .. import dtypes as dt
-from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import broadcast_shapes
 from ..tensor import Tensor, method
@@ -137,10 +136,23 @@ def index_select(input, dim, index):
         if lo < 0 or hi >= size:
             raise IndexError(f"index_select(): index {hi if hi >= size else lo} is out of range "
                              f"for dimension {d} with size {size}")
+    if index._be is not input._be:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {input.device} and {index.device}!")
+    return _select(input, d, index)
+
+
+def _select(input, d, index):
+    """index_select for an index already checked (int, in range, on input's device)."""
+    n = index.numel()
+    if index.dtype is not dt.int64:
+        index = index.to(dt.int64)
+    if not input.ndim:
+        return _Gather.apply(input, 0, index.reshape(-1))
     shape = list(input.shape)
     shape[d] = n
     idx = index.reshape((1,) * d + (n,) + (1,) * (input.ndim - d - 1)).expand(shape)
-    return gather(input, d, idx if input.ndim else index.reshape(-1))
+    return _Gather.apply(input, d, idx)
 
 
 # -- x[key] ------------------------------------------------------------------------------------
@@ -253,7 +265,7 @@ def _positions(x, items):
     for dd in dims:
         n_adv *= y.shape[dd]
     flat = yp.reshape((n_adv,) + tuple(y.shape[i] for i in rest))
-    sel = index_select(flat, 0, lin.reshape(-1)).reshape(bshape + tuple(y.shape[i] for i in rest))
+    sel = _select(flat, 0, lin.reshape(-1)).reshape(bshape + tuple(y.shape[i] for i in rest))
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     if adjacent and dims[0] > 0:
         nb = len(bshape)
@@ -267,7 +279,7 @@ def getitem(x, key):
     if items is None:
         return basic_index(x, key)
     pos = _positions(x, items)
-    return gather(x.reshape(-1), 0, pos.reshape(-1)).reshape(pos.shape)
+    return _Gather.apply(x.reshape(-1), 0, pos.reshape(-1)).reshape(pos.shape)  # in range
 
 
 def index_put(input, indices, values, accumulate=False):

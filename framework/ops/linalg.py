@@ -2,7 +2,7 @@
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import broadcast_shapes
-from ..tensor import Tensor, method
+from ..tensor import Tensor
 
 
 class _MatMul(Function):

@@ -83,6 +83,12 @@ def _split_strides(old_shape, old_strides, new_shape):
             acc *= new[k]
     if oi != len(old):
         return None
+    # size-1 dims take PyTorch's strides: what stepping over the next dim costs (the last
+    # real dim's stride at the end), so views report the same strides as in PyTorch
+    after = old[-1][1] if old else 1
+    for k in range(len(new) - 1, -1, -1):
+        if new[k] == 1:
+            strides[k] = strides[k + 1] * new[k + 1] if k + 1 < len(new) else after
     return tuple(strides)
 
 
@@ -91,7 +97,9 @@ class _Reshape(Function):
     def forward(ctx, x, shape, copy_ok):
         ctx.in_shape = x.shape
         v = x._v
-        strides = _split_strides(v.shape, v.strides, shape)
+        # a contiguous input gets PyTorch's strides directly (size-1 dims included)
+        strides = (contiguous_strides(shape) if v.is_contiguous()
+                   else _split_strides(v.shape, v.strides, shape))
         if strides is None:
             if not copy_ok:
                 raise RuntimeError("view size is not compatible with input tensor's size and stride "
@@ -719,7 +727,7 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   f"supported for now (got {k}-d padding of a {input.ndim}-d input)")
     from .creation import tensor
-    from .indexing import index_select
+    from .indexing import _select
     out = input
     for d in range(input.ndim - k, input.ndim):
         lo, hi = pairs[d]
@@ -734,7 +742,7 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError(f"padding of an empty dimension {d} with mode replicate")
         if lo or hi:
             idx = _edge_index(size, lo, hi, mode)
-            out = index_select(out, d, tensor(idx.astype(np.int64), device=input.device))
+            out = _select(out, d, tensor(idx.astype(np.int64), device=input.device))
     return out
 
 
@@ -817,7 +825,7 @@ def repeat(self, *sizes):
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     from .creation import tensor
-    from .indexing import index_select
+    from .indexing import _select
     if repeats is None:  # repeat_interleave(counts): 0,0,1,2,2,... as in PyTorch
         counts = input.detach()._host().astype(np.int64)
         if counts.ndim != 1:
@@ -840,7 +848,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         raise RuntimeError(f"repeats must have the same size as input along dim, but got "
                            f"repeats.size(0) = {len(reps)} and input.size({d}) = {size}")
     idx = np.repeat(np.arange(size, dtype=np.int64), reps)
-    return index_select(x, d, tensor(idx, device=x.device))
+    return _select(x, d, tensor(idx, device=x.device))
 
 
 method(repeat_interleave)
@@ -849,7 +857,7 @@ method(repeat_interleave)
 @method
 def roll(self, shifts, dims=None):
     from .creation import tensor
-    from .indexing import index_select
+    from .indexing import _select
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     if dims is None:
         if len(shifts) != 1:
@@ -865,14 +873,14 @@ def roll(self, shifts, dims=None):
         n = self.shape[d]
         if n and int(s) % n:
             idx = (np.arange(n, dtype=np.int64) - int(s)) % n
-            out = index_select(out, d, tensor(idx, device=self.device))
+            out = _select(out, d, tensor(idx, device=self.device))
     return out if out is not self else self.clone()
 
 
 @method
 def flip(self, *dims):
     from .creation import tensor
-    from .indexing import index_select
+    from .indexing import _select
     dims = [self._dim(d) for d in _int_list(dims, "flip")]
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dims has duplicates, original flip dims size={len(dims)}, but "
@@ -880,7 +888,7 @@ def flip(self, *dims):
     out = self
     for d in dims:
         n = self.shape[d]
-        out = index_select(out, d, tensor(np.arange(n - 1, -1, -1, dtype=np.int64), device=self.device))
+        out = _select(out, d, tensor(np.arange(n - 1, -1, -1, dtype=np.int64), device=self.device))
     return out if dims else self.clone()
 
 
