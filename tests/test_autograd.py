@@ -851,3 +851,27 @@ def test_gradcheck_options():
             return g1 * 2 + g2
     with pytest.raises(fw.autograd.GradcheckError, match="output 1"):
         fw.autograd.gradcheck(Half.apply, x)
+
+
+def test_grad_runs_only_the_needed_part_of_the_graph():
+    def fn(lib, x):
+        calls = []
+        y = x * x
+        y.register_hook(lambda g: calls.append("y"))
+        z = (y * y).sum()
+        (gy,) = lib.autograd.grad(z, y)        # x*x is not needed, so not run nor freed
+        y.sum().backward()                     # ... and can still be backpropagated
+        return gy, x.grad, calls
+    f, t = both(fn, V)
+    close(f[0][:2], t[0][:2])
+    assert f[0][2] == t[0][2]
+
+    def fn2(lib, x, w):
+        a = x.exp()
+        b = a * w
+        c = (b * b).sum()
+        (ga,) = lib.autograd.grad(c, a, retain_graph=True)
+        (gw, gx) = lib.autograd.grad(c, (w, x))
+        return ga, gw, gx
+    f, t = both(fn2, V, V + 1)
+    close(f[0], t[0])

@@ -63,6 +63,13 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
             capture.setdefault((node, nr), []).append(k)
         results = [None] * len(inputs)
 
+    # With `inputs`, only the nodes between the roots and the inputs run (PyTorch does the
+    # same): the rest of the graph is neither computed nor freed.
+    run = targets = None
+    if capture is not None:
+        targets = {n for n, _ in capture}
+        run = _needed([n for n, _ in roots], targets)
+
     # Count, for every node reachable from the roots, how many edges lead into it.
     deps = {}
     stack = [n for n, _ in roots]
@@ -72,6 +79,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
         if node in seen:
             continue
         seen.add(node)
+        if run is not None and node not in run:
+            continue
         for edge in node.next_functions:
             if edge is not None:
                 deps[edge[0]] = deps.get(edge[0], 0) + 1
@@ -90,6 +99,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
         while ready:
             node = heapq.heappop(ready)[2]
             slots = buffers.pop(node, {})
+            if run is not None and node not in run and node not in targets:
+                continue
             if node._pre_hooks:
                 for nr, hooks in node._pre_hooks.items():
                     if nr in slots:
@@ -111,6 +122,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
             if type(node) is AccumulateGrad:
                 if capture is None and 0 in slots:
                     node.accumulate(slots[0], create_graph)
+                continue
+            if run is not None and node not in run:
                 continue
             out_grads = node.apply(*_materialize(node, slots))
             if not isinstance(out_grads, tuple):
@@ -142,6 +155,26 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                                    "desired behavior.")
         return tuple(results)
     return None
+
+
+def _needed(roots, targets):
+    """The nodes from which some node of `targets` can be reached (not counting itself)."""
+    below = {}  # node -> whether a target lies strictly below it
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, finish = stack.pop()
+        if finish:
+            below[node] = any(e is not None and (e[0] in targets or below.get(e[0], False))
+                              for e in node.next_functions)
+            continue
+        if node in below:
+            continue
+        below[node] = False  # visited; settled when its children are
+        stack.append((node, True))
+        for e in node.next_functions:
+            if e is not None and e[0] not in below:
+                stack.append((e[0], False))
+    return {n for n, b in below.items() if b}
 
 
 def _check_count(node, grads, n_in):
