@@ -196,6 +196,17 @@ class Tensor:
             self.__dict__["_hooked_acc"] = node
         return node._add_pre_hook(nr, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after a backward pass has added into this leaf's .grad."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.function import _Handle
+        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
     @property
     def grad(self):
         return self._grad

@@ -875,3 +875,17 @@ def test_grad_runs_only_the_needed_part_of_the_graph():
         return ga, gw, gx
     f, t = both(fn2, V, V + 1)
     close(f[0], t[0])
+
+
+def test_post_accumulate_grad_hook():
+    for lib in (fw, torch):
+        x = lib.ones(2, requires_grad=True)
+        seen = []
+        h = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        (x * 3).sum().backward()
+        (x * 2).sum().backward()
+        h.remove()
+        (x * 2).sum().backward()
+        assert seen == [[3.0, 3.0], [5.0, 5.0]]
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (x * 2).register_post_accumulate_grad_hook(lambda t: None)

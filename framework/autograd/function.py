@@ -87,6 +87,8 @@ class AccumulateGrad(Node):
         else:
             with grad_mode.no_grad():
                 v.grad.add_(g.detach())
+        for hook in v.__dict__.get("_post_acc_hooks", ()):
+            hook(v)
 
 
 class FunctionCtx(Node):
