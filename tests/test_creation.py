@@ -77,6 +77,16 @@ def test_from_numpy_and_as_tensor_share_memory():
         assert v[1].item() == 2.0
         w = lib.ones(2)
         assert lib.as_tensor(w) is w
+    for lib in (fw, torch):           # strided arrays are shared too
+        a = np.arange(24.0).reshape(4, 6)
+        for view in (a[:, ::2], a[1:3, 2:5], a.T, a[:, 1]):
+            t = lib.from_numpy(view)
+            assert t.stride() == tuple(s // 8 for s in view.strides)
+            view[0] = -5.0
+            assert t.tolist() == view.tolist() and (t * 2).tolist() == (view * 2).tolist()
+            t[-1] = 3.0
+            assert view[-1].tolist() == t[-1].tolist()
+    raises_like_torch("L.from_numpy(np.arange(3.0)[::-1])", "negative")
     with pytest.raises(TypeError):
         fw.from_numpy([1, 2])
     with pytest.raises(TypeError):

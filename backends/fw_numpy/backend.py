@@ -86,7 +86,22 @@ class NumpyBackend(Backend):
     def wrap_numpy(self, array):
         if array.flags.c_contiguous and array.flags.writeable:
             return self._wrap(array)
-        return self.from_numpy(array)
+        v = self._strided_view(array) if array.flags.writeable else None
+        return v if v is not None else self.from_numpy(array)
+
+    def _strided_view(self, a):
+        """A View sharing memory with strided array `a` (as torch.from_numpy does), or None
+        when its memory is not a window on a contiguous array of the same dtype."""
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        size = a.itemsize
+        off = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        if (root is a or root.dtype != a.dtype or not root.flags.c_contiguous or off < 0
+                or off % size or any(st < 0 or st % size for st in a.strides)):
+            return None
+        return View(root.reshape(-1), a.shape, tuple(st // size for st in a.strides),
+                    off // size, dt.from_numpy_dtype(a.dtype), a)
 
     def to_numpy(self, v):
         return self._np(v)

@@ -128,6 +128,10 @@ def from_numpy(array):
     if array.dtype != d.np:
         raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
                         "types are: float64, float32, int64, int32, and bool.")
+    if any(st < 0 for st in array.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array with array.copy().)")
     be = _be("cpu")
     return Tensor._make(be.wrap_numpy(array) if hasattr(be, "wrap_numpy") else be.from_numpy(array), be)
 
