@@ -1,7 +1,7 @@
 """Train a two-layer network with fw's autograd on a built-in toy problem (two interleaved
 spirals), printing the loss as it falls. No nn/optim needed: parameters are plain tensors.
 
-    python examples/train_toy.py [--device cpu] [--steps 300]
+    python examples/train_toy.py [--device cpu] [--steps 1000]
 """
 import argparse
 import math
@@ -24,9 +24,9 @@ def spirals(n_per_class, generator):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=0.5)
+    parser.add_argument("--lr", type=float, default=1.0)
     args = parser.parse_args()
 
     gen = fw.Generator().manual_seed(0)
@@ -53,7 +53,7 @@ def main():
         with fw.no_grad():
             for p in params:
                 p -= args.lr * p.grad
-        if step % 50 == 0:
+        if step % 100 == 0:
             acc = (logits.argmax(1) == y).float().mean().item()
             print(f"step {step:4d}  loss {loss.item():.4f}  accuracy {acc:.3f}")
 
