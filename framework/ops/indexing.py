@@ -12,6 +12,15 @@ from ..tensor import Tensor, method
 from .shape import basic_index, _normalize_key, _is_new_dim
 
 
+def _index_range(t):
+    """(min, max) of a non-empty integer tensor, straight from the backend's reductions."""
+    be, v = t._be, t._v
+    dims = tuple(range(len(v.shape)))
+    lo = be.to_numpy(be.reduce("min", v, dims, False)).item()
+    hi = be.to_numpy(be.reduce("max", v, dims, False)).item()
+    return int(lo), int(hi)
+
+
 def _check_index(x, dim, index, name):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
@@ -28,7 +37,7 @@ def _check_index(x, dim, index, name):
                                f"{list(index.shape)} to be no larger than self {list(x.shape)} "
                                f"apart from dimension {dim}")
     if index.numel():
-        lo, hi = int(index.min()), int(index.max())
+        lo, hi = _index_range(index)
         size = x.shape[dim] if x.ndim else 1
         if lo < 0 or hi >= size:  # PyTorch's gather/scatter say so with a RuntimeError
             raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
@@ -132,7 +141,7 @@ def index_select(input, dim, index):
     n = index.numel()
     size = input.shape[d] if input.ndim else 1
     if n:
-        lo, hi = int(index.min()), int(index.max())
+        lo, hi = _index_range(index)
         if lo < 0 or hi >= size:
             raise IndexError(f"index_select(): index {hi if hi >= size else lo} is out of range "
                              f"for dimension {d} with size {size}")
@@ -149,10 +158,12 @@ def _select(input, d, index):
         index = index.to(dt.int64)
     if not input.ndim:
         return _Gather.apply(input, 0, index.reshape(-1))
-    shape = list(input.shape)
-    shape[d] = n
-    idx = index.reshape((1,) * d + (n,) + (1,) * (input.ndim - d - 1)).expand(shape)
-    return _Gather.apply(input, d, idx)
+    if index.ndim != 1:
+        index = index.reshape(n)
+    # the index broadcast over the other dims as a stride-0 view (no graph: it is an int)
+    shape = input.shape[:d] + (n,) + input.shape[d + 1:]
+    strides = (0,) * d + (index._v.strides[0],) + (0,) * (input.ndim - d - 1)
+    return _Gather.apply(input, d, index._alias(shape, strides, index._v.offset))
 
 
 # -- x[key] ------------------------------------------------------------------------------------
@@ -232,7 +243,7 @@ def _positions(x, items):
         elif isinstance(it, Tensor):
             size = x.shape[d] if d < x.ndim else 0
             if it.numel():
-                lo, hi = int(it.min()), int(it.max())
+                lo, hi = _index_range(it)
                 if lo < -size or hi >= size:
                     raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for "
                                      f"dimension {d} with size {size}")
@@ -274,10 +285,60 @@ def _positions(x, items):
     return sel
 
 
+_FULL = slice(None)
+
+
+def _single_advanced(x, items):
+    """x[key] when the key has one index tensor or one mask (the common x[i], x[:, i],
+    x[mask]): a basic view, then one index_select along the indexed dim. None otherwise."""
+    adv = [i for i, it in enumerate(items) if isinstance(it, (Tensor, tuple))]
+    if len(adv) != 1:
+        return None
+    it = items[adv[0]]
+    k = it[1].ndim if isinstance(it, tuple) else 1
+    if k == 0:
+        return None
+    marker = slice(None)  # a fresh object, found again by identity after normalizing
+    key = items[:adv[0]] + [marker] + [slice(None)] * (k - 1) + items[adv[0] + 1:]
+    if sum(1 for e in key if not _is_new_dim(e) and e is not Ellipsis) > x.ndim:
+        return None  # let the general path raise its error
+    norm = _normalize_key(x, tuple(key))
+    j = next(i for i, e in enumerate(norm) if e is marker)
+    rd = sum(1 for e in norm[:j] if _is_new_dim(e) or isinstance(e, slice))  # dim in y
+    xd = sum(1 for e in norm[:j] if not _is_new_dim(e))  # dim in x
+    plain = all(type(e) is slice and e == _FULL for e in norm)
+    y = x if plain else basic_index(x, norm)
+    if isinstance(it, tuple):
+        mask = it[1]
+        if tuple(mask.shape) != tuple(x.shape[xd:xd + k]):
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {xd} does not "
+                             f"match the shape of the indexed tensor {list(x.shape)}")
+        if k > 1:
+            y = y.flatten(rd, rd + k - 1)
+        (idx,) = nonzero(mask.reshape(-1), as_tuple=True)
+        return _select(y, rd, idx)
+    size = y.shape[rd]
+    idx = it
+    if idx.numel():
+        lo, hi = _index_range(idx)
+        if lo < -size or hi >= size:
+            raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
+                             f"{xd} with size {size}")
+        if lo < 0:
+            idx = idx + size * (idx < 0)
+    out = _select(y, rd, idx.reshape(-1))
+    if idx.ndim != 1:
+        out = out.reshape(out.shape[:rd] + idx.shape + out.shape[rd + 1:])
+    return out
+
+
 def getitem(x, key):
     items = _split_key(x, key)
     if items is None:
         return basic_index(x, key)
+    out = _single_advanced(x, items)
+    if out is not None:
+        return out
     pos = _positions(x, items)
     return _Gather.apply(x.reshape(-1), 0, pos.reshape(-1)).reshape(pos.shape)  # in range
 
