@@ -90,11 +90,13 @@ def _grad_sub(ctx, g, a, b, out):
 
 
 def _grad_mul(ctx, g, a, b, out):
-    return g * b, g * a
+    na, nb = ctx.needs_input_grad[:2]  # `x * 2.0` needs one product, not two
+    return (g * b if na else None), (g * a if nb else None)
 
 
 def _grad_div(ctx, g, a, b, out):
-    return g / b, -g * a / (b * b)
+    na, nb = ctx.needs_input_grad[:2]
+    return (g / b if na else None), (-g * a / (b * b) if nb else None)
 
 
 def _grad_pow(ctx, g, a, b, out):
