@@ -32,6 +32,8 @@ _BINARY = {
 _QUIET = frozenset(("div", "floor_divide", "remainder", "pow", "log", "log1p", "log2",
                     "log10", "sqrt", "rsqrt", "reciprocal", "asin", "acos", "exp", "expm1",
                     "exp2", "sinh", "cosh", "tan", "sigmoid"))
+_NP_BOOL = np.dtype(np.bool_)
+_STRIDES = {}  # shape -> contiguous strides
 _REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
            "all": np.all, "any": np.any}
 
@@ -71,10 +73,17 @@ class NumpyBackend(Backend):
     def _wrap(a, dtype=None):
         if type(a) is not np.ndarray or not a.flags.c_contiguous:
             a = np.array(a, order="C")
-        if dtype is not None and a.dtype != dtype.np:
+        if dtype is None:
+            dtype = dt.from_numpy_dtype(a.dtype)
+        elif a.dtype is not dtype.np and a.dtype != dtype.np:  # `is` first: it is cheap
             a = a.astype(dtype.np)
-        return View(a, a.shape, contiguous_strides(a.shape), 0,
-                    dtype or dt.from_numpy_dtype(a.dtype), a)
+        shape = a.shape
+        strides = _STRIDES.get(shape)
+        if strides is None:
+            if len(_STRIDES) > 4096:  # shapes repeat in real programs; bound the memo anyway
+                _STRIDES.clear()
+            strides = _STRIDES[shape] = contiguous_strides(shape)
+        return View(a, shape, strides, 0, dtype, a)
 
     def _arg(self, x):
         return self._np(x) if type(x) is View else x
@@ -158,7 +167,7 @@ class NumpyBackend(Backend):
                 r = f(x, y)
         else:
             r = f(x, y)
-        return self._wrap(r, dt.bool if r.dtype == np.bool_ else (a if type(a) is View else b).dtype)
+        return self._wrap(r, dt.bool if r.dtype is _NP_BOOL else (a if type(a) is View else b).dtype)
 
     def where(self, cond, a, b):
         dtype = (a if type(a) is View else b).dtype

@@ -39,6 +39,9 @@ def _operands(a, b):
         if ta and tb and a._v.dtype is b._v.dtype and a._v.shape and b._v.shape:
             return a._be, a, b, a._v.dtype
     elif ta:
+        kind, tb_ = a._v.dtype.kind, type(b)
+        if tb_ is float and kind == 2 or tb_ is int and kind >= 1:
+            return a._be, a, b, a._v.dtype  # the common `x * 0.5`: the tensor's dtype wins
         if not isinstance(b, _SCALARS):
             return None
     elif tb:
