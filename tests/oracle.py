@@ -16,3 +16,17 @@ def assert_same_error_kind(code):
             kinds.append(type(e))
     assert kinds[0] is not None, "torch accepts this; the test is wrong"
     assert kinds[1] is kinds[0] or issubclass(kinds[1], kinds[0]), kinds
+
+
+def assert_second_derivative_matches(fn, data, rtol):
+    """First and second derivatives of `fn(lib, x).sum()` at float64 `data` agree with torch
+    (the second through `create_graph=True`)."""
+    import numpy as np
+    out = []
+    for lib in (torch, fw):
+        x = lib.tensor(data, requires_grad=True)
+        (g,) = lib.autograd.grad(fn(lib, x).sum(), x, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), x)
+        out.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(out[1][0], out[0][0], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(out[1][1], out[0][1], rtol=rtol, atol=1e-12)
