@@ -110,7 +110,10 @@ class View:
                 f"dtype={self.dtype.name})")
 
 
-class Backend:
+from .fused import NNOps, OptimOps  # noqa: E402  (they use the names above)
+
+
+class Backend(NNOps, OptimOps):
     """Base class of a device backend. Subclasses set `type` and implement the primitives.
 
     One instance serves one device (`self.device`). Class methods describe the hardware

@@ -1,0 +1,4 @@
+"""Layers, losses, initialisation and utilities with PyTorch's names (`torch.nn`)."""
+from .parameter import *  # noqa: F401,F403
+from .modules import *  # noqa: F401,F403
+from . import functional, init, utils  # noqa: F401

@@ -1,0 +1,1 @@
+"""Data sets, samplers and the DataLoader (`torch.utils.data`)."""
