@@ -11,6 +11,9 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
+from .nn_ops import NumpyNNOps
+from .optim_ops import NumpyOptimOps
+
 _UNARY = {
     "neg": np.negative, "abs": np.abs, "exp": np.exp, "log": np.log,
     "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
@@ -43,7 +46,7 @@ def _erf(a):
     return erf(a)
 
 
-class NumpyBackend(Backend):
+class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     type = "cpu"
 
     @classmethod
