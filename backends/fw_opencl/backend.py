@@ -1,0 +1,111 @@
+"""The OpenCL backend: fw's device interface on any OpenCL device.
+
+The primitives are split by family into mixins (elementwise.py, reduce.py, index.py,
+linalg.py, nn_ops.py, optim_ops.py); this file holds memory and the device description.
+A View's `buf` is a runtime.Buffer; strides and offsets count elements as everywhere.
+"""
+import numpy as np
+
+from framework import dtypes as dt
+from framework.device import Backend, View, contiguous_strides
+
+from . import runtime as rt
+from .layout import pack
+from .elementwise import ElementwiseOps
+from .reduce import ReduceOps
+from .index import IndexOps
+from .linalg import LinalgOps
+from .nn_ops import CLNNOps
+from .optim_ops import CLOptimOps
+
+# The type a copy moves, by element size: copies move bits, so float64 needs no fp64.
+_BITS = {1: "uchar", 4: "int", 8: "long"}
+
+
+class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLOptimOps,
+                    Backend):
+    type = "opencl"
+    is_accelerator = True
+    priority = 10
+
+    def __init__(self, index=None):
+        index = rt.default_index() if index is None else index
+        super().__init__(index)
+        self.rt = rt.Runtime(rt.all_devices()[index], index)
+
+    # -- describing the hardware -----------------------------------------------------
+    @classmethod
+    def device_count(cls):
+        return len(rt.all_devices())
+
+    @classmethod
+    def describe(cls):
+        return [rt.describe(d) for d in rt.all_devices()]
+
+    @classmethod
+    def default_device_index(cls):
+        return rt.default_index()
+
+    def synchronize(self):
+        self.rt.finish()
+
+    def empty_cache(self):
+        self.rt.pool.empty()
+
+    # -- helpers for the mixins ------------------------------------------------------
+    def new(self, shape, dtype):
+        """An uninitialised contiguous View."""
+        shape = tuple(shape)
+        n = 1
+        for s in shape:
+            n *= s
+        self._check_dtype(dtype)
+        return View(self.rt.alloc(n * dtype.itemsize), shape, contiguous_strides(shape), 0,
+                    dtype)
+
+    def _check_dtype(self, dtype):
+        if dtype is dt.float64 and not self.rt.fp64:
+            raise RuntimeError(f"float64 is not supported on OpenCL device {self.rt.name}: it "
+                               "lacks the cl_khr_fp64 extension; use float32")
+
+    @staticmethod
+    def ctype(dtype):
+        return rt.CL_TYPES[dtype.name]
+
+    # -- memory ----------------------------------------------------------------------
+    def from_numpy(self, array):
+        a = np.array(array, order="C", copy=True)
+        dtype = dt.from_numpy_dtype(a.dtype)
+        self._check_dtype(dtype)
+        return View(self.rt.upload(a), a.shape, contiguous_strides(a.shape), 0, dtype)
+
+    def to_numpy(self, v):
+        if not v.is_contiguous():
+            v = self.contiguous(v)
+        size = v.dtype.itemsize
+        raw = self.rt.download(v.buf, v.numel * size, v.offset * size)
+        return raw.view(v.dtype.np).reshape(v.shape)
+
+    def full(self, shape, value, dtype):
+        out = self.new(shape, dtype)
+        nbytes = out.numel * dtype.itemsize
+        if nbytes:
+            pattern = np.array(value, dtype.np).reshape(1)
+            rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem, pattern, 0, nbytes)
+        return out
+
+    def copy_(self, dst, src):
+        self._copy(dst, src)
+
+    def contiguous(self, x):
+        out = self.new(x.shape, x.dtype)
+        self._copy(out, x)
+        return out
+
+    def _copy(self, dst, src):
+        n = dst.numel
+        if not n:
+            return
+        k = self.rt.kernel("copy.cl", "copy_strided", (("T", _BITS[dst.dtype.itemsize]),))
+        d = pack(dst.shape, (dst.strides, src.strides), (dst.offset, src.offset))
+        self.rt.launch(k, (n,), None, dst.buf.mem, src.buf.mem, d)

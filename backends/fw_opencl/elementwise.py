@@ -1,0 +1,5 @@
+"""Elementwise ops: unary, binary, where, cast."""
+
+
+class ElementwiseOps:
+    pass

@@ -1,0 +1,5 @@
+"""Data movement by index: gather, scatter(-add), cat, pad."""
+
+
+class IndexOps:
+    pass

@@ -1,0 +1,5 @@
+"""Reductions, arg-reductions, scans, sorting and the softmax family."""
+
+
+class ReduceOps:
+    pass

@@ -1,0 +1,250 @@
+"""The OpenCL runtime under the backend: devices, programs, kernels and memory.
+
+One `Runtime` serves one OpenCL device: its context, an in-order queue, the programs
+built from `kernels/*.cl` (once per file and build options), the `cl.Kernel` objects
+(created once and reused: looking one up per call costs ~50x a launch) and a pool of
+buffers. Nothing here waits on the device except reading memory back to the host.
+"""
+import os
+import threading
+from importlib import resources
+
+import numpy as np
+
+try:
+    import pyopencl as cl
+except ImportError:  # the backend then reports no devices
+    cl = None
+
+ENV_DEVICE = "FW_OPENCL_DEVICE"
+
+# fw dtype name -> OpenCL C type. bool is stored as one byte holding 0 or 1, as NumPy does.
+CL_TYPES = {"float32": "float", "float64": "double", "int32": "int", "int64": "long",
+            "bool": "uchar"}
+
+
+# -- devices -----------------------------------------------------------------------------
+_all_devices = None
+
+
+def all_devices():
+    """Every OpenCL device of every platform, in platform order: what "opencl:N" indexes."""
+    global _all_devices
+    if _all_devices is None:
+        found = []
+        if cl is not None:
+            try:
+                platforms = cl.get_platforms()
+            except cl.Error:  # no ICD or no platform installed
+                platforms = []
+            for p in platforms:
+                try:
+                    found.extend(p.get_devices())
+                except cl.Error:  # a platform without devices raises DEVICE_NOT_FOUND
+                    pass
+        _all_devices = found
+    return _all_devices
+
+
+def default_index():
+    """`"opencl"` means the device named by FW_OPENCL_DEVICE (an index or part of a
+    name), else the first GPU, else the first device."""
+    devs = all_devices()
+    want = os.environ.get(ENV_DEVICE, "").strip()
+    if want:
+        if want.isdigit():
+            if int(want) >= len(devs):
+                raise RuntimeError(f"{ENV_DEVICE}={want}, but there are only {len(devs)} "
+                                   "OpenCL devices (see `fw devices`)")
+            return int(want)
+        for i, d in enumerate(devs):
+            if want.lower() in f"{d.platform.name} {d.name}".lower():
+                return i
+        raise RuntimeError(f"{ENV_DEVICE}={want!r} matches no OpenCL device; have: "
+                           + "; ".join(d.name for d in devs))
+    for i, d in enumerate(devs):
+        if d.type & cl.device_type.GPU:
+            return i
+    return 0
+
+
+def describe(d):
+    ext = d.extensions.split()
+    kinds = [n for n in ("GPU", "CPU", "ACCELERATOR") if d.type & getattr(cl.device_type, n)]
+    return {"name": d.name.strip(), "platform": d.platform.name.strip(),
+            "type": "/".join(kinds) or "other", "version": d.version.strip(),
+            "driver": d.driver_version.strip(), "memory_gib": round(d.global_mem_size / 2**30, 2),
+            "max_alloc_gib": round(d.max_mem_alloc_size / 2**30, 2),
+            "compute_units": d.max_compute_units, "max_work_group": d.max_work_group_size,
+            "fp64": "cl_khr_fp64" in ext, "fp16": "cl_khr_fp16" in ext}
+
+
+def _gib(n):
+    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
+
+
+def _size_class(nbytes):
+    """Round up to one of four sizes per power of two, so freed buffers get reused by
+    requests of similar size while wasting at most a quarter."""
+    if nbytes <= 256:
+        return 256
+    top = 1 << (nbytes - 1).bit_length()
+    step = top >> 3
+    return -(-nbytes // step) * step
+
+
+class Buffer:
+    """Device memory owned by a tensor's storage; goes back to the pool when dropped."""
+    __slots__ = ("mem", "nbytes", "pool", "__weakref__")
+
+    def __init__(self, mem, nbytes, pool):
+        self.mem, self.nbytes, self.pool = mem, nbytes, pool
+
+    def __del__(self):
+        pool = self.pool
+        if pool is not None:
+            pool.release(self.mem)
+
+
+class Pool:
+    """Freed buffers kept by size class for reuse. The queue is in order, so a buffer
+    freed while kernels that read it are still queued is safe to hand to later work."""
+
+    def __init__(self, ctx, device):
+        self.ctx, self.device = ctx, device
+        self.free = {}       # size class -> [cl.Buffer]
+        self.live = 0        # bytes in buffers handed out or cached
+        self.cached = 0      # bytes in self.free
+        self.limit = device.global_mem_size
+        self.lock = threading.Lock()
+
+    def alloc(self, nbytes):
+        size = _size_class(nbytes)
+        with self.lock:
+            free = self.free.get(size)
+            if free:
+                self.cached -= size
+                return Buffer(free.pop(), nbytes, self)
+            if size > self.device.max_mem_alloc_size or self.live + size > self.limit:
+                self.empty()
+                if size > self.device.max_mem_alloc_size or self.live + size > self.limit:
+                    raise self._oom(nbytes)
+            try:
+                mem = cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE, size)
+            except cl.Error as e:
+                self.empty()
+                try:
+                    mem = cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE, size)
+                except cl.Error:
+                    raise self._oom(nbytes) from e
+            self.live += size
+            return Buffer(mem, nbytes, self)
+
+    def release(self, mem):
+        size = mem.size
+        with self.lock:
+            if self.cached + size > self.limit // 4:  # keep the cache bounded
+                self.live -= size
+                mem.release()
+                return
+            self.free.setdefault(size, []).append(mem)
+            self.cached += size
+
+    def empty(self):
+        """Give every cached buffer back to the driver (fw.opencl.empty_cache())."""
+        for mems in self.free.values():
+            for m in mems:
+                self.live -= m.size
+                m.release()
+        self.free.clear()
+        self.cached = 0
+
+    def _oom(self, nbytes):
+        d = self.device
+        return RuntimeError(
+            f"OpenCL out of memory: tried to allocate {_gib(nbytes)} on {d.name.strip()} "
+            f"({_gib(d.global_mem_size)} total, {_gib(self.live)} held by fw, largest single "
+            f"allocation {_gib(d.max_mem_alloc_size)})")
+
+
+class Runtime:
+    def __init__(self, cl_device, index):
+        self.device, self.index = cl_device, index
+        self.name = f"{cl_device.name.strip()} (opencl:{index})"
+        self.ctx = cl.Context([cl_device])
+        self.queue = cl.CommandQueue(self.ctx)
+        self.fp64 = "cl_khr_fp64" in cl_device.extensions.split()
+        self.pool = Pool(self.ctx, cl_device)
+        self._programs = {}
+        self._kernels = {}
+        self._common = None
+
+    # -- programs and kernels --------------------------------------------------------
+    def kernel(self, file, name, defines=()):
+        """The `cl.Kernel` `name` of kernels/`file`, built with `-D` `defines` (a tuple of
+        (name, value) pairs), made once and then reused."""
+        key = (file, name, defines)
+        k = self._kernels.get(key)
+        if k is None:
+            k = self._kernels[key] = cl.Kernel(self.program(file, defines), name)
+        return k
+
+    def program(self, file, defines=()):
+        key = (file, defines)
+        prg = self._programs.get(key)
+        if prg is None:
+            if not self.fp64 and any(v == "double" for _, v in defines):
+                raise RuntimeError(f"float64 is not supported on OpenCL device {self.name}: "
+                                   "it lacks the cl_khr_fp64 extension; use float32")
+            prg = self._programs[key] = self._build(file, defines)
+        return prg
+
+    def _build(self, file, defines):
+        if self._common is None:
+            self._common = _source("common.h")
+        src = self._common + "\n" + _source(file)
+        options = [f"-D{k}={v}" for k, v in defines] + ["-cl-mad-enable"]
+        if self.fp64:
+            options.append("-DHAVE_FP64=1")
+        try:
+            # PyOpenCL keeps built binaries on disk (keyed by source, options and device),
+            # so only the first run on a machine pays for compiling.
+            return cl.Program(self.ctx, src).build(options=options)
+        except cl.Error as e:
+            raise RuntimeError(f"OpenCL kernel file {file!r} failed to build on {self.name} "
+                               f"with options {' '.join(options)}:\n{e}") from None
+
+    # -- memory ----------------------------------------------------------------------
+    def alloc(self, nbytes):
+        return self.pool.alloc(nbytes)
+
+    def upload(self, array):
+        """A new Buffer holding a C-contiguous NumPy array (copied by the caller)."""
+        buf = self.alloc(array.nbytes)
+        if array.nbytes:
+            # Non-blocking: PyOpenCL keeps `array` alive until the copy has run.
+            cl.enqueue_copy(self.queue, buf.mem, array, is_blocking=False)
+        return buf
+
+    def download(self, buf, nbytes, byte_offset=0):
+        out = np.empty(nbytes, np.uint8)
+        if nbytes:
+            cl.enqueue_copy(self.queue, out, buf.mem, src_offset=byte_offset, is_blocking=True)
+        return out
+
+    def launch(self, kernel, global_size, local_size, *args):
+        kernel.set_args(*args)
+        cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
+
+    def finish(self):
+        self.queue.finish()
+
+
+_sources = {}
+
+
+def _source(file):
+    src = _sources.get(file)
+    if src is None:
+        src = _sources[file] = resources.files(__package__).joinpath("kernels", file).read_text()
+    return src
