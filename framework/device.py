@@ -146,6 +146,9 @@ class Backend(NNOps, OptimOps):
     def synchronize(self):
         """Wait until all queued work on this device has finished."""
 
+    def empty_cache(self):
+        """Give memory the backend keeps for reuse back to the device."""
+
     # -- memory: required ----------------------------------------------------------------
     def from_numpy(self, array):
         """A new contiguous View holding a copy of a NumPy array of a supported dtype."""

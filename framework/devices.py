@@ -12,7 +12,7 @@ def _backend_class(device_type):
 
 
 class DeviceModule:
-    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()` for one device type,
+    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()`, `empty_cache()` for one device type,
     as `torch.cuda` is for CUDA. A type no plugin provides is simply not available."""
 
     def __init__(self, device_type):
@@ -41,6 +41,10 @@ class DeviceModule:
 
     def synchronize(self, device=None):
         plugins.registry.backend(device or self.type).synchronize()
+
+    def empty_cache(self, device=None):
+        """Release the memory the backend's pool keeps for reuse (torch.cuda.empty_cache)."""
+        plugins.registry.backend(device or self.type).empty_cache()
 
     def __repr__(self):
         return f"<fw device module '{self.type}'>"
