@@ -1,5 +1,198 @@
-"""NumPy versions of the fused layer ops (see framework/fused/nn_ops.py)."""
+"""NumPy versions of the fused layer ops (see framework/fused/nn_ops.py).
+
+Same contract and results as the composed defaults, with fewer temporaries: im2col is
+an `as_strided` window view copied once into matmul layout, col2im a loop of in-place
+strided adds, max-pool backward a `bincount`.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from framework import dtypes as dt
+from framework.fused.nn_ops import _out_size
+
+
+def _padded(a, padding, value=0, extra=(0, 0)):
+    ph, pw = padding
+    if ph == pw == extra[0] == extra[1] == 0:
+        return a
+    return np.pad(a, ((0, 0), (0, 0), (ph, ph + extra[0]), (pw, pw + extra[1])),
+                  constant_values=value)
+
+
+def _extra(size, n, k, s, p, d):
+    """Padding beyond the symmetric `p` that the last window (ceil_mode) needs."""
+    return max(0, (n - 1) * s + d * (k - 1) + 1 - size - 2 * p)
+
+
+def _cols(a, kernel, stride, dilation, out_hw, kernel_last=False):
+    """(N, C, KH, KW, OH, OW) windows of padded `a` (or (N, C, OH, OW, KH, KW)); no copy."""
+    N, C = a.shape[:2]
+    sN, sC, sH, sW = a.strides
+    ks = (kernel[0], kernel[1]), (dilation[0] * sH, dilation[1] * sW)
+    os_ = tuple(out_hw), (stride[0] * sH, stride[1] * sW)
+    if kernel_last:
+        return as_strided(a, (N, C) + os_[0] + ks[0], (sN, sC) + os_[1] + ks[1], writeable=False)
+    return as_strided(a, (N, C) + ks[0] + os_[0], (sN, sC) + ks[1] + os_[1], writeable=False)
+
+
+def _col2im(cols, input_shape, stride, padding, dilation):
+    """Add (N, C, KH, KW, OH, OW) window values back into (N, C, H, W)."""
+    N, C, H, W = input_shape
+    kh, kw, oh, ow = cols.shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    hp = max(H + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+    wp = max(W + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+    out = np.zeros((N, C, hp, wp), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # within one (i, j) the target cells are distinct: a plain strided +=
+            out[:, :, i * dh:i * dh + (oh - 1) * sh + 1:sh,
+                j * dw:j * dw + (ow - 1) * sw + 1:sw] += cols[:, :, i, j]
+    if (hp, wp) != (H, W):
+        out = np.ascontiguousarray(out[:, :, ph:ph + H, pw:pw + W])
+    return out
 
 
 class NumpyNNOps:
-    pass
+    # -- convolution -----------------------------------------------------------------------
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        a, w = self._np(x), self._np(weight)
+        N, C, H, W = a.shape
+        O, Cg, KH, KW = w.shape
+        oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
+        ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
+        cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
+        K, Og = Cg * KH * KW, O // groups
+        if groups == 1:
+            # (O, K) @ (N, K, L): one batched matmul whose result is already NCHW
+            out = np.matmul(w.reshape(O, K), cols.reshape(N, K, oh * ow))
+        else:
+            out = np.empty((N, O, oh * ow), a.dtype)
+            for gi in range(groups):
+                c = cols[:, gi * Cg:(gi + 1) * Cg].reshape(N, K, oh * ow)
+                np.matmul(w[gi * Og:(gi + 1) * Og].reshape(Og, K), c, out=out[:, gi * Og:(gi + 1) * Og])
+        out = out.reshape(N, O, oh, ow)
+        if bias is not None:
+            out += self._np(bias).reshape(O, 1, 1)
+        return self._wrap(out, x.dtype)
+
+    def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
+        g, w = self._np(grad), self._np(weight)
+        N, O, oh, ow = g.shape
+        _, Cg, KH, KW = w.shape
+        K, Og = Cg * KH * KW, O // groups
+        g3 = g.reshape(N, O, oh * ow)
+        if groups == 1:
+            cols = np.matmul(w.reshape(O, K).T, g3)
+        else:
+            cols = np.empty((N, groups * K, oh * ow), g.dtype)
+            for gi in range(groups):
+                np.matmul(w[gi * Og:(gi + 1) * Og].reshape(Og, K).T, g3[:, gi * Og:(gi + 1) * Og],
+                          out=cols[:, gi * K:(gi + 1) * K])
+        cols = cols.reshape(N, groups * Cg, KH, KW, oh, ow)
+        return self._wrap(_col2im(cols, tuple(input_shape), stride, padding, dilation), grad.dtype)
+
+    def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
+        g, a = self._np(grad), self._np(x)
+        N, O, oh, ow = g.shape
+        _, Cg, KH, KW = weight_shape
+        Og = O // groups
+        cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
+        out = np.empty(tuple(weight_shape), a.dtype)
+        for gi in range(groups):
+            # contract over N, OH, OW: tensordot turns it into one 2-D BLAS product
+            out[gi * Og:(gi + 1) * Og] = np.tensordot(
+                g[:, gi * Og:(gi + 1) * Og], cols[:, gi * Cg:(gi + 1) * Cg], axes=([0, 2, 3], [0, 4, 5]))
+        return self._wrap(out, grad.dtype)
+
+    # -- pooling ---------------------------------------------------------------------------
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        a = self._np(x)
+        N, C, H, W = a.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        oh = _out_size(H, kh, sh, ph, dh, ceil_mode)
+        ow = _out_size(W, kw, sw, pw, dw, ceil_mode)
+        low = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+        xp = _padded(a, padding, low, (_extra(H, oh, kh, sh, ph, dh), _extra(W, ow, kw, sw, pw, dw)))
+        win = _cols(xp, kernel, stride, dilation, (oh, ow), kernel_last=True).reshape(N, C, oh, ow, kh * kw)
+        k = win.argmax(axis=4)[..., None]
+        values = np.take_along_axis(win, k, 4)[..., 0]
+        k = k[..., 0]
+        # window cell k of output (i, j) is input row i*sh - ph + (k // kw)*dh, col likewise
+        rows = (np.arange(oh) * sh - ph)[:, None] + (k // kw) * dh
+        cols = (np.arange(ow) * sw - pw) + (k % kw) * dw
+        return self._wrap(values, x.dtype), self._wrap(rows * W + cols, dt.int64)
+
+    def max_pool2d_grad(self, grad, indices, input_shape):
+        g, idx = self._np(grad), self._np(indices)
+        N, C, H, W = input_shape
+        planes = N * C
+        flat = idx.reshape(planes, -1) + (np.arange(planes) * (H * W))[:, None]
+        out = np.bincount(flat.ravel(), weights=g.reshape(-1), minlength=planes * H * W)
+        return self._wrap(out.astype(g.dtype).reshape(input_shape), grad.dtype)
+
+    @staticmethod
+    def _divisor(H, W, out_hw, kernel, stride, padding, count_include_pad, divisor_override, dtype):
+        if divisor_override:
+            return divisor_override
+        div = []
+        for size, n, k, s, p in zip((H, W), out_hw, kernel, stride, padding):
+            start = np.arange(n) * s - p
+            end = np.minimum(start + k, size + p)
+            div.append(end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0))
+        return np.outer(div[0], div[1]).astype(dtype)
+
+    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                   divisor_override):
+        a = self._np(x)
+        N, C, H, W = a.shape
+        oh = _out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
+        ow = _out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
+        xp = _padded(a, padding, 0, (_extra(H, oh, kernel[0], stride[0], padding[0], 1),
+                                     _extra(W, ow, kernel[1], stride[1], padding[1], 1)))
+        out = _cols(xp, kernel, stride, (1, 1), (oh, ow), kernel_last=True).sum(axis=(4, 5))
+        out /= self._divisor(H, W, (oh, ow), kernel, stride, padding, count_include_pad,
+                             divisor_override, a.dtype)
+        return self._wrap(out, x.dtype)
+
+    def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
+                        count_include_pad, divisor_override):
+        g = self._np(grad)
+        N, C, H, W = input_shape
+        oh, ow = g.shape[2:]
+        g = g / self._divisor(H, W, (oh, ow), kernel, stride, padding, count_include_pad,
+                              divisor_override, g.dtype)
+        cols = as_strided(g, (N, C) + tuple(kernel) + (oh, ow),
+                          g.strides[:2] + (0, 0) + g.strides[2:], writeable=False)
+        return self._wrap(_col2im(cols, tuple(input_shape), stride, padding, (1, 1)), grad.dtype)
+
+    # -- normalisation ---------------------------------------------------------------------
+    def layer_norm(self, x, weight, bias, normalized_ndim, eps):
+        a = self._np(x)
+        axes = tuple(range(a.ndim - normalized_ndim, a.ndim))
+        mean = a.mean(axis=axes, keepdims=True)
+        y = a - mean
+        var = np.mean(y * y, axis=axes, keepdims=True)
+        rstd = 1 / np.sqrt(var + eps)
+        y *= rstd
+        if weight is not None:
+            y *= self._np(weight)
+        if bias is not None:
+            y += self._np(bias)
+        return self._wrap(y, x.dtype), self._wrap(mean, x.dtype), self._wrap(rstd, x.dtype)
+
+    def layer_norm_grad(self, grad, x, weight, mean, rstd, normalized_ndim):
+        g, a, m, r = self._np(grad), self._np(x), self._np(mean), self._np(rstd)
+        axes = tuple(range(a.ndim - normalized_ndim, a.ndim))
+        lead = tuple(range(a.ndim - normalized_ndim))
+        xhat = (a - m) * r
+        gw = gb = None
+        gxhat = g
+        if weight is not None:
+            gw = self._wrap((g * xhat).sum(axis=lead), x.dtype)
+            gxhat = g * self._np(weight)
+        gb = self._wrap(g.sum(axis=lead), x.dtype)
+        gx = gxhat - gxhat.mean(axis=axes, keepdims=True)
+        gx -= xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
+        gx *= r
+        return self._wrap(gx, x.dtype), gw, gb

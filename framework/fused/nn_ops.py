@@ -1,4 +1,81 @@
-"""Fused layer ops (convolution, pooling, normalisation) with composed defaults."""
+"""Fused layer ops (convolution, pooling, normalisation) with composed defaults.
+
+The defaults below use only the primitives of `framework.device` (full, copy_, binary,
+reduce, arg_reduce, matmul, contiguous, pad, gather, scatter, from_numpy), so a new
+backend gets working layers for free. The trick that keeps them short: a strided View
+over a padded input, (N, C, KH, KW, OH, OW) with the strides of the kernel and output
+axes, *is* im2col; one `contiguous` materialises it and a `matmul` does the rest.
+Small host-side index tables (pooling indices, divisors) go up with `from_numpy`.
+"""
+import numpy as np
+
+from .. import dtypes as dt
+
+
+def _view(v, shape, strides=None, offset=None):
+    """Another window on `v`'s buffer (contiguous strides by default)."""
+    from ..device import View, contiguous_strides
+    return View(v.buf, tuple(shape), contiguous_strides(shape) if strides is None else tuple(strides),
+                v.offset if offset is None else offset, v.dtype)
+
+
+def _out_size(size, k, s, p, d, ceil_mode=False):
+    """PyTorch's output length of a window op; with ceil_mode the last window must start
+    inside the input or the left padding."""
+    span = size + 2 * p - d * (k - 1) - 1
+    n = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (n - 1) * s >= size + p:
+        n -= 1
+    return max(n, 0)
+
+
+def _windows(be, x, kernel, stride, padding, dilation, out_hw, value, kernel_last):
+    """x padded with `value` (extra bottom/right padding where ceil_mode needs it), seen as
+    (N, C, KH, KW, OH, OW) windows, or (N, C, OH, OW, KH, KW) when `kernel_last`. A View
+    (not copied); the padded buffer is returned too so callers can keep it alive."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
+    hp = max(H + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+    wp = max(W + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+    if (hp, wp) != (H, W):
+        x = be.pad(x, ((0, 0), (0, 0), (ph, hp - H - ph), (pw, wp - W - pw)), value)
+    sN, sC, sH, sW = x.strides
+    ks, os_ = (dh * sH, dw * sW), (sh * sH, sw * sW)
+    if kernel_last:
+        return _view(x, (N, C, oh, ow, kh, kw), (sN, sC) + os_ + ks, x.offset)
+    return _view(x, (N, C, kh, kw, oh, ow), (sN, sC) + ks + os_, x.offset)
+
+
+def _contig(be, v):
+    return v if v.is_contiguous() else be.contiguous(v)
+
+
+def _col2im(be, cols, input_shape, kernel, stride, padding, dilation):
+    """Sum (N, C, KH, KW, OH, OW) window values back into an (N, C, H, W) zeros tensor.
+    Within one (kh, kw) the windows' cells are distinct, so each of the KH*KW strided
+    slices is a plain add into a strided View of the (padded) output."""
+    N, C, H, W = input_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    oh, ow = cols.shape[4], cols.shape[5]
+    hp = max(H + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+    wp = max(W + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+    out = be.full((N, C, hp, wp), 0, cols.dtype)
+    sN, sC, sH, sW = out.strides
+    cN, cC, cKH, cKW, cOH, cOW = cols.strides
+    for i in range(kh):
+        for j in range(kw):
+            dst = _view(out, (N, C, oh, ow), (sN, sC, sh * sH, sw * sW),
+                        out.offset + i * dh * sH + j * dw * sW)
+            src = _view(cols, (N, C, oh, ow), (cN, cC, cOH, cOW),
+                        cols.offset + i * cKH + j * cKW)
+            be.copy_(dst, be.binary("add", dst, src))
+    if (hp, wp) == (H, W):
+        return out
+    return be.contiguous(_view(out, input_shape, out.strides, out.offset + ph * sH + pw * sW))
+
+
+def _lowest(dtype):
+    return -float("inf") if dtype.is_floating_point else int(np.iinfo(dtype.np).min)
 
 
 class NNOps:
@@ -8,38 +85,147 @@ class NNOps:
 
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
         """(N, O, OH, OW) cross-correlation; `bias` is an (O,) View or None."""
-        raise NotImplementedError
+        N, C, H, W = x.shape
+        O, Cg, KH, KW = weight.shape
+        oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
+        ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
+        g, K, L = groups, Cg * KH * KW, oh * ow
+        # im2col: (N, C, KH, KW, OH, OW) -> contiguous -> (N, g, Cg*KH*KW, OH*OW)
+        cols = self.contiguous(_windows(self, x, (KH, KW), stride, padding, dilation,
+                                        (oh, ow), 0, False))
+        cols = _view(cols, (N, g, K, L))
+        w = _contig(self, weight)
+        w = _view(w, (N, g, O // g, K), (0, (O // g) * K, K, 1), w.offset)
+        out = _view(self.matmul(w, cols), (N, O, oh, ow))  # (N, g, O/g, L) is (N, O, OH, OW)
+        if bias is not None:
+            out = self.binary("add", out, _view(bias, (O, 1, 1), (bias.strides[0], 1, 1)))
+        return out
 
     def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
         """d(loss)/dx of conv2d, shaped `input_shape` (also conv_transpose2d's forward)."""
-        raise NotImplementedError
+        N, O, oh, ow = grad.shape
+        _, Cg, KH, KW = weight.shape
+        g, K = groups, Cg * KH * KW
+        w = _contig(self, weight)
+        wt = _view(w, (N, g, K, O // g), (0, (O // g) * K, 1, K), w.offset)  # W^T per group
+        gr = _view(_contig(self, grad), (N, g, O // g, oh * ow))
+        cols = _view(self.matmul(wt, gr), (N, g * Cg, KH, KW, oh, ow))
+        return _col2im(self, cols, tuple(input_shape), (KH, KW), stride, padding, dilation)
 
     def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
         """d(loss)/dweight of conv2d, shaped `weight_shape`."""
-        raise NotImplementedError
+        N, O, oh, ow = grad.shape
+        _, Cg, KH, KW = weight_shape
+        g, K, L = groups, Cg * KH * KW, oh * ow
+        # One matmul over all of N: grad as (g, O/g, N*L) and windows as (g, N*L, K).
+        cols = _windows(self, x, (KH, KW), stride, padding, dilation, (oh, ow), 0, True)
+        sN, sC, sOH, sOW, sKH, sKW = cols.strides
+        cols = self.contiguous(_view(cols, (g, N, oh, ow, Cg, KH, KW),
+                                     (Cg * sC, sN, sOH, sOW, sC, sKH, sKW), cols.offset))
+        cols = _view(cols, (g, N * L, K))
+        gr = _contig(self, grad)
+        gr = self.contiguous(_view(gr, (g, O // g, N, L), ((O // g) * L, L, O * L, 1), gr.offset))
+        return _view(self.matmul(_view(gr, (g, O // g, N * L)), cols), tuple(weight_shape))
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         """(values, int64 indices): each index is the flat position h * W + w of the max
         in its input plane, as PyTorch's return_indices gives. Padding counts as -inf."""
-        raise NotImplementedError
+        N, C, H, W = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        oh = _out_size(H, kh, sh, ph, dh, ceil_mode)
+        ow = _out_size(W, kw, sw, pw, dw, ceil_mode)
+        win = self.contiguous(_windows(self, x, kernel, stride, padding, dilation, (oh, ow),
+                                       _lowest(x.dtype), True))
+        win = _view(win, (N, C, oh, ow, kh * kw))
+        values = self.reduce("max", win, (4,), False)
+        k = self.arg_reduce("argmax", win, 4, True)
+        # The input position of every window cell, computed on the host: a small table.
+        hh = (np.arange(oh) * sh - ph)[:, None, None, None] + (np.arange(kh) * dh)[None, None, :, None]
+        ww = (np.arange(ow) * sw - pw)[None, :, None, None] + (np.arange(kw) * dw)[None, None, None, :]
+        table = self.from_numpy((hh * W + ww).reshape(oh, ow, kh * kw).astype(np.int64))
+        table = _view(table, (N, C, oh, ow, kh * kw), (0, 0) + table.strides, table.offset)
+        idx = self.gather(table, 4, k)
+        return values, _view(idx, (N, C, oh, ow))
 
     def max_pool2d_grad(self, grad, indices, input_shape):
         """Scatter-add `grad` into zeros of `input_shape` at `indices` (per plane)."""
-        raise NotImplementedError
+        N, C, H, W = input_shape
+        L = grad.shape[2] * grad.shape[3]
+        out = self.full((N, C, H * W), 0, grad.dtype)
+        out = self.scatter(out, 2, _view(_contig(self, indices), (N, C, L)),
+                           _view(_contig(self, grad), (N, C, L)), True)
+        return _view(out, tuple(input_shape))
+
+    def _avg_divisor(self, H, W, out_hw, kernel, stride, padding, count_include_pad,
+                     divisor_override, dtype):
+        """(OH, OW) table of what each window's sum is divided by, as PyTorch counts it."""
+        if divisor_override:
+            return divisor_override
+        div = []
+        for size, n, k, s, p in zip((H, W), out_hw, kernel, stride, padding):
+            start = np.arange(n) * s - p
+            end = np.minimum(start + k, size + p)
+            if count_include_pad:
+                div.append(end - start)
+            else:
+                div.append(np.minimum(end, size) - np.maximum(start, 0))
+        return self.from_numpy(np.outer(div[0], div[1]).astype(dtype.np))
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
                    divisor_override):
-        raise NotImplementedError
+        N, C, H, W = x.shape
+        oh = _out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
+        ow = _out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
+        win = _windows(self, x, kernel, stride, padding, (1, 1), (oh, ow), 0, True)
+        total = self.reduce("sum", win, (4, 5), False)
+        div = self._avg_divisor(H, W, (oh, ow), kernel, stride, padding, count_include_pad,
+                                divisor_override, x.dtype)
+        return self.binary("div", total, div)
 
     def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
                         count_include_pad, divisor_override):
-        raise NotImplementedError
+        N, C, H, W = input_shape
+        oh, ow = grad.shape[2], grad.shape[3]
+        div = self._avg_divisor(H, W, (oh, ow), kernel, stride, padding, count_include_pad,
+                                divisor_override, grad.dtype)
+        g = self.binary("div", grad, div)
+        # every cell of a window gets the same share: a stride-0 "cols" over the kernel axes
+        cols = _view(g, (N, C, kernel[0], kernel[1], oh, ow),
+                     (g.strides[0], g.strides[1], 0, 0, g.strides[2], g.strides[3]), g.offset)
+        return _col2im(self, cols, tuple(input_shape), kernel, stride, padding, (1, 1))
 
     def layer_norm(self, x, weight, bias, normalized_ndim, eps):
         """(y, mean, rstd) normalising over the last `normalized_ndim` axes; mean and rstd
         are shaped like x with those axes of size 1; weight/bias Views or None."""
-        raise NotImplementedError
+        axes = tuple(range(len(x.shape) - normalized_ndim, len(x.shape)))
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        mean = self.binary("div", self.reduce("sum", x, axes, True), n)
+        xc = self.binary("sub", x, mean)
+        var = self.binary("div", self.reduce("sum", self.binary("mul", xc, xc), axes, True), n)
+        rstd = self.unary("rsqrt", self.binary("add", var, eps))
+        y = self.binary("mul", xc, rstd)
+        if weight is not None:
+            y = self.binary("mul", y, weight)
+        if bias is not None:
+            y = self.binary("add", y, bias)
+        return y, mean, rstd
 
     def layer_norm_grad(self, grad, x, weight, mean, rstd, normalized_ndim):
         """(grad_x, grad_weight or None, grad_bias or None)."""
-        raise NotImplementedError
+        nd = len(x.shape)
+        axes = tuple(range(nd - normalized_ndim, nd))
+        lead = tuple(range(nd - normalized_ndim))
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        xhat = self.binary("mul", self.binary("sub", x, mean), rstd)
+        gw = self.reduce("sum", self.binary("mul", grad, xhat), lead, False) if weight is not None else None
+        gb = self.reduce("sum", grad, lead, False)
+        gxhat = self.binary("mul", grad, weight) if weight is not None else grad
+        # dx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
+        m1 = self.binary("div", self.reduce("sum", gxhat, axes, True), n)
+        m2 = self.binary("div", self.reduce("sum", self.binary("mul", gxhat, xhat), axes, True), n)
+        gx = self.binary("sub", self.binary("sub", gxhat, m1), self.binary("mul", xhat, m2))
+        return self.binary("mul", gx, rstd), gw, gb
