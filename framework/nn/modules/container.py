@@ -281,11 +281,12 @@ def _as_param(value):
     return value
 
 
-def _tensor_line(key, p):
+def _tensor_line(key, p, typename=False):
+    # PyTorch prints the dtype in ParameterList and the tensor type name in ParameterDict
     size = "x".join(str(s) for s in p.shape)
     dev = "" if p.device.type == "cpu" else f" ({p.device})"
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-    return f"  ({key}): {kind} containing: [{p.dtype!r} of size {size}{dev}]"
+    return f"  ({key}): {kind} containing: [{p.type() if typename else repr(p.dtype)} of size {size}{dev}]"
 
 
 class ParameterList(Module):
@@ -448,7 +449,7 @@ class ParameterDict(Module):
         lines = []
         for k, p in self.items():
             if isinstance(p, Tensor):
-                lines.append(_tensor_line(k, p))
+                lines.append(_tensor_line(k, p, typename=True))
             else:
                 lines.append(f"  ({k}): Object of type: {type(p).__name__}")
         return "\n".join(lines)

@@ -111,7 +111,7 @@ class Module:
         self._check_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            "(torch Tensor or None required)")
+                            "(fw Tensor or None required)")
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
         self._buffers[name] = tensor
@@ -129,7 +129,7 @@ class Module:
             return
         if not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            "(torch.nn.Parameter or None required)")
+                            "(fw.nn.Parameter or None required)")
         if param.grad_fn is not None:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters "
                              f"must be created explicitly. To express '{name}' as a function of "
@@ -177,7 +177,7 @@ class Module:
         if params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                "(torch.nn.Parameter or None expected)")
+                                "(fw.nn.Parameter or None expected)")
             self.register_parameter(name, value)
             return
         modules = d.get("_modules")
@@ -190,14 +190,14 @@ class Module:
         if modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                "(torch.nn.Module or None expected)")
+                                "(fw.nn.Module or None expected)")
             modules[name] = value
             return
         buffers = d.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+                                "(fw.nn.Buffer, fw.Tensor or None expected)")
             if isinstance(value, Buffer):
                 forget(d, self._parameters, self._modules)
                 persistent = value.persistent
@@ -352,10 +352,11 @@ class Module:
                             f"desired dtype={dtype}")
 
         def convert(t):
-            if dev is None and (dtype is None or not t.is_floating_point()):
-                return t
-            return t.to(dev, dtype if t.is_floating_point() else None) if dev is not None \
-                else t.to(dtype)
+            # only floating-point tensors change dtype; integer buffers (counters) keep theirs
+            kw = {} if dev is None else {"device": dev}
+            if dtype is not None and t.is_floating_point():
+                kw["dtype"] = dtype
+            return t.to(**kw) if kw else t
         return self._apply(convert)
 
     def cpu(self):
@@ -492,7 +493,7 @@ class Module:
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor '
+                error_msgs.append(f'While copying the parameter named "{key}", expected fw.Tensor '
                                   f"or Tensor-like object from checkpoint but received {type(value)}")
                 continue
             if param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
