@@ -201,7 +201,7 @@ class _Decoder:
 
     def target(self, saved):
         ml = self.map_location
-        if ml is None:
+        if ml is None or callable(ml):  # a callable that returned None: the saved device
             return saved
         if isinstance(ml, (str, Device)):
             return str(ml)

@@ -1,0 +1,284 @@
+"""fw.save / fw.load: safetensors round trips, nested structures, atomic writes,
+map_location, and clear errors for files that are not fw/safetensors checkpoints."""
+import io
+import json
+import math
+import os
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import save as st_save
+from safetensors.torch import load_file as st_torch_load, save_file as st_torch_save
+
+import framework as fw
+from framework import nn
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(fw.randn(4, 3))
+        self.bias = nn.Parameter(fw.randn(4))
+        self.register_buffer("steps", fw.tensor(5))
+        self.register_buffer("mask", fw.tensor([True, False, True]))
+        self.register_buffer("idx", fw.tensor([1, 2], dtype=fw.int32))
+        self.register_buffer("stats", fw.randn(2, dtype=fw.float64))
+        self.register_buffer("tmp", fw.zeros(1), persistent=False)
+        self.inner = nn.Sequential(nn.Identity())
+        self.inner.add_module("x", nn.Module())
+        self.inner.x.register_parameter("p", nn.Parameter(fw.randn(2, 2)))
+
+    def forward(self, x):
+        return x @ self.weight.t() + self.bias
+
+
+def same(a, b):
+    assert type(a) is type(b) or (isinstance(a, fw.Tensor) and isinstance(b, fw.Tensor))
+    assert a.dtype == b.dtype and tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+
+
+def test_state_dict_roundtrip(tmp_path, device):
+    m = Small().to(device)
+    path = tmp_path / "m.safetensors"
+    fw.save(m.state_dict(), path)
+    sd = fw.load(path)
+    assert list(sd) == list(m.state_dict())  # key order kept
+    for k, v in m.state_dict().items():
+        same(sd[k], v)
+        assert sd[k].device == fw.device(device)  # back on the device it was saved from
+    n = Small()
+    n.load_state_dict(fw.load(path, map_location="cpu"))
+    for k, v in m.state_dict().items():
+        same(n.state_dict()[k], v)
+    assert not any(p.device.type != "cpu" for p in n.parameters())
+
+
+def test_dtypes_views_scalars_empty(tmp_path, device):
+    base = fw.arange(12, dtype=fw.float32, device=device).reshape(3, 4)
+    obj = {"f32": fw.randn(2, 3, device=device), "f64": fw.randn(3, dtype=fw.float64, device=device),
+           "i32": fw.tensor([1, -2], dtype=fw.int32, device=device),
+           "i64": fw.tensor([2 ** 40, -1], device=device),
+           "b": fw.tensor([True, False], device=device), "scalar": fw.tensor(3.5, device=device),
+           "empty": fw.zeros(0, 3, device=device), "view": base.t(), "col": base[:, 1],
+           "expanded": fw.ones(1, device=device).expand(3)}
+    f = tmp_path / "t.safetensors"
+    fw.save(obj, str(f))
+    out = fw.load(str(f))
+    for k, v in obj.items():
+        same(out[k], v)
+    assert out["view"].is_contiguous() and out["scalar"].ndim == 0
+
+
+def test_file_is_plain_safetensors_for_other_tools(tmp_path):
+    m = Small()
+    fw.save(m.state_dict(), tmp_path / "m.safetensors")
+    loaded = st_torch_load(str(tmp_path / "m.safetensors"))
+    assert set(loaded) == set(m.state_dict())
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(loaded[k].numpy(), v.numpy())
+    # and a file written by torch's safetensors loads in fw, as a dict of tensors
+    t = {"a.weight": torch.randn(2, 3), "a.n": torch.tensor([1, 2]), "flag": torch.tensor(True)}
+    st_torch_save(t, str(tmp_path / "t.safetensors"))
+    out = fw.load(tmp_path / "t.safetensors")
+    assert set(out) == set(t)
+    for k, v in t.items():
+        np.testing.assert_array_equal(out[k].numpy(), v.numpy())
+        assert out[k].dtype == getattr(fw, str(v.dtype).split(".")[1])
+
+
+def test_nested_structure_roundtrip(device):
+    p = nn.Parameter(fw.randn(3, device=device))
+    obj = {"state": {0: {"step": fw.tensor(3.0, device=device), "exp_avg": fw.zeros(3, device=device)},
+                     1: {"momentum_buffer": None}},
+           "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "params": [0, 1],
+                             "foreach": None, "amsgrad": False, "name": "main"}],
+           "nums": [float("inf"), -float("inf"), 2 ** 70, -0.0],
+           "dtype": fw.float64, "dev": fw.device("cpu"), (1, "a"): "tuple key",
+           "param": p, "nested": ([fw.ones(2, device=device)], {"a.b": fw.zeros(1, device=device)}),
+           "a": {"b": fw.ones(1, device=device)}}
+    buf = io.BytesIO()
+    fw.save(obj, buf)
+    buf.seek(0)
+    out = fw.load(buf)
+    assert out["param_groups"] == obj["param_groups"]
+    assert isinstance(out["param_groups"][0]["betas"], tuple)
+    assert out["nums"][:3] == obj["nums"][:3] and math.copysign(1, out["nums"][3]) == -1
+    assert out["dtype"] is fw.float64 and out["dev"] == fw.device("cpu")
+    assert out[(1, "a")] == "tuple key"
+    assert list(out["state"]) == [0, 1] and out["state"][1] == {"momentum_buffer": None}
+    same(out["state"][0]["step"], obj["state"][0]["step"])
+    assert out["state"][0]["step"].ndim == 0
+    assert isinstance(out["param"], nn.Parameter) and out["param"].requires_grad
+    same(out["nested"][0][0], fw.ones(2))
+    same(out["nested"][1]["a.b"], fw.zeros(1))  # "a.b" and a -> b don't collide
+    same(out["a"]["b"], fw.ones(1))
+    buf.seek(0)
+    nan = {"x": float("nan")}
+    b2 = io.BytesIO()
+    fw.save(nan, b2)
+    b2.seek(0)
+    assert math.isnan(fw.load(b2)["x"])
+
+
+def test_single_tensor_and_shared_tensors(tmp_path):
+    t = fw.randn(3)
+    fw.save(t, tmp_path / "t")
+    same(fw.load(tmp_path / "t"), t)
+    fw.save([t, t], tmp_path / "shared")
+    a, b = fw.load(tmp_path / "shared")
+    same(a, t)
+    same(b, t)
+    assert a is not b  # shared tensors come back as separate copies (documented)
+
+
+def test_unsupported_objects_are_refused(tmp_path):
+    for obj in [{"f": lambda x: x}, object(), {"s": {1, 2}}]:
+        with pytest.raises(TypeError, match="fw.save can't store"):
+            fw.save(obj, tmp_path / "x")
+    assert not os.listdir(tmp_path)
+
+
+def _no_temp_files(d):
+    return [n for n in os.listdir(d) if n.endswith(".tmp")] == []
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.safetensors"
+    fw.save({"w": fw.ones(3)}, path)
+    good = path.read_bytes()
+    # an object that can't be stored: nothing is written at all
+    with pytest.raises(TypeError):
+        fw.save({"w": fw.zeros(3), "bad": object()}, path)
+    assert path.read_bytes() == good
+    # a failure in the middle of writing (disk full, a crash before the rename)
+    import framework.serialization as ser
+
+    def boom(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ser.os, "fsync", boom)
+    with pytest.raises(OSError, match="No space left"):
+        fw.save({"w": fw.zeros(3)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good and _no_temp_files(tmp_path)
+    same(fw.load(path)["w"], fw.ones(3))
+    # and a rename that fails
+    monkeypatch.setattr(ser.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError("nope")))
+    with pytest.raises(OSError, match="nope"):
+        fw.save({"w": fw.zeros(3)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good and _no_temp_files(tmp_path)
+    # success replaces the file
+    fw.save({"w": fw.zeros(3)}, path)
+    same(fw.load(path)["w"], fw.zeros(3))
+    assert _no_temp_files(tmp_path)
+
+
+def test_saved_file_mode_follows_umask(tmp_path):
+    path = tmp_path / "m"
+    old = os.umask(0o022)
+    try:
+        fw.save({"a": fw.ones(1)}, path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_file_objects_and_pathlike(tmp_path):
+    with open(tmp_path / "f", "wb") as fh:
+        fw.save({"a": fw.ones(2)}, fh)
+    with open(tmp_path / "f", "rb") as fh:
+        same(fw.load(fh)["a"], fw.ones(2))
+    same(fw.load(pathlib.Path(tmp_path / "f"), weights_only=False)["a"], fw.ones(2))
+    with pytest.raises(TypeError):
+        fw.save({"a": fw.ones(2)}, 3)
+    with pytest.raises(TypeError):
+        fw.load(3)
+
+
+def _bad_files(tmp_path):
+    good = tmp_path / "good"
+    fw.save({"w": fw.randn(10, 10), "b": fw.zeros(3)}, good)
+    data = good.read_bytes()
+    files = {"truncated": data[:-17], "header only": data[:30], "tiny": b"\x01\x02",
+             "empty": b"", "random": np.random.default_rng(0).bytes(4096),
+             "header garbage": (20).to_bytes(8, "little") + b"{not json at all....." + b"x" * 64}
+    buf = io.BytesIO()
+    torch.save({"w": torch.randn(3)}, buf)
+    files["torch zip"] = buf.getvalue()
+    buf = io.BytesIO()
+    torch.save({"w": torch.randn(3)}, buf, _use_new_zipfile_serialization=False)
+    files["torch legacy pickle"] = buf.getvalue()
+    files["pickle"] = pickle.dumps({"a": 1})
+    out = {}
+    for name, b in files.items():
+        p = tmp_path / name.replace(" ", "_")
+        p.write_bytes(b)
+        out[name] = p
+    return out
+
+
+def test_bad_files_raise_clear_errors(tmp_path):
+    for name, path in _bad_files(tmp_path).items():
+        with pytest.raises(RuntimeError) as e:
+            fw.load(path)
+        msg = str(e.value)
+        assert str(path) in msg, (name, msg)
+        assert "safetensors" in msg, (name, msg)
+        if "torch" in name or "pickle" in name:
+            assert "never unpickles" in msg, (name, msg)
+
+
+def test_corrupted_structure_record(tmp_path):
+    arr = {"a": np.zeros(2, np.float32)}
+    for structure in ['{"__tensor__": "missing", "device": "cpu"}', "{nope",
+                      '{"__weird__": 1}', '{"__dtype__": "__class__"}']:
+        p = tmp_path / "c"
+        p.write_bytes(st_save(arr, {"format": "fw", "fw.structure": structure}))
+        with pytest.raises(RuntimeError, match="corrupted fw structure"):
+            fw.load(p)
+
+
+def _file_on(tmp_path, device_str):
+    # a file saved from a device this machine lacks (written by hand)
+    structure = json.dumps({"__dict__": [["w", {"__tensor__": "w", "device": device_str}]]})
+    p = tmp_path / "remote"
+    p.write_bytes(st_save({"w": np.arange(3, dtype=np.float32)},
+                          {"format": "fw", "fw.structure": structure}))
+    return p
+
+
+def test_map_location(tmp_path, device):
+    p = _file_on(tmp_path, "nosuchdevice:1")
+    with pytest.raises(RuntimeError, match="map_location") as e:
+        fw.load(p)
+    assert "nosuchdevice:1" in str(e.value) and str(p) in str(e.value)
+    for ml in [device, fw.device(device), {"nosuchdevice:1": device}, {"nosuchdevice": device}]:
+        w = fw.load(p, map_location=ml)["w"]
+        assert w.device == fw.device(device)
+        np.testing.assert_array_equal(w.cpu().numpy(), [0, 1, 2])
+    seen = []
+
+    def move(t, location):
+        seen.append((t.device.type, location))
+        return t.to(device) * 2
+    w = fw.load(p, map_location=move)["w"]
+    assert seen == [("cpu", "nosuchdevice:1")] and w.device == fw.device(device)
+    np.testing.assert_array_equal(w.cpu().numpy(), [0, 2, 4])
+    w = fw.load(_file_on(tmp_path, "cpu"), map_location=lambda t, loc: None)["w"]
+    assert w.device.type == "cpu"  # None: the saved device
+    with pytest.raises(TypeError, match="map_location"):
+        fw.load(p, map_location=3)
+
+
+def test_module_save_load_end_to_end(tmp_path, device):
+    m = Small().to(device)
+    x = fw.randn(5, 3, device=device)
+    y = m(x)
+    fw.save(m.state_dict(), tmp_path / "m.safetensors")
+    n = Small().to(device)
+    n.load_state_dict(fw.load(tmp_path / "m.safetensors"))
+    np.testing.assert_allclose(n(x).detach().cpu().numpy(), y.detach().cpu().numpy())
