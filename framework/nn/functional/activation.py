@@ -11,6 +11,7 @@ import warnings
 from ... import ops as _ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...ops.elementwise import _src
 from ...tensor import Tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
@@ -199,7 +200,8 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    return _maybe_inplace(input, _ops.silu(input), inplace)
+    src = _src(input) if inplace else input  # the graph must not save what is overwritten
+    return _maybe_inplace(input, _ops.silu(src), inplace)
 
 
 def _softplus_fwd(x, beta, thr):
@@ -222,7 +224,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def mish(input, inplace=False):
     _check("mish", input)
-    return _maybe_inplace(input, input * _softplus(input, 1.0, 20.0).tanh(), inplace)
+    src = _src(input) if inplace else input
+    return _maybe_inplace(input, src * _softplus(src, 1.0, 20.0).tanh(), inplace)
 
 
 def softsign(input):

@@ -40,16 +40,17 @@ def _rows_grad(g, idx, num, padding_idx, scale_grad_by_freq, count_idx):
 
 class _Embedding(Function):
     @staticmethod
-    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq, count_idx):
+    def forward(ctx, weight, idx, shape, padding_idx, scale_grad_by_freq, count_idx):
         ctx.num, ctx.padding_idx, ctx.scale = weight.shape[0], padding_idx, scale_grad_by_freq
         ctx.save_for_backward(idx, count_idx)
-        return _ops.index_select(weight, 0, idx)
+        return _ops.index_select(weight, 0, idx).reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
         idx, count_idx = ctx.saved_tensors
+        g = g.reshape(idx.shape[0], g.shape[-1])
         gw = _rows_grad(g, idx, ctx.num, ctx.padding_idx, ctx.scale, count_idx)
-        return gw, None, None, None, None
+        return gw, None, None, None, None, None
 
 
 def _lookup(weight, idx, padding_idx, scale_grad_by_freq, count_idx=None):
@@ -61,12 +62,11 @@ def _lookup(weight, idx, padding_idx, scale_grad_by_freq, count_idx=None):
         lo, hi = _index_range(flat)
         if lo < 0 or hi >= weight.shape[0]:
             raise IndexError("index out of range in self")
+    shape = tuple(idx.shape) + (weight.shape[1],)
     if grad_mode._state["enabled"] and weight.requires_grad:
         c = flat if count_idx is None else count_idx
-        rows = _Embedding.apply(weight, flat, padding_idx, scale_grad_by_freq, c)
-    else:
-        rows = _ops.index_select(weight, 0, flat)
-    return rows.reshape(tuple(idx.shape) + (weight.shape[1],))
+        return _Embedding.apply(weight, flat, shape, padding_idx, scale_grad_by_freq, c)
+    return _ops.index_select(weight, 0, flat).reshape(shape)
 
 
 def _renorm_(weight, idx, max_norm, norm_type):
