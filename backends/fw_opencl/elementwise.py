@@ -1,5 +1,366 @@
-"""Elementwise ops: unary, binary, where, cast."""
+"""Elementwise ops of the OpenCL backend: unary, binary, where, cast.
+
+Every kernel is in kernels/elementwise.cl, built once per element type (one program holds
+all ops of that type). Inputs are read in place: contiguous operands of the output's
+shape take a kernel without index math; anything else (strided, broadcast, offset views)
+goes through a `layout` passed by value. A Python scalar operand is a kernel argument.
+
+The per-call Python path is kept short, since a small op costs little more than its
+launch: kernels, launch geometry and packed arguments are memoised, and arguments are set
+with PyOpenCL's raw-bytes setter (its generic `set_arg` of a non-buffer costs ~10 us).
+"""
+import math
+import struct
+
+import numpy as np
+
+from framework import dtypes as dt
+from framework.device import (BINARY_OPS, COMPARISONS, UNARY_OPS, View, broadcast_shapes,
+                              broadcast_view, contiguous_strides)
+
+from . import runtime as rt
+from .layout import pack
+
+FILE = "elementwise.cl"
+# Per element type: kind (0 bool, 1 int, 2 float) and the unsigned type integer
+# arithmetic wraps in.
+_KIND = {"float": 2, "double": 2, "int": 1, "long": 1, "uchar": 0}
+_UNSIGNED = {"float": "uint", "double": "ulong", "int": "uint", "long": "ulong",
+             "uchar": "uchar"}
+_FLOAT_ONLY_UNARY = frozenset(("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+                               "tan", "tanh", "sigmoid", "erf", "reciprocal", "asin", "acos",
+                               "atan", "sinh", "cosh", "log2", "log10", "exp2"))
+# Ops each kind of element type has kernels for (see the #if blocks of elementwise.cl).
+_UNARY_BY_KIND = {
+    2: frozenset(UNARY_OPS) - {"bitwise_not"},
+    1: frozenset(UNARY_OPS) - _FLOAT_ONLY_UNARY,
+    0: frozenset(("logical_not", "sign", "abs", "relu", "floor", "ceil", "round", "trunc",
+                  "bitwise_not")),
+}
+_BINARY_BY_KIND = {
+    2: frozenset(BINARY_OPS) - {"bitwise_and", "bitwise_or", "bitwise_xor"},
+    1: frozenset(BINARY_OPS) - {"atan2"},
+    0: COMPARISONS | {"add", "mul", "maximum", "minimum", "bitwise_and", "bitwise_or",
+                      "bitwise_xor"},
+}
+# Scalars travel as raw bytes in the kernel's element type.
+_PACK = {"float32": struct.Struct("<f").pack, "float64": struct.Struct("<d").pack,
+         "int32": struct.Struct("<i").pack, "int64": struct.Struct("<q").pack,
+         "bool": struct.Struct("<B").pack}
+_INT4 = struct.Struct("<4i").pack
+_INT1 = struct.Struct("<i").pack
+_MIN_CHUNK = 8192     # CPU devices: fewest elements worth a work-item of their own
+_MEMO_MAX = 4096
+
+if rt.cl is not None:
+    _enqueue = rt.cl._cl.enqueue_nd_range_kernel  # positional form: no keyword parsing
+
+
+def _launch(queue, kernel, gsize, lsize, mems, raw):
+    """Set buffer arguments `mems` (from index 0) and raw-bytes arguments `raw` after
+    them, then enqueue without waiting."""
+    i = 0
+    for m in mems:
+        kernel.set_arg(i, m)
+        i += 1
+    for r in raw:
+        kernel._set_arg_buf(i, r)
+        i += 1
+    _enqueue(queue, kernel, gsize, lsize, None, None, False, False)
+
+
+class _State:
+    """What an OpenCL backend instance memoises for elementwise work."""
+
+    def __init__(self, backend):
+        r = backend.rt
+        self.rt, self.queue = r, r.queue
+        dev = r.device
+        # CPU devices: a few long contiguous chunks (one work-item each) beat many short
+        # work-items; GPUs: a grid of work-groups striding over the elements.
+        self.chunked = bool(dev.type & rt.cl.device_type.CPU)
+        cus = max(1, dev.max_compute_units)
+        self.parts = 32 * cus
+        self.wg = min(256, dev.max_work_group_size)
+        self.max_groups = cus * 64
+        self.kernels = {}    # (kind of kernel, op, dtype) -> tuple of cl.Kernel
+        self.geom = {}       # n -> (global size, local size, chunk)
+        self.args = {}       # (n, off_a, off_b) -> (global, local, packed int4)
+        self.shapes = {}     # shape -> (numel, contiguous strides)
+
+    def defines(self, dtype):
+        ct = rt.CL_TYPES[dtype.name]
+        d = (("T", ct), ("KIND", str(_KIND[ct])), ("UT", _UNSIGNED[ct]))
+        return d + (("CHUNKED", "1"),) if self.chunked else d
+
+    def kernel(self, name, dtype):
+        return self.rt.kernel(FILE, name, self.defines(dtype))
+
+    def geometry(self, n):
+        g = self.geom.get(n)
+        if g is None:
+            if n >= 2**31:
+                raise RuntimeError(f"opencl backend: tensors of {n} elements are too large "
+                                   "(32-bit indexing; at most 2**31 - 1 elements)")
+            if self.chunked:
+                chunk = max(_MIN_CHUNK, -(-n // self.parts))
+                chunk = -(-chunk // 16) * 16  # whole cache lines per chunk
+                g = ((-(-n // chunk),), (1,), chunk)
+            else:
+                groups = min(-(-n // self.wg), self.max_groups)
+                g = ((groups * self.wg,), (self.wg,), 0)
+            if len(self.geom) > _MEMO_MAX:
+                self.geom.clear()
+            self.geom[n] = g
+        return g
+
+    def contiguous_args(self, n, oa, ob):
+        """(global size, local size, int4 bytes of n, chunk, oa, ob)."""
+        key = (n, oa, ob)
+        r = self.args.get(key)
+        if r is None:
+            gs, ls, chunk = self.geometry(n)
+            r = (gs, ls, _INT4(n, chunk, oa, ob))
+            if len(self.args) > _MEMO_MAX:
+                self.args.clear()
+            self.args[key] = r
+        return r
+
+    def shape(self, shape):
+        s = self.shapes.get(shape)
+        if s is None:
+            n = 1
+            for d in shape:
+                n *= d
+            s = (n, contiguous_strides(shape))
+            if len(self.shapes) > _MEMO_MAX:
+                self.shapes.clear()
+            self.shapes[shape] = s
+        return s
+
+
+def _scalar_bytes(x, dtype):
+    """`x` as raw bytes of `dtype`, with PyTorch's overflow rules."""
+    try:
+        return _PACK[dtype.name](x)
+    except (struct.error, OverflowError, TypeError):
+        pass
+    if dtype.kind == 2:  # a float too large for float32 rounds to +-inf, as in a cast
+        with np.errstate(over="ignore"):
+            return np.asarray(float(x), dtype.np).tobytes()
+    if dtype.kind == 0:
+        return _PACK["bool"](bool(x))
+    if isinstance(x, float) or isinstance(x, np.floating):
+        if not math.isfinite(x):
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+        x = int(x)
+    info = np.iinfo(dtype.np)
+    if not info.min <= int(x) <= info.max:
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+    return _PACK[dtype.name](int(x))
 
 
 class ElementwiseOps:
-    pass
+    _ew = None
+
+    def _ew_state(self):
+        st = self._ew
+        if st is None:
+            st = self._ew = _State(self)
+        return st
+
+    def _ew_out(self, st, shape, dtype):
+        n, strides = st.shape(shape)
+        if dtype is dt.float64 and not self.rt.fp64:
+            self._check_dtype(dtype)
+        return View(self.rt.alloc(n * dtype.itemsize), shape, strides, 0, dtype), n, strides
+
+    # -- kernels, made on first use ------------------------------------------------------
+    def _ew_unary_kernels(self, st, op, dtype):
+        key = ("u", op, dtype)
+        ks = st.kernels.get(key)
+        if ks is None:
+            kind = _KIND[rt.CL_TYPES[dtype.name]]
+            if op not in _UNARY_BY_KIND[kind]:
+                if op not in UNARY_OPS:
+                    raise ValueError(f"opencl backend: unknown unary op {op!r}")
+                raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
+            ks = st.kernels[key] = (st.kernel("u_" + op, dtype), st.kernel("us_" + op, dtype))
+        return ks
+
+    def _ew_binary_kernels(self, st, op, dtype):
+        key = ("b", op, dtype)
+        ks = st.kernels.get(key)
+        if ks is None:
+            kind = _KIND[rt.CL_TYPES[dtype.name]]
+            if op not in _BINARY_BY_KIND[kind]:
+                if op not in BINARY_OPS:
+                    raise ValueError(f"opencl backend: unknown binary op {op!r}")
+                raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
+            names = ("b_%s", "b_%s_vs", "b_%s_sv", "bs_%s", "bs_%s_vs", "bs_%s_sv")
+            ks = st.kernels[key] = tuple(st.kernel(nm % op, dtype) for nm in names)
+        return ks
+
+    # -- unary -----------------------------------------------------------------------------
+    def unary(self, op, x):
+        st = self._ew or self._ew_state()
+        dtype = x.dtype
+        ks = st.kernels.get(("u", op, dtype)) or self._ew_unary_kernels(st, op, dtype)
+        shape = x.shape
+        out, n, strides = self._ew_out(st, shape, dt.bool if op == "logical_not" else dtype)
+        if n:
+            if x.strides == strides or x.is_contiguous():
+                gs, ls, p = st.contiguous_args(n, x.offset, 0)
+                _launch(st.queue, ks[0], gs, ls, (out.buf.mem, x.buf.mem), (p,))
+            else:
+                gs, ls, chunk = st.geometry(n)
+                d = pack(shape, (strides, x.strides), (0, x.offset))
+                _launch(st.queue, ks[1], gs, ls, (out.buf.mem, x.buf.mem), (d, _INT1(chunk)))
+        return out
+
+    # -- binary ----------------------------------------------------------------------------
+    def binary(self, op, a, b):
+        st = self._ew or self._ew_state()
+        va, vb = type(a) is View, type(b) is View
+        if va:
+            dtype = a.dtype
+            if vb and b.dtype is not dtype:
+                raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name}; "
+                                "the frontend promotes both operands to one dtype first")
+        elif vb:
+            dtype = b.dtype
+        else:
+            raise TypeError(f"opencl backend: {op} needs at least one tensor operand")
+        ks = st.kernels.get(("b", op, dtype)) or self._ew_binary_kernels(st, op, dtype)
+        if (op == "floor_divide" or op == "remainder") and dtype.kind == 1:
+            self._ew_check_divisor(st, b)
+        odt = dt.bool if op in COMPARISONS else dtype
+        q = st.queue
+        if va and vb:
+            shape = a.shape
+            if shape == b.shape:
+                out, n, strides = self._ew_out(st, shape, odt)
+                if not n:
+                    return out
+                if ((a.strides == strides or a.is_contiguous())
+                        and (b.strides == strides or b.is_contiguous())):
+                    gs, ls, p = st.contiguous_args(n, a.offset, b.offset)
+                    _launch(q, ks[0], gs, ls, (out.buf.mem, a.buf.mem, b.buf.mem), (p,))
+                    return out
+            else:
+                shape = broadcast_shapes(shape, b.shape)
+                out, n, strides = self._ew_out(st, shape, odt)
+                if not n:
+                    return out
+                a, b = broadcast_view(a, shape), broadcast_view(b, shape)
+            gs, ls, chunk = st.geometry(n)
+            d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
+            _launch(q, ks[3], gs, ls, (out.buf.mem, a.buf.mem, b.buf.mem), (d, _INT1(chunk)))
+            return out
+        # one operand is a Python scalar, passed by value
+        if va:
+            v, s, contig, strided = a, b, ks[1], ks[4]
+        else:
+            v, s, contig, strided = b, a, ks[2], ks[5]
+        try:
+            sb = _PACK[dtype.name](s)
+        except (struct.error, OverflowError, TypeError):
+            sb = _scalar_bytes(s, dtype)
+        shape = v.shape
+        out, n, strides = self._ew_out(st, shape, odt)
+        if n:
+            if v.strides == strides or v.is_contiguous():
+                gs, ls, p = st.contiguous_args(n, v.offset, 0)
+                _launch(q, contig, gs, ls, (out.buf.mem, v.buf.mem), (p, sb))
+            else:
+                gs, ls, chunk = st.geometry(n)
+                d = pack(shape, (strides, v.strides), (0, v.offset))
+                _launch(q, strided, gs, ls, (out.buf.mem, v.buf.mem), (d, _INT1(chunk), sb))
+        return out
+
+    def _ew_check_divisor(self, st, b):
+        """Integer division by zero raises, as on the CPU backend (and in PyTorch). A
+        tensor divisor is checked on the device; reading the flag back waits for it."""
+        if type(b) is not View:
+            if b == 0:
+                raise RuntimeError("ZeroDivisionError")
+            return
+        if not b.numel:
+            return
+        flag = self.rt.alloc(4)
+        rt.cl.enqueue_fill_buffer(st.queue, flag.mem, np.zeros(1, np.int32), 0, 4)
+        n, strides = st.shape(b.shape)
+        gs, ls, chunk = st.geometry(n)
+        d = pack(b.shape, (strides, b.strides), (0, b.offset))
+        k = st.kernels.get(("z", b.dtype))
+        if k is None:
+            k = st.kernels[("z", b.dtype)] = st.kernel("has_zero", b.dtype)
+        _launch(st.queue, k, gs, ls, (flag.mem, b.buf.mem), (d, _INT1(chunk)))
+        if self.rt.download(flag, 4).view(np.int32)[0]:
+            raise RuntimeError("ZeroDivisionError")
+
+    # -- where -----------------------------------------------------------------------------
+    def where(self, cond, a, b):
+        st = self._ew or self._ew_state()
+        if type(a) is View:
+            dtype = a.dtype
+        elif type(b) is View:
+            dtype = b.dtype
+        else:
+            raise TypeError("opencl backend: where needs at least one tensor operand")
+        # A scalar operand becomes a one-element buffer read with stride 0 (a fill, no
+        # upload from the host).
+        if type(a) is not View:
+            a = self.full((), a, dtype)
+        if type(b) is not View:
+            b = self.full((), b, dtype)
+        if a.dtype is not dtype or b.dtype is not dtype:
+            raise TypeError(f"opencl backend: where of {a.dtype.name} and {b.dtype.name}; "
+                            "the frontend promotes both operands to one dtype first")
+        if cond.dtype is not dt.bool:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
+                            f"tensor with dtype {cond.dtype.name}")
+        shape = cond.shape
+        if not (shape == a.shape == b.shape):
+            shape = broadcast_shapes(cond.shape, a.shape, b.shape)
+        out, n, strides = self._ew_out(st, shape, dtype)
+        if not n:
+            return out
+        mems = (out.buf.mem, cond.buf.mem, a.buf.mem, b.buf.mem)
+        if (cond.shape == shape == a.shape == b.shape
+                and all(v.strides == strides or v.is_contiguous() for v in (cond, a, b))):
+            k = st.kernels.get(("wc", dtype))
+            if k is None:
+                k = st.kernels[("wc", dtype)] = st.kernel("where_c", dtype)
+            gs, ls, p = st.contiguous_args(n, cond.offset, a.offset)
+            _launch(st.queue, k, gs, ls, mems, (p, _INT1(b.offset)))
+            return out
+        c, a, b = (broadcast_view(v, shape) for v in (cond, a, b))
+        k = st.kernels.get(("ws", dtype))
+        if k is None:
+            k = st.kernels[("ws", dtype)] = st.kernel("where_s", dtype)
+        gs, ls, chunk = st.geometry(n)
+        d = pack(shape, (strides, c.strides, a.strides, b.strides), (0, c.offset, a.offset,
+                                                                      b.offset))
+        _launch(st.queue, k, gs, ls, mems, (d, _INT1(chunk)))
+        return out
+
+    # -- cast ------------------------------------------------------------------------------
+    def cast(self, x, dtype):
+        st = self._ew or self._ew_state()
+        out, n, strides = self._ew_out(st, x.shape, dtype)
+        if not n:
+            return out
+        key = ("c", x.dtype, dtype)
+        ks = st.kernels.get(key)
+        if ks is None:
+            ks = st.kernels[key] = (st.kernel("c_" + dtype.name, x.dtype),
+                                    st.kernel("cs_" + dtype.name, x.dtype))
+        if x.strides == strides or x.is_contiguous():
+            gs, ls, p = st.contiguous_args(n, x.offset, 0)
+            _launch(st.queue, ks[0], gs, ls, (out.buf.mem, x.buf.mem), (p,))
+        else:
+            gs, ls, chunk = st.geometry(n)
+            d = pack(x.shape, (strides, x.strides), (0, x.offset))
+            _launch(st.queue, ks[1], gs, ls, (out.buf.mem, x.buf.mem), (d, _INT1(chunk)))
+        return out
