@@ -2,7 +2,7 @@
 import operator
 from collections import OrderedDict
 from collections.abc import Mapping
-from itertools import islice
+from itertools import chain, islice
 
 from ...tensor import Tensor
 from ..parameter import Parameter
@@ -62,7 +62,7 @@ class Sequential(Module):
             raise ValueError("add operator supports only objects of Sequential class, but "
                              f"{type(other)} is given.")
         out = Sequential()
-        for m in itertools_chain(self, other):
+        for m in chain(self, other):
             out.append(m)
         return out
 
@@ -123,11 +123,6 @@ class Sequential(Module):
         return input
 
 
-def itertools_chain(*its):
-    for it in its:
-        yield from it
-
-
 class ModuleList(Module):
     """A list of modules, registered (so .parameters() and .to() see them)."""
 
@@ -163,7 +158,7 @@ class ModuleList(Module):
 
     def __add__(self, other):
         out = ModuleList()
-        for m in itertools_chain(self, other):
+        for m in chain(self, other):
             out.append(m)
         return out
 

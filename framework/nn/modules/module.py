@@ -1,6 +1,5 @@
 """`nn.Module`: the base class of every layer, with PyTorch's registration, traversal,
 conversion, state-dict and hook behaviour."""
-import functools
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
