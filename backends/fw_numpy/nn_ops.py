@@ -98,11 +98,15 @@ class NumpyNNOps:
         _, Cg, KH, KW = weight_shape
         Og = O // groups
         cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
-        out = np.empty(tuple(weight_shape), a.dtype)
+        K, L = Cg * KH * KW, oh * ow
+        g3 = g.reshape(N, O, L)
+        out = np.empty((O, K), a.dtype)
         for gi in range(groups):
-            # contract over N, OH, OW: tensordot turns it into one 2-D BLAS product
-            out[gi * Og:(gi + 1) * Og] = np.tensordot(
-                g[:, gi * Og:(gi + 1) * Og], cols[:, gi * Cg:(gi + 1) * Cg], axes=([0, 2, 3], [0, 4, 5]))
+            # per-sample (Og, L) @ (L, K) products summed over N: many small BLAS calls beat
+            # one tall one here (and tensordot's transposing copies)
+            c = cols[:, gi * Cg:(gi + 1) * Cg].reshape(N, K, L)
+            np.matmul(g3[:, gi * Og:(gi + 1) * Og], c.transpose(0, 2, 1)).sum(0, out=out[gi * Og:(gi + 1) * Og])
+        out = out.reshape(tuple(weight_shape))
         return self._wrap(out, grad.dtype)
 
     # -- pooling ---------------------------------------------------------------------------

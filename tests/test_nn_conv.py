@@ -1,0 +1,360 @@
+"""Convolution and pooling (functional, modules, and the composed fused-op defaults)
+against PyTorch: values and gradients of input, weight and bias."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import framework as fw
+import framework.nn  # noqa: F401
+import framework.nn.functional as F
+from framework.fused.nn_ops import NNOps
+from oracle import assert_same_error_kind
+
+RNG = np.random.default_rng(0)
+
+
+def _data(shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def _pair(shape, device):
+    a = _data(shape)
+    return fw.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _close(a, b, tol=2e-4):
+    a = a.detach().cpu().numpy() if isinstance(a, fw.Tensor) else a
+    np.testing.assert_allclose(a, b.detach().numpy(), rtol=tol, atol=tol)
+
+
+def _check_grads(out, tout, pairs, device):
+    g = _data(tuple(tout.shape))
+    out.backward(fw.tensor(g, device=device))
+    tout.backward(torch.tensor(g))
+    for a, t in pairs:
+        if t is not None:
+            _close(a.grad, t.grad, 1e-3)
+
+
+CONV2D = [  # (N, C, H, W), (O, KH, KW), stride, padding, dilation, groups
+    ((2, 3, 8, 9), (4, 3, 3), 1, 0, 1, 1),
+    ((1, 4, 7, 7), (6, 3, 2), (2, 1), (1, 2), (1, 2), 2),
+    ((2, 6, 9, 8), (6, 3, 3), 2, 1, 2, 3),
+    ((3, 2, 5, 6), (4, 1, 1), 3, 0, 1, 1),
+    ((1, 4, 10, 6), (4, 4, 3), (3, 2), 2, 1, 4),
+    ((2, 3, 6, 6), (5, 3, 3), 1, "same", (2, 1), 1),
+    ((2, 3, 6, 7), (5, 4, 2), 1, "same", 1, 1),
+    ((2, 3, 6, 6), (5, 3, 3), 1, "valid", 1, 1),
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CONV2D)
+def test_conv2d(device, xs, ws, stride, padding, dilation, groups):
+    x, tx = _pair(xs, device)
+    w, tw = _pair((ws[0], xs[1] // groups) + ws[1:], device)
+    b, tb = _pair((ws[0],), device)
+    out = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    tout = TF.conv2d(tx, tw, tb, stride, padding, dilation, groups)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
+
+
+def test_conv2d_unbatched_no_bias(device):
+    x, tx = _pair((3, 6, 5), device)
+    w, tw = _pair((2, 3, 3, 3), device)
+    out, tout = F.conv2d(x, w, padding=1), TF.conv2d(tx, tw, padding=1)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx), (w, tw)], device)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 2, 2), (3, 2, 1, 1)])
+def test_conv1d(device, stride, padding, dilation, groups):
+    x, tx = _pair((2, 4, 11), device)
+    w, tw = _pair((6, 4 // groups, 3), device)
+    b, tb = _pair((6,), device)
+    out = F.conv1d(x, w, b, stride, padding, dilation, groups)
+    tout = TF.conv1d(tx, tw, tb, stride, padding, dilation, groups)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
+
+
+@pytest.mark.parametrize("stride,padding,output_padding,groups,dilation", [
+    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), ((2, 3), (0, 1), (1, 2), 2, 1), (2, 0, 0, 1, (2, 1))])
+def test_conv_transpose2d(device, stride, padding, output_padding, groups, dilation):
+    x, tx = _pair((2, 4, 5, 4), device)
+    w, tw = _pair((4, 6 // groups, 3, 2), device)
+    b, tb = _pair((6,), device)
+    out = F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+    tout = TF.conv_transpose2d(tx, tw, tb, stride, padding, output_padding, groups, dilation)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
+
+
+def test_conv_transpose1d(device):
+    x, tx = _pair((2, 3, 7), device)
+    w, tw = _pair((3, 2, 4), device)
+    out = F.conv_transpose1d(x, w, None, 2, 1, 1)
+    tout = TF.conv_transpose1d(tx, tw, None, 2, 1, 1)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx), (w, tw)], device)
+
+
+def test_conv2d_double_backward(device):
+    res = []
+    xa, wa = _data((1, 2, 5, 5)), _data((3, 2, 3, 3))
+    for lib, fn in ((fw, F), (torch, TF)):
+        kw = {"device": device} if lib is fw else {}
+        x = lib.tensor(xa, requires_grad=True, **kw)
+        w = lib.tensor(wa, requires_grad=True, **kw)
+        out = fn.conv2d(x, w, None, 2, 1)
+        gx, gw = lib.autograd.grad((out * out).sum(), (x, w), create_graph=True)
+        res.append([t.detach().cpu().numpy() for t in lib.autograd.grad((gx * gx).sum() + (gw ** 3).sum(), (x, w))])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-2)
+
+
+@pytest.mark.parametrize("code", [
+    "F.conv2d(L.zeros(4, 4), L.zeros(2, 1, 3, 3))",
+    "F.conv2d(L.zeros(1, 4, 8, 8), L.zeros(2, 3, 3, 3))",
+    "F.conv2d(L.zeros(1, 4, 8, 8), L.zeros(2, 2, 3, 3), groups=3)",
+    "F.conv2d(L.zeros(1, 3, 4, 4), L.zeros(2, 3, 5, 5))",
+    "F.conv2d(L.zeros(1, 3, 8, 8), L.zeros(2, 3, 3, 3), stride=0)",
+    "F.conv2d(L.zeros(1, 3, 8, 8), L.zeros(2, 3, 3, 3), padding=-1)",
+    "F.conv2d(L.zeros(1, 3, 8, 8), L.zeros(2, 3, 3, 3), padding='same', stride=2)",
+    "F.conv2d(L.zeros(1, 3, 8, 8), L.zeros(2, 3, 3, 3), padding='foo')",
+    "F.conv1d(L.zeros(1, 3, 8, 8), L.zeros(2, 3, 3))",
+    "F.conv_transpose2d(L.zeros(1, 3, 8, 8), L.zeros(4, 3, 3, 3))",
+    "F.conv_transpose2d(L.zeros(1, 4, 8, 8), L.zeros(4, 3, 3, 3), output_padding=1)",
+    "F.max_pool2d(L.zeros(8), 2)",
+    "F.max_pool2d(L.zeros(1, 1, 8, 8), 2, padding=2)",
+    "F.max_pool2d(L.zeros(1, 1, 2, 2), 3)",
+    "F.avg_pool2d(L.zeros(1, 1, 8, 8), 2, padding=2)",
+    "L.nn.Conv2d(3, 4, 3, groups=2)",
+    "L.nn.Conv2d(3, 4, 3, padding='same', stride=2)",
+    "L.nn.Conv2d(3, 4, 3, padding_mode='bogus')",
+])
+def test_errors(code):
+    assert_same_error_kind(code.replace("F.", "L.nn.functional."))
+
+
+# -- pooling ------------------------------------------------------------------------------
+MAXPOOL = [  # (H, W), kernel, stride, padding, dilation, ceil_mode
+    ((8, 8), 2, None, 0, 1, False),
+    ((7, 9), 3, 2, 1, 1, True),
+    ((7, 9), (3, 2), (2, 1), (1, 0), (2, 1), False),
+    ((10, 7), 3, 3, 1, 1, True),
+    ((6, 11), (2, 4), (1, 3), (1, 2), 1, True),
+    ((5, 5), 2, 2, 0, 2, True),
+]
+
+
+@pytest.mark.parametrize("hw,kernel,stride,padding,dilation,ceil_mode", MAXPOOL)
+def test_max_pool2d(device, hw, kernel, stride, padding, dilation, ceil_mode):
+    x, tx = _pair((2, 3) + hw, device)
+    out, idx = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, True)
+    tout, tidx = TF.max_pool2d(tx, kernel, stride, padding, dilation, ceil_mode, True)
+    _close(out, tout)
+    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
+    _check_grads(out, tout, [(x, tx)], device)
+
+
+def test_max_pool1d(device):
+    x, tx = _pair((2, 3, 11), device)
+    out, idx = F.max_pool1d(x, 3, 2, 1, 2, True, True)
+    tout, tidx = TF.max_pool1d(tx, 3, 2, 1, 2, True, True)
+    _close(out, tout)
+    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
+    _check_grads(out, tout, [(x, tx)], device)
+
+
+def test_max_pool_double_backward(device):
+    xa = _data((1, 2, 6, 6))
+    res = []
+    for lib, fn in ((fw, F), (torch, TF)):
+        x = lib.tensor(xa, requires_grad=True, **({"device": device} if lib is fw else {}))
+        (g,) = lib.autograd.grad((fn.max_pool2d(x, 3, 2, 1) ** 2).sum(), x, create_graph=True)
+        res.append(lib.autograd.grad((g * g * x).sum(), x)[0].detach().cpu().numpy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-4, atol=1e-5)
+
+
+AVGPOOL = [  # (H, W), kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    ((8, 8), 2, None, 0, False, True, None),
+    ((7, 9), 3, 2, 1, True, True, None),
+    ((7, 9), 3, 2, 1, True, False, None),
+    ((6, 11), (2, 4), (1, 3), (1, 2), True, False, None),
+    ((6, 7), (3, 2), 2, (1, 1), False, True, 5),
+]
+
+
+@pytest.mark.parametrize("hw,kernel,stride,padding,ceil_mode,cip,div", AVGPOOL)
+def test_avg_pool2d(device, hw, kernel, stride, padding, ceil_mode, cip, div):
+    x, tx = _pair((2, 3) + hw, device)
+    out = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, cip, div)
+    tout = TF.avg_pool2d(tx, kernel, stride, padding, ceil_mode, cip, div)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx)], device)
+
+
+def test_avg_pool1d(device):
+    x, tx = _pair((2, 3, 10), device)
+    out, tout = F.avg_pool1d(x, 3, 2, 1, True, False), TF.avg_pool1d(tx, 3, 2, 1, True, False)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx)], device)
+
+
+@pytest.mark.parametrize("size", [(4, 5), (3, None), 1, (9, 11), (5, 2)])
+def test_adaptive_pool2d(device, size):
+    x, tx = _pair((2, 3, 9, 11), device)
+    out, tout = F.adaptive_avg_pool2d(x, size), TF.adaptive_avg_pool2d(tx, size)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx)], device)
+    x.grad, tx.grad = None, None
+    (out, idx), (tout, tidx) = F.adaptive_max_pool2d(x, size, True), TF.adaptive_max_pool2d(tx, size, True)
+    _close(out, tout)
+    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
+    _check_grads(out, tout, [(x, tx)], device)
+
+
+def test_adaptive_pool1d(device):
+    x, tx = _pair((2, 3, 10), device)
+    for size in (3, 5, 10):
+        _close(F.adaptive_avg_pool1d(x, size), TF.adaptive_avg_pool1d(tx, size))
+        _close(F.adaptive_max_pool1d(x, size), TF.adaptive_max_pool1d(tx, size))
+
+
+# -- the composed defaults of framework/fused/nn_ops.py, which third-party backends get ----
+def _be():
+    return fw.zeros(1)._be
+
+
+def _v(a):
+    return _be().from_numpy(a)
+
+
+def _n(v):
+    return _be().to_numpy(v)
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
+                         [c for c in CONV2D if not isinstance(c[3], str)])
+def test_composed_conv2d(xs, ws, stride, padding, dilation, groups):
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+    s, p, d = pair(stride), pair(padding), pair(dilation)
+    x, w, b = _data(xs), _data((ws[0], xs[1] // groups) + ws[1:]), _data((ws[0],))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tout = TF.conv2d(tx, tw, torch.tensor(b), s, p, d, groups)
+    be = _be()
+    _close(_n(NNOps.conv2d(be, _v(x), _v(w), _v(b), s, p, d, groups)), tout)
+    g = _data(tuple(tout.shape))
+    tout.backward(torch.tensor(g))
+    _close(_n(NNOps.conv2d_grad_input(be, _v(g), _v(w), xs, s, p, d, groups)), tx.grad)
+    _close(_n(NNOps.conv2d_grad_weight(be, _v(g), _v(x), w.shape, s, p, d, groups)), tw.grad, 1e-3)
+
+
+@pytest.mark.parametrize("hw,kernel,stride,padding,dilation,ceil_mode", MAXPOOL)
+def test_composed_max_pool2d(hw, kernel, stride, padding, dilation, ceil_mode):
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+    k = pair(kernel)
+    s = k if stride is None else pair(stride)
+    x = _data((2, 3) + hw)
+    tx = torch.tensor(x, requires_grad=True)
+    tout, tidx = TF.max_pool2d(tx, k, s, pair(padding), pair(dilation), ceil_mode, True)
+    be = _be()
+    out, idx = NNOps.max_pool2d(be, _v(x), k, s, pair(padding), pair(dilation), ceil_mode)
+    _close(_n(out), tout)
+    np.testing.assert_array_equal(_n(idx), tidx.numpy())
+    g = _data(tuple(tout.shape))
+    tout.backward(torch.tensor(g))
+    _close(_n(NNOps.max_pool2d_grad(be, _v(g), idx, x.shape)), tx.grad)
+
+
+@pytest.mark.parametrize("hw,kernel,stride,padding,ceil_mode,cip,div", AVGPOOL)
+def test_composed_avg_pool2d(hw, kernel, stride, padding, ceil_mode, cip, div):
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+    k = pair(kernel)
+    s = k if stride is None else pair(stride)
+    x = _data((2, 3) + hw)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = TF.avg_pool2d(tx, k, s, pair(padding), ceil_mode, cip, div)
+    be = _be()
+    args = (k, s, pair(padding), ceil_mode, cip, div)
+    _close(_n(NNOps.avg_pool2d(be, _v(x), *args)), tout)
+    g = _data(tuple(tout.shape))
+    tout.backward(torch.tensor(g))
+    _close(_n(NNOps.avg_pool2d_grad(be, _v(g), x.shape, *args)), tx.grad)
+
+
+# -- modules ------------------------------------------------------------------------------
+def _copy_params(m, tm):
+    for (name, p), (tname, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        assert name == tname and tuple(p.shape) == tuple(tp.shape)
+        with torch.no_grad():
+            tp.copy_(torch.tensor(p.detach().cpu().numpy()))
+
+
+@pytest.mark.parametrize("ctor,xs", [
+    ("Conv2d(3, 4, 3)", (2, 3, 7, 7)),
+    ("Conv2d(4, 6, (3, 2), stride=2, padding=1, dilation=(2, 1), groups=2, bias=False)", (2, 4, 9, 8)),
+    ("Conv2d(3, 4, 3, padding='same', padding_mode='reflect')", (2, 3, 6, 6)),
+    ("Conv2d(3, 4, 3, padding=1, padding_mode='circular')", (2, 3, 6, 6)),
+    ("Conv1d(3, 5, 4, stride=2, padding=1)", (2, 3, 12)),
+    ("ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)", (2, 3, 5, 5)),
+    ("ConvTranspose1d(3, 4, 3, stride=2)", (2, 3, 5)),
+    ("MaxPool2d(3, 2, 1, ceil_mode=True)", (2, 3, 7, 8)),
+    ("MaxPool1d(2)", (2, 3, 9)),
+    ("AvgPool2d(3, 2, 1, count_include_pad=False)", (2, 3, 7, 8)),
+    ("AvgPool1d(3, 2)", (2, 3, 9)),
+    ("AdaptiveAvgPool2d((3, 4))", (2, 3, 7, 9)),
+    ("AdaptiveAvgPool1d(4)", (2, 3, 9)),
+    ("AdaptiveMaxPool2d(2)", (2, 3, 7, 9)),
+])
+def test_modules(device, ctor, xs):
+    m = eval("fw.nn." + ctor).to(device)
+    tm = eval("torch.nn." + ctor)
+    assert repr(m) == repr(tm)
+    _copy_params(m, tm)
+    x, tx = _pair(xs, device)
+    out, tout = m(x), tm(tx)
+    _close(out, tout)
+    _check_grads(out, tout, [(x, tx)] + [(p, tp) for p, tp in zip(m.parameters(), tm.parameters())],
+                 device)
+
+
+def test_conv_transpose_output_size(device):
+    m = fw.nn.ConvTranspose2d(2, 3, 3, stride=2)
+    tm = torch.nn.ConvTranspose2d(2, 3, 3, stride=2)
+    _copy_params(m, tm)
+    x, tx = _pair((1, 2, 4, 4), device)
+    _close(m.to(device)(x, output_size=[10, 9]), tm(tx, output_size=[10, 9]))
+
+
+def test_conv_default_init():
+    # PyTorch's init: weights within the kaiming_uniform(a=sqrt(5)) bound = 1/sqrt(fan_in)
+    m = fw.nn.Conv2d(4, 8, 3)
+    bound = 1 / np.sqrt(4 * 9)
+    for p in (m.weight, m.bias):
+        a = p.detach().numpy()
+        assert np.abs(a).max() <= bound + 1e-7 and a.std() > bound / 4
+    assert m.weight.shape == (8, 4, 3, 3) and m.weight.requires_grad
+    t = fw.nn.ConvTranspose2d(4, 6, 3, groups=2)
+    assert tuple(t.weight.shape) == (4, 3, 3, 3)
+
+
+def test_lenet_training_step(device):
+    """A small CNN on both libraries with the same weights: same loss and gradients."""
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(1, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 8, 3), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                             nn.Linear(8 * 2 * 2, 10))
+    m, tm = build(fw.nn), build(torch.nn)
+    _copy_params(m, tm)
+    m.to(device)
+    x = _data((4, 1, 14, 14))
+    out = m(fw.tensor(x, device=device))
+    tout = tm(torch.tensor(x))
+    _close(out, tout)
+    out.sum().backward()
+    tout.sum().backward()
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        _close(p.grad, tp.grad, 1e-3)
