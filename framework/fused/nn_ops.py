@@ -9,7 +9,6 @@ Small host-side index tables (pooling indices, divisors) go up with `from_numpy`
 """
 import numpy as np
 
-from .. import dtypes as dt
 
 
 def _view(v, shape, strides=None, offset=None):

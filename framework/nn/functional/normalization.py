@@ -7,7 +7,6 @@ with tensor ops so that it can be differentiated again.
 """
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize",
            "local_response_norm", "rms_norm"]
