@@ -31,7 +31,10 @@ ACTIVATIONS = [
 
 @pytest.mark.parametrize("code", ACTIVATIONS)
 def test_activation_values_and_grads(code, device):
-    compare(lambda L, F, x: eval(code, {"F": F, "L": L, "x": x}), [X], device=device)
+    # tanh-gelu's gradient at x = -30 is 0 * huge: one ulp of tanh near -1 (OpenCL allows a
+    # few) times d(inner)/dx ~ 100 x gives ~1e-4 there, so that case gets a looser atol
+    atol = 5e-4 if "tanh'" in code else 1e-5
+    compare(lambda L, F, x: eval(code, {"F": F, "L": L, "x": x}), [X], device=device, atol=atol)
 
 
 @pytest.mark.parametrize("code", ["F.elu(x)", "F.gelu(x)", "F.softplus(x)",

@@ -33,11 +33,11 @@ BAGS = [([1, 2, 4, 4, 3], [0, 2, 2], {}), ([1, 2, 4, 4, 3], [0, 2, 5], {"include
         ([1, 2, 4, 4, 3], [0, 3], {"max_norm": 1.0})]
 
 
-@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
-@pytest.mark.parametrize("inp,offsets,kw", BAGS)
+# max with scale_grad_by_freq is refused by torch (see ERRORS), so it is left out here
+@pytest.mark.parametrize("mode,inp,offsets,kw", [
+    (m,) + b for m in ("sum", "mean", "max") for b in BAGS
+    if not (m == "max" and b[2].get("scale_grad_by_freq"))])
 def test_embedding_bag(mode, inp, offsets, kw, device):
-    if mode == "max" and kw.get("scale_grad_by_freq"):
-        pytest.skip("torch refuses this combination (tested in the error list)")
 
     def fn(L, F, w):
         dev = {"device": device} if L is fw else {}

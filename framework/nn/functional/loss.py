@@ -295,7 +295,7 @@ class _BCE(Function):
         if ctx.needs_input_grad[0]:
             gx = g * (x - t) / (x * (1 - x)).clamp(min=1e-12)
         if ctx.needs_input_grad[1]:
-            gt = g * ((1 - x).log().clamp(min=-100.0) - x.log().clamp(min=-100.0))
+            gt = g * ((-x).log1p() - x.log())  # unclamped, as PyTorch's target gradient
         return gx, gt
 
 
