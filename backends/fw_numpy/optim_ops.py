@@ -1,17 +1,27 @@
 """NumPy versions of the fused optimizer steps (see framework/fused/optim_ops.py).
 
 Every update is done with ufuncs writing into the state arrays (`out=`), with one
-scratch array per call (two for Adam with L2 weight decay), so a step allocates no
-parameter-sized temporaries beyond that.
+scratch array (a second one for Adam with L2 weight decay). The scratch memory is kept
+between calls: a fresh large array would be page-faulted in again at every step.
 """
 import numpy as np
 
 
 class NumpyOptimOps:
+    _optim_scratch = None
+
+    def _scratch(self, like):
+        """A scratch array shaped like `like`: a window on one flat buffer, kept as large
+        as the largest parameter seen."""
+        buf, n = self._optim_scratch, like.size
+        if buf is None or buf.size < n or buf.dtype != like.dtype:
+            buf = self._optim_scratch = np.empty(n, like.dtype)
+        return buf[:n].reshape(like.shape)
+
     def sgd_step_(self, param, grad, momentum_buf, lr, momentum, dampening, nesterov,
                   weight_decay, maximize, first_step):
         p, g = self._np(param), self._np(grad)
-        s = np.empty_like(p)
+        s = self._scratch(p)
         # d: the gradient as the update uses it (±grad + wd * param); g itself when unchanged
         if weight_decay != 0:
             d = np.multiply(p, weight_decay, out=s)
@@ -49,7 +59,7 @@ class NumpyOptimOps:
                    beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize):
         p, g = self._np(param), self._np(grad)
         m, v = self._np(exp_avg), self._np(exp_avg_sq)
-        s = np.empty_like(p)
+        s = self._scratch(p)
         sign = -1.0 if maximize else 1.0
         if weight_decay != 0 and decoupled_weight_decay:
             p *= 1 - lr * weight_decay
