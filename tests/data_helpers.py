@@ -55,6 +55,16 @@ class FailsAt(Dataset):
         return self.n
 
 
+class Dies(Dataset):
+    """Its worker process exits abruptly."""
+
+    def __getitem__(self, i):
+        os._exit(3)
+
+    def __len__(self):
+        return 2
+
+
 class Slow(Dataset):
     """Sleeps `delay` seconds per sample (timeouts and interrupts)."""
 

@@ -2,6 +2,7 @@
 import multiprocessing as mp
 import queue
 import time
+import weakref
 
 from . import worker as _w
 from .collate import default_collate, default_convert
@@ -171,7 +172,7 @@ class DataLoader:
             if self._iterator is None or self._iterator._shutdown:
                 self._iterator = self._get_iterator()
             else:
-                self._iterator._reset()
+                self._iterator._reset(self)
             return self._iterator
         return self._get_iterator()
 
@@ -186,7 +187,9 @@ class DataLoader:
 
 class _BaseIter:
     def __init__(self, loader):
-        self._loader = loader
+        # a weak reference: a persistent loader holds its iterator, and a cycle would keep
+        # the workers alive until the cyclic garbage collector happened to run
+        self._loader_ref = weakref.ref(loader)
         self._dataset = loader.dataset
         self._iterable = loader._dataset_kind == _DatasetKind.Iterable
         self._auto_collation = loader._auto_collation
@@ -201,7 +204,7 @@ class _BaseIter:
         return self
 
     def __len__(self):
-        return len(self._loader)
+        return len(self._loader_ref())
 
 
 class _SingleProcessIter(_BaseIter):
@@ -266,9 +269,9 @@ class _MultiProcessIter(_BaseIter):
         for _ in range(self._prefetch):
             self._try_put_index()
 
-    def _reset(self):
+    def _reset(self, loader):
         """A new epoch on the same (persistent) workers."""
-        self._sampler_iter = iter(self._loader._index_sampler)
+        self._sampler_iter = iter(loader._index_sampler)
         self._epoch += 1
         for iq in self._index_queues:
             iq.put(("resume", self._epoch))

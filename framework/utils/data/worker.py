@@ -12,7 +12,7 @@ a device tensor can't cross processes, and NumPy pickles compactly. The main pro
 rebuilds them as CPU tensors.
 """
 import io
-import os
+import multiprocessing as mp
 import pickle
 import queue
 import random
@@ -174,7 +174,10 @@ def _worker_loop(payload, pickled, index_queue, result_queue, done_event, iterab
     # Ctrl-C reaches the whole process group; the main process handles it and shuts the
     # workers down, so a worker ignores it rather than printing its own traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    # the main process, watched through the sentinel pipe multiprocessing gives every child
+    # (its OS parent may be the fork server, which outlives a killed main process)
+    parent = mp.parent_process()
+    orphaned = False
     init_error = None
     fetcher = None
     try:
@@ -194,7 +197,8 @@ def _worker_loop(payload, pickled, index_queue, result_queue, done_event, iterab
         try:
             msg = index_queue.get(timeout=_POLL_S)
         except queue.Empty:
-            if done_event.is_set() or os.getppid() != parent:  # shutting down, or orphaned
+            orphaned = parent is not None and not parent.is_alive()
+            if done_event.is_set() or orphaned:
                 break
             continue
         if msg is None:
@@ -226,7 +230,7 @@ def _worker_loop(payload, pickled, index_queue, result_queue, done_event, iterab
         # everything in a reply pickles: a batch is bytes already, an error type was checked
         result_queue.put((epoch, idx, worker_id, reply))
         del reply
-    if done_event.is_set():
+    if done_event.is_set() or orphaned:
         # the main process may have stopped reading: don't block exit on a full pipe
         result_queue.cancel_join_thread()
         result_queue.close()
