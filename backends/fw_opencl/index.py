@@ -1,5 +1,102 @@
 """Data movement by index: gather, scatter(-add), cat, pad."""
+import numpy as np
+
+from framework.device import View, contiguous_strides
+
+from .layout import pack
+
+# Moving values moves bits: one program per element size serves every dtype of that size.
+_BITS = {1: ("uchar", np.uint8), 4: ("int", np.int32), 8: ("long", np.int64)}
+
+
+def _as_1d(v):
+    return View(v.buf, (1,), (1,), v.offset, v.dtype) if not v.shape else v
 
 
 class IndexOps:
-    pass
+    def _index_layout(self, index, dim, out, other, zero_out_dim):
+        """Layout over the index's shape: 0 = out, 1 = index, 2 = `other`, with dim's
+        stride set to 0 in out (scatter: out is addressed by the index) or in other
+        (gather)."""
+        def strides(v, zero):
+            st = list(v.strides[:len(index.shape)])
+            if zero:
+                st[dim] = 0
+            return tuple(st)
+        ost = strides(out, zero_out_dim)
+        xst = strides(other, not zero_out_dim) if other is not None else (0,) * len(ost)
+        xoff = other.offset if other is not None else 0
+        return pack(index.shape, (ost, index.strides, xst), (out.offset, index.offset, xoff))
+
+    def gather(self, x, dim, index):
+        x, index = _as_1d(x), _as_1d(index)
+        out = self.new(index.shape, x.dtype)
+        if out.numel:
+            bits, _ = _BITS[x.dtype.itemsize]
+            k = self.rt.kernel("index.cl", "gather", (("T", bits), ("I", self.ctype(index.dtype))))
+            d = self._index_layout(index, dim, out, x, False)
+            self.rt.launch(k, (out.numel,), None, out.buf.mem, x.buf.mem, index.buf.mem, d,
+                           np.int32(x.strides[dim]), np.int32(x.shape[dim]))
+        return out
+
+    def scatter(self, x, dim, index, src, accumulate):
+        shape = x.shape
+        x, index = _as_1d(x), _as_1d(index)
+        out = self.contiguous(x)
+        if index.numel:
+            is_view = isinstance(src, View)
+            if is_view:
+                src = _as_1d(src)
+            itype = self.ctype(index.dtype)
+            if accumulate:
+                k = self._scatter_add_kernel(x.dtype, itype)
+                value = np.array(0 if is_view else src, x.dtype.np).reshape(())
+                if x.dtype.np == np.bool_:
+                    value = value.view(np.uint8)
+            else:
+                bits, bits_np = _BITS[x.dtype.itemsize]
+                k = self.rt.kernel("index.cl", "scatter", (("T", bits), ("I", itype)))
+                value = np.array(0 if is_view else src, x.dtype.np).reshape(()).view(bits_np)
+            d = self._index_layout(index, dim, out, src if is_view else None, True)
+            self.rt.launch(k, (index.numel,), None, out.buf.mem,
+                           (src if is_view else out).buf.mem, index.buf.mem, d,
+                           np.int32(out.strides[dim]), np.int32(out.shape[dim]), value[()],
+                           np.int32(not is_view))
+        return out if shape else View(out.buf, (), (), 0, out.dtype)
+
+    def _scatter_add_kernel(self, dtype, itype):
+        c = self.ctype(dtype)
+        defs = [("T", c), ("I", itype)]
+        if dtype.itemsize == 8:
+            if "cl_khr_int64_base_atomics" not in self.rt.device.extensions.split():
+                raise RuntimeError(f"scatter_add / index_put(accumulate=True) of {dtype.name} "
+                                   f"needs 64-bit atomics, which OpenCL device {self.rt.name} "
+                                   "lacks (no cl_khr_int64_base_atomics); use float32/int32")
+            defs.append(("ATOM64", "1"))
+        return self.rt.kernel("index_add.cl", "scatter_add", tuple(defs))
+
+    def cat(self, views, dim):
+        dtype = views[0].dtype
+        shape = list(views[0].shape)
+        shape[dim] = sum(v.shape[dim] for v in views)
+        out = self.new(shape, dtype)
+        start = 0
+        for v in views:
+            if v.numel:
+                if v.dtype is not dtype:
+                    v = self.cast(v, dtype)
+                # each input is a strided copy into its slice of the output
+                self._copy(View(out.buf, v.shape, out.strides, start * out.strides[dim], dtype), v)
+            start += v.shape[dim]
+        return out
+
+    def pad(self, x, pads, value):
+        if not any(lo or hi for lo, hi in pads):
+            return self.contiguous(x)
+        shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, pads))
+        out = self.full(shape, value, x.dtype)
+        strides = contiguous_strides(shape)
+        offset = sum(lo * st for (lo, _), st in zip(pads, strides))
+        if x.numel:
+            self._copy(View(out.buf, x.shape, strides, offset, x.dtype), x)
+        return out
