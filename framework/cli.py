@@ -64,8 +64,47 @@ def plugins_list(as_json):
     cols = ("name", "kind", "version", "source", "status", "provides")
     rows = [(r["name"], r["kind"], r["version"] or "-",
              "builtin" if r["builtin"] else (r["dist"] or "-"), _status(r),
-             ", ".join(r["provides"]) or "-") for r in records]
+             _summary(r["provides"])) for r in records]
     click.echo(_table(cols, rows))
+
+
+def _summary(provides):
+    """'device:opencl' as is; long lists of datasets/models/transforms as counts."""
+    if len(provides) <= 3:
+        return ", ".join(provides) or "-"
+    counts = {}
+    for p in provides:
+        kind = p.partition(":")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items())
+
+
+def _domain_list(kind):
+    """`fw datasets|models|transforms list`: what the domain plugins registered."""
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
+    def command(as_json):
+        registry = plugins.registry
+        table = registry.registry(kind)
+        owners = {name: plugin for name, (_, plugin) in registry.items[kind].items()}
+        records = [{"name": name, "plugin": owners[name],
+                    "object": f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}",
+                    "summary": ((getattr(obj, "__doc__", None) or "").strip().splitlines() or [""])[0]}
+                   for name, obj in sorted(table.items(), key=lambda kv: (owners[kv[0]], kv[0]))]
+        if as_json:
+            click.echo(json.dumps(records, indent=2))
+            return
+        if not records:
+            click.echo(f"no {kind} registered (see 'fw plugins list')")
+            return
+        click.echo(_table(("name", "plugin", "summary"),
+                          [(r["name"], r["plugin"], r["summary"][:70]) for r in records]))
+    command.__doc__ = f"List the {kind} that domain plugins provide."
+    return command
+
+
+for _kind in ("datasets", "models", "transforms"):
+    main.group(_kind, help=f"{_kind.capitalize()} provided by domain plugins.")(
+        lambda: None).command("list")(_domain_list(_kind))
 
 
 def _device_records():

@@ -1,0 +1,1 @@
+"""fw's audio plugin."""

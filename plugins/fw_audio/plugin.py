@@ -1,0 +1,1 @@
+"""Entry point of the audio plugin (group `fw.plugins`)."""

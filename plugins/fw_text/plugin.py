@@ -1,0 +1,1 @@
+"""Entry point of the text plugin (group `fw.plugins`)."""
