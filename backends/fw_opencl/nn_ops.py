@@ -1,5 +1,303 @@
-"""Fused layer ops (see framework/fused/nn_ops.py): convolution, pooling, layer norm."""
+"""Fused layer ops of the OpenCL backend (contract: framework/fused/nn_ops.py).
+
+- conv2d: an im2col kernel (kernels/conv.cl; reads strided x once, zero padding by bounds
+  checks) writes the columns as [group][k][n][l], so ONE matmul per group covers the batch:
+  (Og, K) @ (K, N*L) gives (O, N, L); a last kernel turns that into NCHW and adds the bias.
+- conv2d_grad_input: W^T @ grad (grad moved to (O, N, L)), then col2im in gather form (each
+  input pixel sums its window cells: no atomics, deterministic).
+- conv2d_grad_weight: grad (O, N*L) @ columns^T, the batch summed inside the GEMM's K.
+- pooling (kernels/pool.cl): one work-item per output forward, gather per input pixel
+  backward. max_pool2d_grad gets no window geometry in its signature, so max_pool2d
+  remembers the geometry of the index buffers it makes (weakly, keyed by buffer); other
+  indices take a per-plane scatter kernel (still deterministic).
+- layer_norm (kernels/norm.cl): one work-group per row, reductions in local memory.
+Only float32/float64 have kernels; other dtypes take the composed defaults.
+"""
+import weakref
+
+import numpy as np
+
+from framework import dtypes as dt
+from framework.device import View, contiguous_strides
+from framework.fused.nn_ops import NNOps, _out_size
+
+from . import runtime as rt
+
+_FLOATS = (dt.float32, dt.float64)
+_ROUND = 64     # global sizes along dim 0 are rounded up to this (kernels bounds-check)
+_LN_WG = 256    # largest layer-norm work-group
+
+
+def _i32(*xs):
+    return np.array(xs, np.int32).tobytes()
+
+
+def _grid(n0, n1=1, n2=1):
+    return (-(-n0 // _ROUND) * _ROUND, n1, n2)
+
+
+def _view(v, shape, strides=None, offset=None):
+    shape = tuple(shape)
+    return View(v.buf, shape, contiguous_strides(shape) if strides is None else tuple(strides),
+                v.offset if offset is None else offset, v.dtype)
 
 
 class CLNNOps:
-    pass
+    # -- plumbing ------------------------------------------------------------------------
+    def _nn_kernel(self, file, name, dtype):
+        return self.rt.kernel(file, name, (("T", self.ctype(dtype)),))
+
+    def _nn_launch(self, kern, gsize, lsize, *args):
+        """Buffers (Views or cl objects) and raw-bytes arguments (packed structs, scalars),
+        set in order, then enqueued without waiting."""
+        for i, a in enumerate(args):
+            if isinstance(a, bytes):
+                kern._set_arg_buf(i, a)   # PyOpenCL's generic set_arg is ~10 us per scalar
+            else:
+                kern.set_arg(i, a.buf.mem if isinstance(a, View) else a)
+        rt.cl.enqueue_nd_range_kernel(self.rt.queue, kern, gsize, lsize)
+
+    def _dense(self, v):
+        """A contiguous View with offset 0 (kernels index from the buffer's start)."""
+        return v if v.is_contiguous() and v.offset == 0 else self.contiguous(v)
+
+    # -- convolution ---------------------------------------------------------------------
+    def _conv_params(self, x_shape, x_strides, x_off, w_shape, stride, padding, dilation,
+                     groups, out_hw, n, bias=None):
+        N, C, H, W = x_shape
+        O, Cg, KH, KW = w_shape
+        L = out_hw[0] * out_hw[1]
+        K = Cg * KH * KW
+        # columns [g][k][n][l]: strides of n, g, k
+        cols = (L, K * N * L, N * L)
+        b = (bias.strides[0], bias.offset, 1) if bias is not None else (0, 0, 0)
+        return _i32(N, C, H, W, groups, Cg, KH, KW, *out_hw, *stride, *padding, *dilation,
+                    *cols, *x_strides, x_off, O, *b)
+
+    def _im2col(self, x, w_shape, stride, padding, dilation, groups, out_hw):
+        N, C, H, W = x.shape
+        _, Cg, KH, KW = w_shape
+        L = out_hw[0] * out_hw[1]
+        cols = self.new((groups, Cg * KH * KW, N * L), x.dtype)
+        p = self._conv_params(x.shape, x.strides, x.offset, w_shape, stride, padding, dilation,
+                              groups, out_hw, N)
+        self._nn_launch(self._nn_kernel("conv.cl", "im2col", x.dtype), _grid(L, C, N), None,
+                        cols, x, p)
+        return cols
+
+    def _grad_onl(self, grad):
+        """grad (N, O, OH, OW), any strides, as a contiguous (O, N*OH*OW)."""
+        N, O, oh, ow = grad.shape
+        g = self.new((O, N, oh, ow), grad.dtype)
+        s = grad.strides
+        self._copy(g, _view(grad, (O, N, oh, ow), (s[1], s[0], s[2], s[3])))
+        return g
+
+    @staticmethod
+    def _weight_groups(w, groups, transpose=False):
+        """Contiguous weight (O, Cg, KH, KW) as (g, Og, K), or (g, K, Og) transposed."""
+        O, Cg, KH, KW = w.shape
+        og, k = O // groups, Cg * KH * KW
+        if transpose:
+            return _view(w, (groups, k, og), (og * k, 1, k))
+        return _view(w, (groups, og, k), (og * k, k, 1))
+
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        if x.dtype not in _FLOATS:
+            return NNOps.conv2d(self, x, weight, bias, stride, padding, dilation, groups)
+        N, C, H, W = x.shape
+        O, Cg, KH, KW = weight.shape
+        oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
+        ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
+        L = oh * ow
+        if N * O * L == 0 or Cg * KH * KW == 0:
+            return NNOps.conv2d(self, x, weight, bias, stride, padding, dilation, groups)
+        cols = self._im2col(x, weight.shape, stride, padding, dilation, groups, (oh, ow))
+        w = self._weight_groups(self._dense(weight), groups)
+        r = self.matmul(w, cols)                                   # (g, Og, N*L) = (O, N, L)
+        if N == 1 and bias is None:
+            return _view(r, (1, O, oh, ow))
+        out = self.new((N, O, oh, ow), x.dtype)
+        p = self._conv_params(x.shape, x.strides, x.offset, weight.shape, stride, padding,
+                              dilation, groups, (oh, ow), N, bias)
+        self._nn_launch(self._nn_kernel("conv.cl", "conv_out", x.dtype), _grid(L, O, N), None,
+                        out, r, r if bias is None else bias, p)
+        return out
+
+    def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
+        if grad.dtype not in _FLOATS:
+            return NNOps.conv2d_grad_input(self, grad, weight, input_shape, stride, padding,
+                                           dilation, groups)
+        N, C, H, W = input_shape
+        _, O, oh, ow = grad.shape
+        if N * C * H * W == 0 or O * oh * ow == 0:
+            return self.full(tuple(input_shape), 0, grad.dtype)
+        g = self._grad_onl(grad)
+        wt = self._weight_groups(self._dense(weight), groups, transpose=True)
+        cols = self.matmul(wt, _view(g, (groups, O // groups, N * oh * ow)))   # (g, K, N*L)
+        out = self.new(tuple(input_shape), grad.dtype)
+        p = self._conv_params(tuple(input_shape), (0, 0, 0, 0), 0, weight.shape, stride,
+                              padding, dilation, groups, (oh, ow), N)
+        self._nn_launch(self._nn_kernel("conv.cl", "col2im", grad.dtype), _grid(W, H, N * C),
+                        None, out, cols, p)
+        return out
+
+    def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
+        if grad.dtype not in _FLOATS:
+            return NNOps.conv2d_grad_weight(self, grad, x, weight_shape, stride, padding,
+                                            dilation, groups)
+        N, O, oh, ow = grad.shape
+        _, Cg, KH, KW = weight_shape
+        K, NL = Cg * KH * KW, N * oh * ow
+        if NL == 0:
+            return self.full(tuple(weight_shape), 0, grad.dtype)
+        g = _view(self._grad_onl(grad), (groups, O // groups, NL))
+        cols = self._im2col(x, weight_shape, stride, padding, dilation, groups, (oh, ow))
+        colsT = _view(cols, (groups, NL, K), (K * NL, 1, NL))
+        return _view(self.matmul(g, colsT), tuple(weight_shape))   # (g, Og, K)
+
+    # -- pooling -------------------------------------------------------------------------
+    @staticmethod
+    def _pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, v, planes=0,
+                     count_include_pad=True, divisor=0):
+        return _i32(C, H, W, oh, ow, *kernel, *stride, *padding, *dilation, *v.strides,
+                    v.offset, int(bool(count_include_pad)), int(divisor or 0), planes)
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        if x.dtype not in _FLOATS:
+            return NNOps.max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode)
+        N, C, H, W = x.shape
+        oh = _out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+        ow = _out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+        out, ind = self.new((N, C, oh, ow), x.dtype), self.new((N, C, oh, ow), dt.int64)
+        if out.numel:
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x)
+            self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
+                            _grid(ow, oh, N * C), None, out, ind, x, p)
+        # Remember how these indices were made, for the gather-form gradient.
+        geo = self.__dict__.get("_pool_geometry")
+        if geo is None:
+            geo = self._pool_geometry = weakref.WeakKeyDictionary()
+        geo[ind.buf] = ((N, C, oh, ow), (H, W), (kernel, stride, padding, dilation))
+        return out, ind
+
+    def max_pool2d_grad(self, grad, indices, input_shape):
+        if grad.dtype not in _FLOATS:
+            return NNOps.max_pool2d_grad(self, grad, indices, input_shape)
+        N, C, H, W = input_shape
+        _, _, oh, ow = grad.shape
+        out = self.new(tuple(input_shape), grad.dtype)
+        if not out.numel:
+            return out
+        if not grad.numel:
+            return self.full(tuple(input_shape), 0, grad.dtype)
+        known = self.__dict__.get("_pool_geometry", {}).get(indices.buf)
+        if (known is not None and indices.offset == 0 and indices.is_contiguous()
+                and known[:2] == (tuple(indices.shape), (H, W))):
+            p = self._pool_params(C, H, W, oh, ow, *known[2], grad)
+            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
+                            _grid(W, H, N * C), None, out, grad, indices, p)
+        else:
+            ind = self._dense(indices)
+            p = self._pool_params(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad,
+                                  planes=N * C)
+            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_plane", grad.dtype),
+                            _grid(N * C), None, out, grad, ind, p)
+        return out
+
+    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                   divisor_override):
+        if x.dtype not in _FLOATS:
+            return NNOps.avg_pool2d(self, x, kernel, stride, padding, ceil_mode,
+                                    count_include_pad, divisor_override)
+        N, C, H, W = x.shape
+        oh = _out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
+        ow = _out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
+        out = self.new((N, C, oh, ow), x.dtype)
+        if out.numel:
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x,
+                                  count_include_pad=count_include_pad, divisor=divisor_override)
+            self._nn_launch(self._nn_kernel("pool.cl", "avg_pool", x.dtype),
+                            _grid(ow, oh, N * C), None, out, x, p)
+        return out
+
+    def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
+                        count_include_pad, divisor_override):
+        if grad.dtype not in _FLOATS:
+            return NNOps.avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding,
+                                         ceil_mode, count_include_pad, divisor_override)
+        N, C, H, W = input_shape
+        _, _, oh, ow = grad.shape
+        out = self.new(tuple(input_shape), grad.dtype)
+        if out.numel:
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), grad,
+                                  count_include_pad=count_include_pad,
+                                  divisor=divisor_override)
+            self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
+                            _grid(W, H, N * C), None, out, grad, p)
+        return out
+
+    # -- layer norm ----------------------------------------------------------------------
+    def _ln_wg(self, n):
+        """Work-group size for rows of n: a power of two, at most what the device takes."""
+        cap = min(_LN_WG, self.rt.device.max_work_group_size)
+        wg = 1
+        while wg * 2 <= cap and wg < n:
+            wg *= 2
+        return wg
+
+    def layer_norm(self, x, weight, bias, normalized_ndim, eps):
+        if x.dtype not in _FLOATS:
+            return NNOps.layer_norm(self, x, weight, bias, normalized_ndim, eps)
+        lead = tuple(x.shape[:len(x.shape) - normalized_ndim])
+        rows = int(np.prod(lead, dtype=np.int64))
+        n = x.numel // rows if rows else 0
+        stat_shape = lead + (1,) * normalized_ndim
+        y = self.new(x.shape, x.dtype)
+        mean, rstd = self.new(stat_shape, x.dtype), self.new(stat_shape, x.dtype)
+        if not x.numel:
+            return y, mean, rstd
+        xd = self._dense(x)
+        w = self._dense(weight) if weight is not None else xd
+        b = self._dense(bias) if bias is not None else xd
+        flags = (weight is not None) | ((bias is not None) << 1)
+        wg = self._ln_wg(n)
+        self._nn_launch(self._nn_kernel("norm.cl", "layer_norm", x.dtype), (rows * wg,), (wg,),
+                        y, mean, rstd, xd, w, b, _i32(n), _i32(flags),
+                        np.array(eps, x.dtype.np).tobytes(),
+                        rt.cl.LocalMemory(wg * x.dtype.itemsize))
+        return y, mean, rstd
+
+    def layer_norm_grad(self, grad, x, weight, mean, rstd, normalized_ndim):
+        if x.dtype not in _FLOATS:
+            return NNOps.layer_norm_grad(self, grad, x, weight, mean, rstd, normalized_ndim)
+        nd = len(x.shape)
+        norm_shape = tuple(x.shape[nd - normalized_ndim:])
+        rows = int(np.prod(x.shape[:nd - normalized_ndim], dtype=np.int64))
+        n = int(np.prod(norm_shape, dtype=np.int64))
+        gx = self.new(x.shape, x.dtype)
+        if not x.numel:
+            gw = self.full(norm_shape, 0, x.dtype) if weight is not None else None
+            return gx, gw, self.full(norm_shape, 0, x.dtype)
+        g, xd = self._dense(grad), self._dense(x)
+        m, r = self._dense(mean), self._dense(rstd)
+        w = self._dense(weight) if weight is not None else xd
+        flags = _i32(int(weight is not None))
+        wg = self._ln_wg(n)
+        self._nn_launch(self._nn_kernel("norm.cl", "layer_norm_grad_x", x.dtype),
+                        (rows * wg,), (wg,), gx, g, xd, w, m, r, _i32(n), flags,
+                        rt.cl.LocalMemory(wg * x.dtype.itemsize))
+        # Column sums: split the rows into S slices so that ~16K work-items run.
+        S = max(1, min(rows, 16384 // n, 256))
+        gb = self.new(norm_shape, x.dtype)
+        gw = self.new(norm_shape, x.dtype) if weight is not None else None
+        pw, pb = (gw, gb) if S == 1 else (self.new((S, n), x.dtype) if weight is not None
+                                          else gb, self.new((S, n), x.dtype))
+        self._nn_launch(self._nn_kernel("norm.cl", "layer_norm_grad_wb", x.dtype),
+                        _grid(n, S), None, pw if weight is not None else pb, pb, g, xd, m, r,
+                        _i32(n), _i32(rows), _i32(S), flags)
+        if S > 1:
+            self._nn_launch(self._nn_kernel("norm.cl", "layer_norm_grad_wb_final", x.dtype),
+                            _grid(n), None, gw if weight is not None else gb, gb,
+                            pw if weight is not None else pb, pb, _i32(n), _i32(S), flags)
+        return gx, gw, gb

@@ -1,0 +1,134 @@
+// 2-d max and average pooling and their gradients. Built per T (float or double).
+// Forward kernels: work-item (ow, oh, n*C + c) computes one output from a strided input.
+// Gradient kernels gather: work-item (w, h, n*C + c) sums over the windows that cover input
+// pixel (h, w), in a fixed order (deterministic, no atomics). Outputs are contiguous.
+
+#define ISNAN(v) ((v) != (v))
+
+typedef struct {
+    int C, H, W, OH, OW;
+    int KH, KW, sh, sw, ph, pw, dh, dw;
+    int s_n, s_c, s_h, s_w, off;   // strides of the strided operand (x forward, grad backward)
+    int count_include_pad, divisor;
+    int P;                          // planes N*C (max_pool_grad_plane)
+} poolp;
+
+// Max over the window; padding counts as -inf, i.e. is skipped. The index starts at the
+// first in-bounds cell (as PyTorch's does), a larger value replaces it, and the first NaN
+// wins for good. Indices are flat h * W + w within the input plane.
+__kernel void max_pool(__global T *out, __global long *ind, __global const T *x,
+                       const poolp p) {
+    int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
+    if (ow >= p.OW) return;
+    int n = nc / p.C, c = nc - n * p.C;
+    const __global T *src = x + p.off + n * p.s_n + c * p.s_c;
+    int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+    T m = -INFINITY;
+    int best = -1;
+    for (int kh = 0; kh < p.KH; ++kh) {
+        int h = h0 + kh * p.dh;
+        if (h < 0 || h >= p.H) continue;
+        for (int kw = 0; kw < p.KW; ++kw) {
+            int w = w0 + kw * p.dw;
+            if (w < 0 || w >= p.W) continue;
+            T v = src[h * p.s_h + w * p.s_w];
+            if (best < 0 || v > m || (ISNAN(v) && !ISNAN(m))) {
+                m = v;
+                best = h * p.W + w;
+            }
+        }
+    }
+    int o = (nc * p.OH + oh) * p.OW + ow;
+    out[o] = m;
+    ind[o] = best;
+}
+
+// Max-pool gradient, gather form: needs the window geometry the indices were made with.
+// ind is contiguous (N*C, OH, OW); the grad is strided.
+__kernel void max_pool_grad(__global T *out, __global const T *g, __global const long *ind,
+                            const poolp p) {
+    int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    if (w >= p.W) return;
+    int n = nc / p.C, c = nc - n * p.C;
+    const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
+    const __global long *ip = ind + nc * p.OH * p.OW;
+    long me = h * p.W + w;
+    T acc = 0;
+    for (int kh = 0; kh < p.KH; ++kh) {
+        int th = h + p.ph - kh * p.dh;
+        if (th < 0) break;
+        int oh = th / p.sh;
+        if (oh * p.sh != th || oh >= p.OH) continue;
+        for (int kw = 0; kw < p.KW; ++kw) {
+            int tw = w + p.pw - kw * p.dw;
+            if (tw < 0) break;
+            int ow = tw / p.sw;
+            if (ow * p.sw != tw || ow >= p.OW) continue;
+            if (ip[oh * p.OW + ow] == me) acc += gp[oh * p.s_h + ow * p.s_w];
+        }
+    }
+    out[(nc * p.H + h) * p.W + w] = acc;
+}
+
+// Max-pool gradient when the geometry is unknown: one work-item per plane scatters its
+// outputs' grads in order (deterministic). Indices outside the plane are ignored.
+__kernel void max_pool_grad_plane(__global T *out, __global const T *g,
+                                  __global const long *ind, const poolp p) {
+    int nc = get_global_id(0);
+    if (nc >= p.P) return;
+    __global T *dst = out + nc * p.H * p.W;
+    for (int i = 0; i < p.H * p.W; ++i) dst[i] = 0;
+    int n = nc / p.C, c = nc - n * p.C;
+    const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
+    const __global long *ip = ind + nc * p.OH * p.OW;
+    for (int oh = 0; oh < p.OH; ++oh)
+        for (int ow = 0; ow < p.OW; ++ow) {
+            long i = ip[oh * p.OW + ow];
+            if (i >= 0 && i < p.H * p.W) dst[i] += gp[oh * p.s_h + ow * p.s_w];
+        }
+}
+
+// What window (oh, ow)'s sum is divided by, counted as PyTorch does.
+inline int avg_divisor(const poolp *p, int oh, int ow) {
+    if (p->divisor) return p->divisor;
+    int hs = oh * p->sh - p->ph, ws = ow * p->sw - p->pw;
+    int he = min(hs + p->KH, p->H + p->ph), we = min(ws + p->KW, p->W + p->pw);
+    if (p->count_include_pad) return (he - hs) * (we - ws);
+    return (min(he, p->H) - max(hs, 0)) * (min(we, p->W) - max(ws, 0));
+}
+
+__kernel void avg_pool(__global T *out, __global const T *x, const poolp p) {
+    int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
+    if (ow >= p.OW) return;
+    int n = nc / p.C, c = nc - n * p.C;
+    const __global T *src = x + p.off + n * p.s_n + c * p.s_c;
+    int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+    int h1 = min(h0 + p.KH, p.H), w1 = min(w0 + p.KW, p.W);
+    T acc = 0;
+    for (int h = max(h0, 0); h < h1; ++h)
+        for (int w = max(w0, 0); w < w1; ++w)
+            acc += src[h * p.s_h + w * p.s_w];
+    out[(nc * p.OH + oh) * p.OW + ow] = acc / (T)avg_divisor(&p, oh, ow);
+}
+
+__kernel void avg_pool_grad(__global T *out, __global const T *g, const poolp p) {
+    int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    if (w >= p.W) return;
+    int n = nc / p.C, c = nc - n * p.C;
+    const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
+    T acc = 0;
+    for (int kh = 0; kh < p.KH; ++kh) {
+        int th = h + p.ph - kh;
+        if (th < 0) break;
+        int oh = th / p.sh;
+        if (oh * p.sh != th || oh >= p.OH) continue;
+        for (int kw = 0; kw < p.KW; ++kw) {
+            int tw = w + p.pw - kw;
+            if (tw < 0) break;
+            int ow = tw / p.sw;
+            if (ow * p.sw != tw || ow >= p.OW) continue;
+            acc += gp[oh * p.s_h + ow * p.s_w] / (T)avg_divisor(&p, oh, ow);
+        }
+    }
+    out[(nc * p.H + h) * p.W + w] = acc;
+}
