@@ -14,8 +14,10 @@ __all__ = ["DataLoader"]
 
 # how often the main process, waiting for a batch, checks that its workers are alive
 _POLL_S = 1.0
-# how long shutdown waits for a worker to exit by itself before terminating it
+# how long shutdown waits for a worker to exit by itself before terminating it: at the end
+# of an epoch, and after an error or Ctrl-C (when nobody wants the batch in progress)
 _JOIN_S = 5.0
+_JOIN_ON_ERROR_S = 0.5
 
 
 class _DatasetKind:
@@ -317,7 +319,7 @@ class _MultiProcessIter(_BaseIter):
             raise
         except BaseException:
             # a worker's error, a timeout, Ctrl-C: no worker outlives the failure
-            self._shutdown_workers()
+            self._shutdown_workers(_JOIN_ON_ERROR_S)
             raise
 
     def _next(self):
@@ -346,7 +348,7 @@ class _MultiProcessIter(_BaseIter):
                 self._active[wid] = False
             self._results[idx] = reply
 
-    def _shutdown_workers(self):
+    def _shutdown_workers(self, join_s=_JOIN_S):
         if self._shutdown:
             return
         self._shutdown = True
@@ -358,7 +360,7 @@ class _MultiProcessIter(_BaseIter):
                 except Exception:
                     pass
             for p in self._workers:
-                p.join(timeout=_JOIN_S)
+                p.join(timeout=join_s)
         finally:
             for p in self._workers:
                 if p.is_alive():
