@@ -53,23 +53,8 @@ __kernel void pack(__global T *dst, __global const T *src, long off, long sb, lo
         d[w] = 0;
 }
 
-// Store one row of a register block, only the columns that exist.
-#define STORE_ROW(VEC, VSTORE, c, v, ncols)                                     \
-    do {                                                                        \
-        if ((ncols) >= TN) {                                                    \
-            VSTORE(v, 0, c);                                                    \
-        } else {                                                                \
-            T tmp_[TN];                                                         \
-            VSTORE(v, 0, tmp_);                                                 \
-            for (int q_ = 0; q_ < (ncols); ++q_)                                \
-                c[q_] = tmp_[q_];                                               \
-        }                                                                       \
-    } while (0)
-
 #ifdef TM
 #define VT CAT(T, TN)
-#define VLOAD CAT(vload, TN)
-#define VSTORE CAT(vstore, TN)
 
 // -- CPU kernel: one work-item, one TM x TN block, accumulators in registers ---------
 // Ap: panels of TM rows (stride a_sb per batch, 0 for a broadcast A), Bp: panels of TN
@@ -109,25 +94,23 @@ __kernel void gemm_reg(__global T *C, __global const T *Ap, __global const T *Bp
         for (int i = 0; i < TM; ++i)
             acc[i] = MAD((VT)(a[k * TM + i]), bv, acc[i]);
     }
+    // Write back (once per block, so plain scalar code; PoCL calls vload/vstore
+    // builtins out of line). The union lets the columns be indexed without forcing the
+    // accumulators out of registers in the loop above.
     int row = pm * TM, col = pn * TN;
     int nrows = M - row < TM ? M - row : TM, ncols = N - col < TN ? N - col : TN;
     __global T *c = C + ((long)b * M + row) * N + col;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
+        union { VT v; T s[TN]; } u;
+        u.v = acc[i];
         if (i < nrows) {
-            VT v = acc[i];
-            if (acc_in) {
-                if (ncols >= TN) {
-                    v += VLOAD(0, c);
-                } else {
-                    T tmp[TN];
-                    VSTORE(v, 0, tmp);
-                    for (int q = 0; q < ncols; ++q)
-                        tmp[q] += c[q];
-                    v = VLOAD(0, tmp);
-                }
-            }
-            STORE_ROW(VT, VSTORE, c, v, ncols);
+            if (acc_in)
+                for (int q = 0; q < ncols; ++q)
+                    c[q] += u.s[q];
+            else
+                for (int q = 0; q < ncols; ++q)
+                    c[q] = u.s[q];
         }
         c += N;
     }
