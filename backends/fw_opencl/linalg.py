@@ -24,7 +24,7 @@ _GROUP_M = 32   # row panels per group: their A slices (6*32*512*4 B = 384 KiB) 
 _KC = 512       # K-slice length of the CPU kernel for long K (2048: +70% against no slicing)
 # GPU tiles: 64 x 64 per work-group of 16 x 16 work-items (4 x 4 outputs each), K by 16.
 _LOCAL = (("WG_M", 64), ("WG_N", 64), ("KWG", 16), ("WPT_M", 4), ("WPT_N", 4))
-_SMALL = 48 ** 3  # below this many multiply-adds per matrix the packing is not worth it
+_SMALL = 80 ** 3  # below this many multiply-adds per matrix packing costs more than it saves
 
 
 def _ceil(a, b):
