@@ -8,12 +8,14 @@ Prints GFLOP/s and the ratios opencl/numpy and opencl/torch (higher is better).
 """
 import argparse
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_seconds, table  # noqa: E402
+from common import table  # noqa: E402
 
 import framework as fw  # noqa: E402
 
@@ -21,7 +23,7 @@ import framework as fw  # noqa: E402
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
     try:
         import torch
@@ -46,12 +48,21 @@ def main():
         ref = a.astype(np.float64) @ b
         err = float(np.abs(got - ref).max() / np.abs(ref).max())
         flop = 2.0 * n ** 3
-        # min_time: whole seconds at large n would make the run long for no gain.
-        t_cl = median_seconds(fw_mm, repeat=args.repeat, min_time=0.0)
-        t_np = median_seconds(lambda: np.matmul(a, b), repeat=args.repeat, min_time=0.0)
+        fns = [fw_mm, lambda: np.matmul(a, b)]
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            t_th = median_seconds(lambda: torch.matmul(ta, tb), repeat=args.repeat, min_time=0.0)
+            fns.append(lambda: torch.matmul(ta, tb))
+        # Interleaved, one call of each per round, so that all three see the same load.
+        times = [[] for _ in fns]
+        for f in fns:
+            f()  # warm-up
+        for _ in range(args.repeat):
+            for f, ts in zip(fns, times):
+                t0 = time.perf_counter()
+                f()
+                ts.append(time.perf_counter() - t0)
+        t_cl, t_np = statistics.median(times[0]), statistics.median(times[1])
+        t_th = statistics.median(times[2]) if torch is not None else None
         g = [flop / t / 1e9 for t in (t_cl, t_np)]
         gt = flop / t_th / 1e9 if torch is not None else float("nan")
         rows.append([n, f"{g[0]:.1f}", f"{g[1]:.1f}", f"{gt:.1f}", f"{g[0] / g[1]:.2f}",
