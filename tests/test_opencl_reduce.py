@@ -14,10 +14,6 @@ from framework.plugins import get_backend
 DTYPES = [dt.float32, dt.float64, dt.int32, dt.int64, dt.bool]
 
 
-def backend(device):
-    return get_backend(device)
-
-
 def sample(rng, shape, dtype):
     if dtype is dt.bool:
         return rng.random(shape) > 0.5
@@ -63,7 +59,7 @@ def check(got, want, rtol=1e-5, atol=1e-6):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
 def test_reduce_ops_layouts_dims(device, dtype):
-    be = backend(device)
+    be = get_backend(device)
     rng = np.random.default_rng(0)
     a = sample(rng, (4, 5, 6), dtype)
     for name, v, ref in layouts(be, a):
@@ -76,7 +72,7 @@ def test_reduce_ops_layouts_dims(device, dtype):
 
 @pytest.mark.parametrize("n", [1, 7, 1000, 4097, 1_000_000])
 def test_full_sum_sizes(device, n):
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(1).random(n).astype(np.float32)  # all positive: no cancellation
     got = be.to_numpy(be.reduce("sum", be.from_numpy(a), (0,), False))
     np.testing.assert_allclose(got, a.astype(np.float64).sum(), rtol=1e-5)
@@ -88,7 +84,7 @@ def test_full_sum_sizes(device, n):
                                         ((3, 300000), (1,)), ((300000, 3), (0,)),
                                         ((7, 1000, 9), (0, 2)), ((100000, 16), (1,))])
 def test_sum_max_big_shapes(device, shape, dims):
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     v = be.from_numpy(a)
     want = a.astype(np.float64).sum(axis=dims)
@@ -100,7 +96,7 @@ def test_sum_max_big_shapes(device, shape, dims):
 
 def test_sum_accurate_transposed(device):
     """A long float32 sum over a strided (column) axis stays accurate (compensated)."""
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(3).random((200000, 2)).astype(np.float32) + 1
     v = View(be.from_numpy(a).buf, (2, 200000), (1, 2), 0, dt.float32)
     got = be.to_numpy(be.reduce("sum", v, (1,), False))
@@ -108,7 +104,7 @@ def test_sum_accurate_transposed(device):
 
 
 def test_int_sums_keep_dtype(device):
-    be = backend(device)
+    be = get_backend(device)
     a = np.arange(-50, 50, dtype=np.int64).reshape(10, 10) * (2**40)
     check(be.to_numpy(be.reduce("sum", be.from_numpy(a), (0, 1), False)), np.asarray(a.sum()))
     b = np.arange(12, dtype=np.int32).reshape(3, 4)
@@ -116,7 +112,7 @@ def test_int_sums_keep_dtype(device):
 
 
 def test_nan_propagates_in_max_min(device):
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(4).standard_normal((5, 300)).astype(np.float32)
     a[1, 7] = a[3, 299] = np.nan
     a[4, :] = np.nan
@@ -127,7 +123,7 @@ def test_nan_propagates_in_max_min(device):
 
 
 def test_empty_reductions(device):
-    be = backend(device)
+    be = get_backend(device)
     v = be.from_numpy(np.zeros((3, 0), np.float32))
     check(be.to_numpy(be.reduce("sum", v, (1,), False)), np.zeros(3, np.float32))
     check(be.to_numpy(be.reduce("prod", v, (1,), True)), np.ones((3, 1), np.float32))
@@ -143,7 +139,7 @@ def test_empty_reductions(device):
 @pytest.mark.parametrize("dtype", [dt.float32, dt.float64, dt.int32, dt.int64],
                          ids=lambda d: d.name)
 def test_arg_reduce_layouts(device, dtype):
-    be = backend(device)
+    be = get_backend(device)
     a = sample(np.random.default_rng(5), (4, 5, 6), dtype)  # ints: many ties
     for name, v, ref in layouts(be, a):
         for op, f in (("argmax", np.argmax), ("argmin", np.argmin)):
@@ -156,7 +152,7 @@ def test_arg_reduce_layouts(device, dtype):
 @pytest.mark.parametrize("shape,dim", [((3, 100000), 1), ((100000, 3), 0), ((1_000_000,), 0),
                                        ((70, 4097), 1), ((4097, 70), 0), ((1,), 0)])
 def test_arg_reduce_big_ties_nan(device, shape, dim):
-    be = backend(device)
+    be = get_backend(device)
     rng = np.random.default_rng(6)
     a = rng.integers(0, 50, shape).astype(np.float32)  # lots of ties: first index wins
     v = be.from_numpy(a)
@@ -171,7 +167,7 @@ def test_arg_reduce_big_ties_nan(device, shape, dim):
 
 
 def test_arg_reduce_0d(device):
-    be = backend(device)
+    be = get_backend(device)
     v = be.from_numpy(np.array(3.0, np.float32))
     check(be.to_numpy(be.arg_reduce("argmax", v, 0, False)), np.array(0, np.int64))
 
@@ -179,7 +175,7 @@ def test_arg_reduce_0d(device):
 # -- scans -------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
 def test_scan_layouts(device, dtype):
-    be = backend(device)
+    be = get_backend(device)
     a = sample(np.random.default_rng(7), (4, 5, 6), dtype)
     for name, v, ref in layouts(be, a):
         for op, f in (("sum", np.cumsum), ("prod", np.cumprod)):
@@ -191,7 +187,7 @@ def test_scan_layouts(device, dtype):
 @pytest.mark.parametrize("shape,dim", [((2, 100000), 1), ((5000, 40), 0), ((4097,), 0),
                                        ((300, 1000), 1), ((1,), 0)])
 def test_scan_long_rows(device, shape, dim):
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(8).random(shape).astype(np.float32)
     got = be.to_numpy(be.scan("sum", be.from_numpy(a), dim))
     np.testing.assert_allclose(got, np.cumsum(a.astype(np.float64), axis=dim), rtol=1e-4)
@@ -211,7 +207,7 @@ def np_sort(a, dim, descending):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
 def test_sort_layouts(device, dtype):
-    be = backend(device)
+    be = get_backend(device)
     a = sample(np.random.default_rng(9), (4, 5, 6), dtype)
     for name, v, ref in layouts(be, a):
         for dim in range(3):
@@ -226,7 +222,7 @@ def test_sort_layouts(device, dtype):
                                        ((20000,), 0), ((3000, 3), 0), ((7, 1), 1)])
 @pytest.mark.parametrize("descending", [False, True])
 def test_sort_long_rows_ties_nan(device, shape, dim, descending):
-    be = backend(device)
+    be = get_backend(device)
     rng = np.random.default_rng(10)
     a = rng.integers(0, 20, shape).astype(np.float32)  # ties: stability shows
     a.reshape(-1)[rng.integers(0, a.size, max(1, a.size // 50))] = np.nan
@@ -238,10 +234,22 @@ def test_sort_long_rows_ties_nan(device, shape, dim, descending):
     check(be.to_numpy(idx), ti.numpy())
 
 
+@pytest.mark.parametrize("dtype", [dt.float64, dt.int64, dt.int32, dt.bool], ids=lambda d: d.name)
+def test_sort_long_rows_dtypes(device, dtype):
+    be = get_backend(device)
+    a = sample(np.random.default_rng(13), (2, 9000), dtype)  # merge passes for every size
+    v = View(be.from_numpy(a).buf, (9000, 2), (1, 9000), 0, dtype)  # rows along a stride
+    for desc in (False, True):
+        vals, idx = be.sort(v, 0, desc, True)
+        wv, wi = np_sort(a.T, 0, desc)
+        check(be.to_numpy(vals), wv)
+        check(be.to_numpy(idx), wi)
+
+
 # -- softmax -----------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [dt.float32, dt.float64], ids=lambda d: d.name)
 def test_softmax_layouts(device, dtype):
-    be = backend(device)
+    be = get_backend(device)
     a = sample(np.random.default_rng(11), (4, 5, 6), dtype) * 10
     for name, v, ref in layouts(be, a):
         t = torch.from_numpy(np.ascontiguousarray(ref))
@@ -254,7 +262,7 @@ def test_softmax_layouts(device, dtype):
 @pytest.mark.parametrize("shape,dim", [((64, 10), 1), ((8, 50000), 1), ((3, 4097), 0),
                                        ((2, 3, 100, 5), 2), ((1,), 0), ((5000, 7), 0)])
 def test_softmax_shapes(device, shape, dim):
-    be = backend(device)
+    be = get_backend(device)
     a = np.random.default_rng(12).standard_normal(shape).astype(np.float32) * 5
     t = torch.from_numpy(a)
     v = be.from_numpy(a)
@@ -263,8 +271,9 @@ def test_softmax_shapes(device, shape, dim):
           rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NumPy backend's inf - inf
 def test_softmax_inf_nan(device):
-    be = backend(device)
+    be = get_backend(device)
     a = np.array([[0.0, -np.inf, 1.0, -np.inf], [-np.inf] * 4, [1.0, np.nan, 2.0, 3.0],
                   [1e30, -1e30, 5.0, 1e30]], np.float32)
     t = torch.from_numpy(a)
