@@ -83,7 +83,10 @@ class _State:
         self.parts = 32 * cus
         self.wg = min(256, dev.max_work_group_size)
         self.max_groups = cus * 64
-        self.kernels = {}    # (kind of kernel, op, dtype) -> tuple of cl.Kernel
+        self.alloc = r.pool.alloc
+        self.unary = {}      # (op, dtype) -> kernels and facts, see _ew_unary_entry
+        self.binary = {}     # (op, dtype) -> kernels and facts, see _ew_binary_entry
+        self.kernels = {}    # (kind of kernel, [op,] dtype) -> cl.Kernel(s) of where, cast
         self.geom = {}       # n -> (global size, local size, chunk)
         self.args = {}       # (n, off_a, off_b) -> (global, local, packed int4)
         self.shapes = {}     # shape -> (numel, contiguous strides)
@@ -176,106 +179,135 @@ class ElementwiseOps:
         return View(self.rt.alloc(n * dtype.itemsize), shape, strides, 0, dtype), n, strides
 
     # -- kernels, made on first use ------------------------------------------------------
-    def _ew_unary_kernels(self, st, op, dtype):
-        key = ("u", op, dtype)
-        ks = st.kernels.get(key)
-        if ks is None:
-            kind = _KIND[rt.CL_TYPES[dtype.name]]
-            if op not in _UNARY_BY_KIND[kind]:
-                if op not in UNARY_OPS:
-                    raise ValueError(f"opencl backend: unknown unary op {op!r}")
-                raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
-            ks = st.kernels[key] = (st.kernel("u_" + op, dtype), st.kernel("us_" + op, dtype))
-        return ks
+    def _ew_unary_entry(self, st, op, dtype):
+        """(contiguous kernel, strided kernel, output dtype) of unary `op` on `dtype`."""
+        kind = _KIND[rt.CL_TYPES[dtype.name]]
+        if op not in _UNARY_BY_KIND[kind]:
+            if op not in UNARY_OPS:
+                raise ValueError(f"opencl backend: unknown unary op {op!r}")
+            raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
+        e = st.unary[(op, dtype)] = (st.kernel("u_" + op, dtype), st.kernel("us_" + op, dtype),
+                                     dt.bool if op == "logical_not" else dtype)
+        return e
 
-    def _ew_binary_kernels(self, st, op, dtype):
-        key = ("b", op, dtype)
-        ks = st.kernels.get(key)
-        if ks is None:
-            kind = _KIND[rt.CL_TYPES[dtype.name]]
-            if op not in _BINARY_BY_KIND[kind]:
-                if op not in BINARY_OPS:
-                    raise ValueError(f"opencl backend: unknown binary op {op!r}")
-                raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
-            names = ("b_%s", "b_%s_vs", "b_%s_sv", "bs_%s", "bs_%s_vs", "bs_%s_sv")
-            ks = st.kernels[key] = tuple(st.kernel(nm % op, dtype) for nm in names)
-        return ks
+    def _ew_binary_entry(self, st, op, dtype):
+        """The six kernels of binary `op` on `dtype` (contiguous: tensor-tensor,
+        tensor-scalar, scalar-tensor; then the same strided), the output dtype and
+        whether the divisor must be checked for zeros."""
+        kind = _KIND[rt.CL_TYPES[dtype.name]]
+        if op not in _BINARY_BY_KIND[kind]:
+            if op not in BINARY_OPS:
+                raise ValueError(f"opencl backend: unknown binary op {op!r}")
+            raise TypeError(f"opencl backend: {op} is not defined for {dtype.name} tensors")
+        names = ("b_%s", "b_%s_vs", "b_%s_sv", "bs_%s", "bs_%s_vs", "bs_%s_sv")
+        e = st.binary[(op, dtype)] = tuple(st.kernel(nm % op, dtype) for nm in names) + (
+            dt.bool if op in COMPARISONS else dtype,
+            kind == 1 and op in ("floor_divide", "remainder"))
+        return e
 
     # -- unary -----------------------------------------------------------------------------
     def unary(self, op, x):
         st = self._ew or self._ew_state()
-        dtype = x.dtype
-        ks = st.kernels.get(("u", op, dtype)) or self._ew_unary_kernels(st, op, dtype)
+        e = st.unary.get((op, x.dtype)) or self._ew_unary_entry(st, op, x.dtype)
         shape = x.shape
-        out, n, strides = self._ew_out(st, shape, dt.bool if op == "logical_not" else dtype)
+        n, strides = st.shapes.get(shape) or st.shape(shape)
+        odt = e[2]
+        buf = st.alloc(n * odt.itemsize)
+        out = View(buf, shape, strides, 0, odt)
         if n:
             if x.strides == strides or x.is_contiguous():
-                gs, ls, p = st.contiguous_args(n, x.offset, 0)
-                _launch(st.queue, ks[0], gs, ls, (out.buf.mem, x.buf.mem), (p,))
+                gs, ls, p = st.args.get((n, x.offset, 0)) or st.contiguous_args(n, x.offset, 0)
+                k = e[0]
+                k.set_arg(0, buf.mem)
+                k.set_arg(1, x.buf.mem)
+                k._set_arg_buf(2, p)
+                _enqueue(st.queue, k, gs, ls, None, None, False, False)
             else:
                 gs, ls, chunk = st.geometry(n)
                 d = pack(shape, (strides, x.strides), (0, x.offset))
-                _launch(st.queue, ks[1], gs, ls, (out.buf.mem, x.buf.mem), (d, _INT1(chunk)))
+                _launch(st.queue, e[1], gs, ls, (buf.mem, x.buf.mem), (d, _INT1(chunk)))
         return out
 
     # -- binary ----------------------------------------------------------------------------
     def binary(self, op, a, b):
         st = self._ew or self._ew_state()
-        va, vb = type(a) is View, type(b) is View
-        if va:
+        if type(a) is View:
             dtype = a.dtype
-            if vb and b.dtype is not dtype:
-                raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name}; "
-                                "the frontend promotes both operands to one dtype first")
-        elif vb:
+            if type(b) is View:
+                if b.dtype is not dtype:
+                    raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name};"
+                                    " the frontend promotes both operands to one dtype first")
+                e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
+                if e[7]:
+                    self._ew_check_divisor(st, b)
+                shape = a.shape
+                if shape == b.shape:
+                    n, strides = st.shapes.get(shape) or st.shape(shape)
+                    odt = e[6]
+                    buf = st.alloc(n * odt.itemsize)
+                    out = View(buf, shape, strides, 0, odt)
+                    if not n:
+                        return out
+                    if ((a.strides == strides or a.is_contiguous())
+                            and (b.strides == strides or b.is_contiguous())):
+                        gs, ls, p = (st.args.get((n, a.offset, b.offset))
+                                     or st.contiguous_args(n, a.offset, b.offset))
+                        k = e[0]
+                        k.set_arg(0, buf.mem)
+                        k.set_arg(1, a.buf.mem)
+                        k.set_arg(2, b.buf.mem)
+                        k._set_arg_buf(3, p)
+                        _enqueue(st.queue, k, gs, ls, None, None, False, False)
+                        return out
+                else:
+                    shape = broadcast_shapes(shape, b.shape)
+                    n, strides = st.shapes.get(shape) or st.shape(shape)
+                    odt = e[6]
+                    buf = st.alloc(n * odt.itemsize)
+                    out = View(buf, shape, strides, 0, odt)
+                    if not n:
+                        return out
+                    a, b = broadcast_view(a, shape), broadcast_view(b, shape)
+                gs, ls, chunk = st.geometry(n)
+                d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
+                _launch(st.queue, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem),
+                        (d, _INT1(chunk)))
+                return out
+            v, s, which = a, b, 1
+        elif type(b) is View:
             dtype = b.dtype
+            v, s, which = b, a, 2
         else:
             raise TypeError(f"opencl backend: {op} needs at least one tensor operand")
-        ks = st.kernels.get(("b", op, dtype)) or self._ew_binary_kernels(st, op, dtype)
-        if (op == "floor_divide" or op == "remainder") and dtype.kind == 1:
-            self._ew_check_divisor(st, b)
-        odt = dt.bool if op in COMPARISONS else dtype
-        q = st.queue
-        if va and vb:
-            shape = a.shape
-            if shape == b.shape:
-                out, n, strides = self._ew_out(st, shape, odt)
-                if not n:
-                    return out
-                if ((a.strides == strides or a.is_contiguous())
-                        and (b.strides == strides or b.is_contiguous())):
-                    gs, ls, p = st.contiguous_args(n, a.offset, b.offset)
-                    _launch(q, ks[0], gs, ls, (out.buf.mem, a.buf.mem, b.buf.mem), (p,))
-                    return out
-            else:
-                shape = broadcast_shapes(shape, b.shape)
-                out, n, strides = self._ew_out(st, shape, odt)
-                if not n:
-                    return out
-                a, b = broadcast_view(a, shape), broadcast_view(b, shape)
-            gs, ls, chunk = st.geometry(n)
-            d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
-            _launch(q, ks[3], gs, ls, (out.buf.mem, a.buf.mem, b.buf.mem), (d, _INT1(chunk)))
-            return out
         # one operand is a Python scalar, passed by value
-        if va:
-            v, s, contig, strided = a, b, ks[1], ks[4]
-        else:
-            v, s, contig, strided = b, a, ks[2], ks[5]
+        e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
+        if e[7] and which == 1:
+            self._ew_check_divisor(st, s)
         try:
             sb = _PACK[dtype.name](s)
         except (struct.error, OverflowError, TypeError):
             sb = _scalar_bytes(s, dtype)
         shape = v.shape
-        out, n, strides = self._ew_out(st, shape, odt)
+        n, strides = st.shapes.get(shape) or st.shape(shape)
+        odt = e[6]
+        buf = st.alloc(n * odt.itemsize)
+        out = View(buf, shape, strides, 0, odt)
         if n:
             if v.strides == strides or v.is_contiguous():
-                gs, ls, p = st.contiguous_args(n, v.offset, 0)
-                _launch(q, contig, gs, ls, (out.buf.mem, v.buf.mem), (p, sb))
+                gs, ls, p = st.args.get((n, v.offset, 0)) or st.contiguous_args(n, v.offset, 0)
+                k = e[which]
+                k.set_arg(0, buf.mem)
+                k.set_arg(1, v.buf.mem)
+                k._set_arg_buf(2, p)
+                k._set_arg_buf(3, sb)
+                _enqueue(st.queue, k, gs, ls, None, None, False, False)
             else:
                 gs, ls, chunk = st.geometry(n)
                 d = pack(shape, (strides, v.strides), (0, v.offset))
-                _launch(q, strided, gs, ls, (out.buf.mem, v.buf.mem), (d, _INT1(chunk), sb))
+                _launch(st.queue, e[which + 3], gs, ls, (buf.mem, v.buf.mem),
+                        (d, _INT1(chunk), sb))
+        if e[7] and which == 2:  # scalar // tensor: the tensor is the divisor
+            self._ew_check_divisor(st, v)
         return out
 
     def _ew_check_divisor(self, st, b):
