@@ -144,7 +144,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         if op == "sign":
             if a.dtype == np.bool_:
                 return a.copy()
-            r = np.sign(a)
+            r = np.asarray(np.sign(a))  # an array even for 0-dim input, to assign into
             if r.dtype.kind == "f":
                 r[np.isnan(r)] = 0  # PyTorch: sign(nan) == 0
             return r
