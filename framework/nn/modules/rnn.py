@@ -76,9 +76,10 @@ class _Recurrence(Function):
         outs, acts, cells, extra = [None] * L, [None] * L, [None] * L, [None] * L
         hprev = [None] * L
         h0, c0 = h, c
+        w_t = w_hh.t().contiguous()  # one copy, then L matmuls against a contiguous operand
         for t in order:
             hprev[t] = h
-            gh = F.linear(h, w_hh, b_hh)
+            gh = h @ w_t if b_hh is None else h @ w_t + b_hh
             if mode == "LSTM":
                 H = c.shape[-1]
                 a = (gx[t] + gh).sigmoid()  # i, f, o stay sigmoids; g becomes tanh
