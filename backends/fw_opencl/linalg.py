@@ -128,8 +128,13 @@ class LinalgOps:
         rp = _ceil(rows, width)
         nbp = nb if s_b else 1
         buf = self.rt.alloc(nbp * rp * kp * v.dtype.itemsize)
-        kern = self.rt.kernel("gemm.cl", "pack", defines)
-        self.rt.launch(kern, (kp, rp // width, nbp), None, buf.mem, v.buf.mem,
+        if width > 16:  # GPU panels: one element per work-item, coalesced writes
+            kern = self.rt.kernel("gemm.cl", "pack_elem", defines)
+            gsize = (width, kp, rp // width * nbp)
+        else:  # CPU panels: one (panel, k) row of `width` elements per work-item
+            kern = self.rt.kernel("gemm.cl", "pack", defines)
+            gsize = (kp, rp // width, nbp)
+        self.rt.launch(kern, gsize, None, buf.mem, v.buf.mem,
                        *_longs(off, s_b, s_r, s_k), *_ints(rows, k, width, kp, rp))
         return buf, (rp * kp if s_b else 0)
 

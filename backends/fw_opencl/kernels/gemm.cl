@@ -6,7 +6,9 @@
 //   gemm_direct  any strides, bounds-checked, one output per work-item: small or odd
 //                products and integer dtypes.
 //   pack         copies A or B (any strides, any batch stride) into zero-padded panels,
-//                so the fast kernels need no bounds checks and read memory in order.
+//   pack_elem    so the fast kernels need no bounds checks and read memory in order
+//                (pack: a row of a narrow CPU panel per work-item; pack_elem: one
+//                element per work-item, coalesced, for the wide GPU panels).
 //   gemm_reg     (CPUs) each work-item computes a TM x TN block from packed panels of
 //                width TM and TN: one sequential stream each, vector loads of B.
 //   gemm_local   (GPUs) a work-group computes a WG_M x WG_N tile from K-slices staged in
@@ -51,6 +53,18 @@ __kernel void pack(__global T *dst, __global const T *src, long off, long sb, lo
         d[w] = s[w * sr];
     for (; w < W; ++w)
         d[w] = 0;
+}
+
+// The same copy with one element per work-item, w fastest: consecutive work-items write
+// consecutive words (coalesced on GPUs). Global size (W, Kp, panels * batches).
+__kernel void pack_elem(__global T *dst, __global const T *src, long off, long sb,
+                        long sr, long sk, int R, int K, int W, int Kp, int Rp) {
+    int w = get_global_id(0), k = get_global_id(1), z = get_global_id(2);
+    int np = Rp / W, b = z / np, p = z - b * np, r = p * W + w;
+    T v = 0;
+    if (r < R && k < K)
+        v = src[off + b * sb + r * sr + k * sk];
+    dst[((long)b * Rp + (long)p * W) * Kp + (long)k * W + w] = v;
 }
 
 #ifdef TM
