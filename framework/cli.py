@@ -68,6 +68,68 @@ def plugins_list(as_json):
     click.echo(_table(cols, rows))
 
 
+def _plugin_records():
+    """Every plugin's record, read by a fresh interpreter: one that just installed or
+    removed a distribution cannot see the change in its own import machinery."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "framework.cli", "plugins", "list", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    return {r["name"]: r for r in json.loads(out)}
+
+
+def _pip(*args):
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "pip", *args]
+    click.echo("$ " + " ".join(cmd[2:]), err=True)
+    if subprocess.run(cmd).returncode:
+        raise click.ClickException(f"pip {args[0]} failed (see its output above)")
+
+
+@plugins_group.command("install")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade if already installed.")
+@click.option("-e", "--editable", is_flag=True, help="Install a local path in editable mode.")
+def plugins_install(targets, upgrade, editable):
+    """Install plugin distributions (names pip understands, or local paths) into the
+    environment fw runs in, then report the fw plugins that appeared."""
+    before = _plugin_records()
+    args = ["install"] + (["--upgrade"] if upgrade else [])
+    for t in targets:
+        args += ["-e", t] if editable else [t]
+    _pip(*args)
+    after = _plugin_records()
+    changed = [r for name, r in after.items() if before.get(name) != r]
+    if not changed:
+        click.echo("installed, but no new fw plugin appeared: does the distribution declare "
+                   "an entry point in the 'fw.backends' or 'fw.plugins' group?")
+        return
+    for r in changed:
+        click.echo(f"plugin {r['name']} ({r['kind']}, {r['dist']} {r['version']}): "
+                   f"{_status(r)}; provides {_summary(r['provides'])}")
+
+
+@plugins_group.command("uninstall")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, default=True, hidden=True)
+def plugins_uninstall(names, yes):
+    """Remove the distributions that provide the named plugins (a plugin name as
+    `fw plugins list` shows it, or a distribution name)."""
+    records = _plugin_records()
+    dists = []
+    for name in names:
+        r = records.get(name)
+        dist = r["dist"] if r else name
+        if r and r["builtin"] or dist == plugins.OWN_DIST:
+            raise click.ClickException(f"'{name}' is built into fw; it cannot be uninstalled "
+                                       "on its own (disable it with FW_DISABLE_PLUGINS)")
+        dists.append(dist)
+    _pip("uninstall", "-y", *dists)
+    gone = sorted(set(records) - set(_plugin_records()))
+    click.echo("removed plugins: " + (", ".join(gone) or "none"))
+
+
 def _summary(provides):
     """'device:opencl' as is; long lists of datasets/models/transforms as counts."""
     if len(provides) <= 3:

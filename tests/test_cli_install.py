@@ -1,0 +1,62 @@
+"""`fw plugins install` / `uninstall` round trip with a tiny plugin built in a temp dir."""
+import subprocess
+import sys
+import textwrap
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "fw-tinyplugin"
+version = "0.0.1"
+
+[project.entry-points."fw.plugins"]
+tiny = "fw_tinyplugin"
+"""
+MODULE = '''
+from framework.plugins import hookimpl
+
+
+class Tiny:
+    """A data set of three numbers."""
+    def __len__(self):
+        return 3
+
+
+@hookimpl
+def fw_register_datasets(register):
+    register("Tiny", Tiny)
+'''
+
+
+def fw(*args):
+    return subprocess.run([sys.executable, "-m", "framework.cli", *args], capture_output=True,
+                          text=True)
+
+
+def test_install_reports_the_new_plugin_and_uninstall_removes_it(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tmp_path / "fw_tinyplugin.py").write_text(textwrap.dedent(MODULE))
+    try:
+        r = fw("plugins", "install", str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert "plugin tiny (domain, fw-tinyplugin 0.0.1): ok; provides dataset:Tiny" in r.stdout
+        listed = fw("datasets", "list")
+        assert "Tiny" in listed.stdout and "A data set of three numbers." in listed.stdout
+    finally:
+        r = fw("plugins", "uninstall", "tiny")
+    assert r.returncode == 0, r.stderr
+    assert "removed plugins: tiny" in r.stdout
+    assert "Tiny" not in fw("datasets", "list").stdout
+
+
+def test_builtin_plugins_cannot_be_uninstalled():
+    r = fw("plugins", "uninstall", "numpy")
+    assert r.returncode != 0 and "built into fw" in r.stderr
+
+
+def test_a_failed_install_is_a_clear_error(tmp_path):
+    r = fw("plugins", "install", str(tmp_path / "missing"))
+    assert r.returncode != 0 and "pip install failed" in r.stderr
