@@ -66,6 +66,8 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
             # permutation of equal-sized dims has the buffer's shape but not its strides)
             if v.offset == 0 and buf.shape == v.shape and buf.strides == strides:
                 a = buf
+            elif 0 in v.shape:  # an empty window may start past the buffer's end
+                a = np.empty(v.shape, buf.dtype)
             else:
                 a = np.ndarray(v.shape, buf.dtype, buffer=buf, offset=v.offset * size,
                                strides=strides)
