@@ -353,3 +353,10 @@ def test_metadata():
         assert x.is_floating_point() and lib.is_tensor(x) and lib.numel(x) == 24
     with pytest.raises(IndexError):
         fw.zeros(2).size(1)
+
+
+def test_empty_slices_past_the_end_of_storage(device):
+    x = fw.zeros(0, 16, device=device)
+    y = x[:, 3:5]
+    assert y.shape == (0, 2) and y.sum().item() == 0
+    assert y.cpu().numpy().shape == (0, 2)
