@@ -1,0 +1,1 @@
+"""fw's Vulkan backend: WGSL compute shaders run through `wgpu` (device "vulkan")."""

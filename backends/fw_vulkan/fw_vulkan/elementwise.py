@@ -1,0 +1,166 @@
+"""Elementwise ops of the Vulkan backend: unary, binary, where, cast.
+
+One WGSL kernel per (op, dtype): kernels/unary.wgsl or binary.wgsl with the op's expression
+filled in, after the helper file of the dtype's kind (num_float / num_int / num_bool).
+Every operand is read through its strides (broadcast dims have stride 0), so views need
+no copy; a Python scalar operand is a cached one-element constant read with stride 0.
+"""
+from framework import dtypes as dt
+from framework.device import (BINARY_OPS, COMPARISONS, UNARY_OPS, View, broadcast_shapes,
+                              broadcast_view, contiguous_strides)
+
+from .layout import pack
+
+_F64_NAN = ("((bitcast<vec2<u32>>(x).y & 0x7fffffffu) > 0x7ff00000u || "
+            "((bitcast<vec2<u32>>(x).y & 0x7fffffffu) == 0x7ff00000u && bitcast<vec2<u32>>(x).x != 0u))")
+_NAN = {"f32": "(bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u", "f64": _F64_NAN}
+
+_SAME = "floor ceil round trunc sin cos tan asin acos atan sinh cosh exp log sqrt exp2 log2 abs".split()
+UNARY = {
+    2: dict({o: f"{o}(x)" for o in _SAME}, neg="-x", sign="sign_(x)", log1p="log1p_(x)",
+            expm1="expm1_(x)", rsqrt="$T(1) / sqrt(x)", tanh="tanh_(x)", sigmoid="sigmoid_(x)",
+            relu="relu_(x)", erf="erf_(x)", reciprocal="$T(1) / x",
+            logical_not="select(0u, 1u, x == $T(0))", log10="log(x) * $T(0.4342944819032518)"),
+    1: dict({o: "x" for o in ("floor", "ceil", "round", "trunc")}, neg="-x", abs="abs(x)",
+            sign="sign(x)", relu="max(x, $T(0))", logical_not="select(0u, 1u, x == $T(0))",
+            bitwise_not="~x"),
+    0: dict({o: "x" for o in ("sign", "abs", "relu", "floor", "ceil", "round", "trunc")},
+            logical_not="1u - x", bitwise_not="1u - x"),
+}
+_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_COMMON = dict({k: f"select(0u, 1u, a {v} b)" for k, v in _CMP.items()},
+               logical_and="select(0u, 1u, a != $T(0) && b != $T(0))",
+               logical_or="select(0u, 1u, a != $T(0) || b != $T(0))",
+               logical_xor="select(0u, 1u, (a != $T(0)) != (b != $T(0)))")
+_ARITH = dict(_COMMON, add="a + b", sub="a - b", mul="a * b", div="a / b",
+              floor_divide="floordiv_(a, b)", remainder="remainder_(a, b)", pow="pow_(a, b)",
+              maximum="maxv(a, b)", minimum="minv(a, b)")
+BINARY = {
+    2: dict(_ARITH, atan2="atan2(a, b)"),
+    1: dict(_ARITH, bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
+    0: dict(_COMMON, add="a | b", mul="a & b", maximum="a | b", minimum="a & b",
+            bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
+}
+_HELPERS = {2: "num_float.wgsl", 1: "num_int.wgsl", 0: "num_bool.wgsl"}
+
+
+class ElementwiseOps:
+    def _helpers(self, dtype):
+        """(helper file, substitutions) for element type `dtype`."""
+        t = self.wtype(dtype)
+        subs = (("T", t),)
+        if dtype.kind == 2:
+            subs += (("ISNAN", _NAN[t]),)
+        return _HELPERS[dtype.kind], subs
+
+    def _ew_kernel(self, kind, op, dtype):
+        memo = self.__dict__.setdefault("_ew_memo", {})
+        key = (kind, op, dtype)
+        e = memo.get(key)
+        if e is None:
+            table = (UNARY if kind == "unary" else BINARY)[dtype.kind]
+            expr = table.get(op)
+            if expr is None:
+                known = UNARY_OPS if kind == "unary" else BINARY_OPS
+                if op not in known:
+                    raise ValueError(f"vulkan backend: unknown {kind} op {op!r}")
+                raise TypeError(f"vulkan backend: {op} is not defined for {dtype.name} tensors")
+            odt = dt.bool if (op in COMPARISONS or op == "logical_not") else dtype
+            helper, subs = self._helpers(dtype)
+            subs += (("O", self.wtype(odt)), ("EXPR", expr))
+            k = self.rt.kernel((helper, kind + ".wgsl"), kind, 2 if kind == "unary" else 3,
+                               subs)
+            e = memo[key] = (k, odt)
+        return e
+
+    def unary(self, op, x):
+        k, odt = self._ew_kernel("unary", op, x.dtype)
+        out = self.new(x.shape, odt)
+        n = out.numel
+        if n:
+            self.launch(k, (out, x), pack(x.shape, (out.strides, x.strides), (0, x.offset)), n)
+        return out
+
+    def binary(self, op, a, b):
+        va, vb = type(a) is View, type(b) is View
+        if not (va or vb):
+            raise TypeError(f"vulkan backend: {op} needs at least one tensor operand")
+        dtype = a.dtype if va else b.dtype
+        if va and vb and a.dtype is not b.dtype:
+            raise TypeError(f"vulkan backend: {op} of {a.dtype.name} and {b.dtype.name}; "
+                            "the frontend promotes both operands to one dtype first")
+        k, odt = self._ew_kernel("binary", op, dtype)
+        if dtype.kind == 1 and op in ("floor_divide", "remainder"):
+            self._check_divisor(b)
+        if not va:
+            a = self.const(a, dtype)
+        if not vb:
+            b = self.const(b, dtype)
+        shape = a.shape if a.shape == b.shape else broadcast_shapes(a.shape, b.shape)
+        out = self.new(shape, odt)
+        n = out.numel
+        if n:
+            a, b = broadcast_view(a, shape), broadcast_view(b, shape)
+            meta = pack(shape, (out.strides, a.strides, b.strides), (0, a.offset, b.offset))
+            self.launch(k, (out, a, b), meta, n)
+        return out
+
+    def _check_divisor(self, b):
+        """Integer division by zero raises, as on the CPU backend (and in PyTorch); a
+        tensor divisor is checked on the device, which waits for it."""
+        if type(b) is not View:
+            if b == 0:
+                raise RuntimeError("ZeroDivisionError")
+            return
+        if b.numel and self.to_numpy(self.reduce("any", self.binary("eq", b, 0),
+                                                 tuple(range(len(b.shape))), False)):
+            raise RuntimeError("ZeroDivisionError")
+
+    def where(self, cond, a, b):
+        if type(a) is View:
+            dtype = a.dtype
+        elif type(b) is View:
+            dtype = b.dtype
+        else:
+            raise TypeError("vulkan backend: where needs at least one tensor operand")
+        if type(a) is not View:
+            a = self.const(a, dtype)
+        if type(b) is not View:
+            b = self.const(b, dtype)
+        if a.dtype is not dtype or b.dtype is not dtype:
+            raise TypeError(f"vulkan backend: where of {a.dtype.name} and {b.dtype.name}; "
+                            "the frontend promotes both operands to one dtype first")
+        if cond.dtype is not dt.bool:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
+                            f"tensor with dtype {cond.dtype.name}")
+        shape = broadcast_shapes(cond.shape, a.shape, b.shape)
+        out = self.new(shape, dtype)
+        n = out.numel
+        if n:
+            c, a, b = (broadcast_view(v, shape) for v in (cond, a, b))
+            k = self.rt.kernel("where.wgsl", "where_", 4, (("T", self.wtype(dtype)),))
+            meta = pack(shape, (out.strides, c.strides, a.strides, b.strides),
+                        (0, c.offset, a.offset, b.offset))
+            self.launch(k, (out, c, a, b), meta, n)
+        return out
+
+    def cast(self, x, dtype):
+        src, dst = self.wtype(x.dtype), self.wtype(dtype)
+        if dtype is dt.int64 and dst == "i32" and x.dtype.kind == 2 and x.numel:
+            # int64 held as i32 (no shader-int64): refuse what would not fit
+            big = self.binary("ge", self.unary("abs", x), 2.0 ** 31)
+            if self.to_numpy(self.reduce("any", big, tuple(range(len(x.shape))), False)):
+                raise RuntimeError(f"cast to int64: a value is outside the int32 range that "
+                                   f"int64 tensors hold on {self.rt.name} (no shader-int64)")
+        if dtype is dt.bool:
+            expr = "select(0u, 1u, x != $T(0))"
+        elif src == dst:
+            expr = "x"
+        else:
+            expr = "$O(x)"
+        out = self.new(x.shape, dtype)
+        n = out.numel
+        if n:
+            k = self.rt.kernel("cast.wgsl", "cast", 2, (("T", src), ("O", dst), ("EXPR", expr)))
+            self.launch(k, (out, x), pack(x.shape, (out.strides, x.strides), (0, x.offset)), n)
+        return out

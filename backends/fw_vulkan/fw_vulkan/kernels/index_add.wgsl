@@ -1,0 +1,24 @@
+// scatter-add (layout as in index.wgsl): out[... index ...] += src. $ADD is the atomic
+// update of out[p] by v: atomicAdd on atomic<f32>/<i32>, atomicOr for bool, or a
+// compare-exchange loop on the bits of an f32 where float atomics are missing
+// (index_add_cas.wgsl, appended only then).
+@group(0) @binding(1) var<storage, read_write> out: array<$AT>;
+@group(0) @binding(2) var<storage, read_write> data: array<$T>;
+@group(0) @binding(3) var<storage, read_write> index: array<$I>;
+
+fn pos(i: u32) -> i32 {
+    var j = i32(index[at(1u, i)]);
+    if (j < 0) { j += xi(1u); }
+    return j;
+}
+
+@compute @workgroup_size(64)
+fn scatter_add(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+    let i = linear(g, nw, 64u);
+    if (i >= m.n) { return; }
+    let j = pos(i);
+    if (j < 0 || j >= xi(1u)) { return; }
+    let p = at(0u, i) + j * xi(0u);
+    let v = data[at(2u, i)];
+    $ADD;
+}

@@ -1,0 +1,46 @@
+"""Batched matmul (kernels/matmul.wgsl): 16 x 16 tiles in work-group memory, operands
+read through their strides (transposed, sliced and batch-broadcast views cost nothing)."""
+from .layout import merge, pack
+
+
+class LinalgOps:
+    def matmul(self, a, b):
+        *batch, n, k = a.shape
+        m = b.shape[-1]
+        batch = tuple(batch)
+        if k == 0:
+            return self.full(batch + (n, m), 0, a.dtype)
+        out = self.new(batch + (n, m), a.dtype)
+        if not out.numel:
+            return out
+        # One batch dim with a stride per operand (0 when broadcast); batch layouts that
+        # do not merge into one are made contiguous first.
+        bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+        if len(bshape) > 1:
+            a, b = self.contiguous(a), self.contiguous(b)
+            bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+        nb = bshape[0] if bshape else 1
+        sa = sa[0] if bshape else 0
+        sb = sb[0] if bshape else 0
+        kern = self.rt.kernel("matmul.wgsl", "matmul", 3, (("T", self.wtype(a.dtype)),))
+        lim = self.rt.max_groups
+        gx, gy = -(-m // 16), -(-n // 16)
+        if gx > lim or gy > lim:
+            raise RuntimeError(f"vulkan backend: matmul output {n} x {m} exceeds the dispatch "
+                               f"limit of {self.rt.name}")
+        mems = [out.buf.mem, a.buf.mem, b.buf.mem]
+        for b0 in range(0, nb, lim):
+            meta = pack((), (), (a.offset, b.offset), x=(n, m, k, b0), n=0)
+            meta = _with_strides(meta, (sa, a.strides[-2], a.strides[-1]),
+                                 (sb, b.strides[-2], b.strides[-1]))
+            self.rt.dispatch(kern, mems, meta, (gx, gy, min(lim, nb - b0)))
+        return out
+
+
+def _with_strides(meta, sa, sb):
+    """Meta bytes with slot 0 = sa and slot 1 = sb (raw, unmerged strides)."""
+    import numpy as np
+    w = np.frombuffer(meta, np.int32).copy()
+    w[20:23] = sa
+    w[28:31] = sb
+    return w.tobytes()
