@@ -479,3 +479,40 @@ def test_optim_steps_on_strided_views(device):
                       view_of(device, np.zeros_like(p0)), None, 1, 0.1, 0.9, 0.999, 1e-8, 0.0,
                       False, False, False)
     np.testing.assert_allclose(numpy_of(device, strided), numpy_of(device, flat), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cl_device", _cl_devices())
+def test_opencl_gpu_style_kernels(cl_device):
+    """The kernels as built for GPUs (work-items striding over a grid, `at()` indexing),
+    forced on whatever device is here, with a grid smaller than the data."""
+    from fw_opencl.backend import OpenCLBackend
+    be = OpenCLBackend()
+    st = be._ew_state()
+    st.chunked, st.wg, st.max_groups = False, 64, 3
+    for d in ("float32", "int64", "bool"):
+        x, y = data((300, 7), d), data((7,), d)
+        vx = be.from_numpy(np.ascontiguousarray(x.T))
+        vxt = type(vx)(vx.buf, (300, 7), (1, 300), 0, vx.dtype)  # x, read transposed
+        vy = be.from_numpy(y)
+        vxc = be.from_numpy(x)
+        op = "add" if d != "bool" else "logical_xor"
+        ref = torch_binary(op, x, np.broadcast_to(y, x.shape).copy())
+        check(be.to_numpy(be.binary(op, vxt, vy)), ref, d)
+        check(be.to_numpy(be.binary(op, vxc, be.contiguous(vxt))), torch_binary(op, x, x), d)
+        s = x.dtype.type(1)
+        check(be.to_numpy(be.binary("lt", vxt, s)), x < s, d)
+        check(be.to_numpy(be.unary("abs", vxt)), np.abs(x) if d != "bool" else x, d)
+        c = be.from_numpy(x != 0)
+        check(be.to_numpy(be.where(c, vxc, vy)), np.where(x != 0, x, y), d)
+        check(be.to_numpy(be.cast(vxt, dt.float32)), x.astype(np.float32), "float32")
+    p, g = data((1000,), "float32"), data((1000,), "float32")
+    vp, m, v = be.from_numpy(p), be.from_numpy(np.zeros_like(p)), be.from_numpy(np.zeros_like(p))
+    be.adam_step_(vp, be.from_numpy(g), m, v, None, 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False, False,
+                  False)
+    ref = [p.astype(np.float64), np.zeros(1000), np.zeros(1000), np.zeros(1000)]
+    _adam_ref(ref[0], g.astype(np.float64), *ref[1:], 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False,
+              False, False)
+    np.testing.assert_allclose(be.to_numpy(vp), ref[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        be.binary("floor_divide", be.from_numpy(np.ones(500, np.int64)),
+                  be.from_numpy(np.arange(500, dtype=np.int64)))

@@ -22,8 +22,9 @@
     for (int i = (int)get_global_id(0); i < (n); i += (int)get_global_size(0))
 #endif
 
-// A cursor over a layout: the multi-index of the current element and the offsets of
-// the operands in it, advanced by one element without divisions.
+// A cursor over a layout: the multi-index of an element and the offsets of the
+// operands there. Strided loops walk each innermost row with constant strides and only
+// carry into the outer dimensions at the end of a row.
 typedef struct {
     int idx[MAXD];
     int o[4];
@@ -40,26 +41,53 @@ inline void cur_init(cursor *c, const layout *d, int nops, int i) {
     }
 }
 
-inline void cur_next(cursor *c, const layout *d, int nops) {
-    for (int j = d->ndim - 1; j >= 0; --j) {
-        for (int k = 0; k < nops; ++k) c->o[k] += d->st[k][j];
-        if (++c->idx[j] < d->shape[j]) return;
-        for (int k = 0; k < nops; ++k) c->o[k] -= d->st[k][j] * d->shape[j];
+// Advance by `len` elements, `len` no more than what is left of the current row.
+inline void cur_skip(cursor *c, const layout *d, int nops, int len) {
+    int j = d->ndim - 1;
+    if (j < 0) return;
+    for (int k = 0; k < nops; ++k) c->o[k] += len * d->st[k][j];
+    c->idx[j] += len;
+    if (c->idx[j] < d->shape[j]) return;
+    for (; j >= 0; --j) {
+        if (c->idx[j] < d->shape[j]) return;
+        for (int k = 0; k < nops; ++k) c->o[k] -= d->shape[j] * d->st[k][j];
         c->idx[j] = 0;
+        if (j > 0) {
+            for (int k = 0; k < nops; ++k) c->o[k] += d->st[k][j - 1];
+            c->idx[j - 1] += 1;
+        }
     }
 }
 
+// STRIDED_LOOP(d, chunk, nops, BODY) runs BODY for each linear index `i` of this
+// work-item, where OFF(d, k) is the element offset of operand k (1..3) at `i`.
 #ifdef CHUNKED
-#define FOR_STRIDED(d, chunk, nops)                                          \
-    int i0_ = (int)get_global_id(0) * (chunk);                               \
-    int e_ = ((d).n - i0_ < (chunk)) ? (d).n : i0_ + (chunk);                \
-    cursor c_;                                                               \
-    if (i0_ < e_) cur_init(&c_, &(d), nops, i0_);                            \
-    for (int i = i0_; i < e_; ++i, cur_next(&c_, &(d), nops))
-#define OFF(d, k) c_.o[k]
+#define INNER_STRIDE(d, k) ((d).ndim ? (d).st[k][(d).ndim - 1] : 0)
+#define STRIDED_LOOP(d, chunk, nops, BODY)                                   \
+    {                                                                        \
+        int r_ = (int)get_global_id(0) * (chunk);                            \
+        int e_ = ((d).n - r_ < (chunk)) ? (d).n : r_ + (chunk);              \
+        int row_ = (d).ndim ? (d).shape[(d).ndim - 1] : 1;                   \
+        const int s1_ = INNER_STRIDE(d, 1), s2_ = INNER_STRIDE(d, 2);        \
+        const int s3_ = INNER_STRIDE(d, 3);                                  \
+        cursor c_;                                                           \
+        if (r_ < e_) cur_init(&c_, &(d), nops, r_);                          \
+        while (r_ < e_) {                                                    \
+            int left_ = row_ - ((d).ndim ? c_.idx[(d).ndim - 1] : 0);        \
+            int len_ = (e_ - r_ < left_) ? e_ - r_ : left_;                  \
+            const int o1_ = c_.o[1], o2_ = c_.o[2], o3_ = c_.o[3];           \
+            for (int t_ = 0; t_ < len_; ++t_) {                              \
+                const int i = r_ + t_;                                       \
+                BODY                                                         \
+            }                                                                \
+            r_ += len_;                                                      \
+            cur_skip(&c_, &(d), nops, len_);                                 \
+        }                                                                    \
+    }
+#define OFF(d, k) (o##k##_ + t_ * s##k##_)
 #else
-#define FOR_STRIDED(d, chunk, nops)                                          \
-    for (int i = (int)get_global_id(0); i < (d).n; i += (int)get_global_size(0))
+#define STRIDED_LOOP(d, chunk, nops, BODY)                                   \
+    for (int i = (int)get_global_id(0); i < (d).n; i += (int)get_global_size(0)) { BODY }
 #define OFF(d, k) at(&(d), k, i)
 #endif
 
@@ -73,7 +101,7 @@ __kernel void u_##name(__global OT *restrict out, __global const T *restrict a, 
 }                                                                                      \
 __kernel void us_##name(__global OT *restrict out, __global const T *restrict a,      \
                         const layout d, const int chunk) {                             \
-    FOR_STRIDED(d, chunk, 2) { T x = a[OFF(d, 1)]; out[i] = (expr); }                  \
+    STRIDED_LOOP(d, chunk, 2, T x = a[OFF(d, 1)]; out[i] = (expr);)                  \
 }
 
 #define BINARY(name, OT, expr)                                                         \
@@ -91,15 +119,15 @@ __kernel void b_##name##_sv(__global OT *restrict out, __global const T *restric
 }                                                                                      \
 __kernel void bs_##name(__global OT *restrict out, __global const T *a,               \
                         __global const T *b, const layout d, const int chunk) {        \
-    FOR_STRIDED(d, chunk, 3) { T x = a[OFF(d, 1)]; T y = b[OFF(d, 2)]; out[i] = (expr); } \
+    STRIDED_LOOP(d, chunk, 3, T x = a[OFF(d, 1)]; T y = b[OFF(d, 2)]; out[i] = (expr);) \
 }                                                                                      \
 __kernel void bs_##name##_vs(__global OT *restrict out, __global const T *restrict a, \
                              const layout d, const int chunk, const T y) {             \
-    FOR_STRIDED(d, chunk, 2) { T x = a[OFF(d, 1)]; out[i] = (expr); }                  \
+    STRIDED_LOOP(d, chunk, 2, T x = a[OFF(d, 1)]; out[i] = (expr);)                  \
 }                                                                                      \
 __kernel void bs_##name##_sv(__global OT *restrict out, __global const T *restrict b, \
                              const layout d, const int chunk, const T x) {             \
-    FOR_STRIDED(d, chunk, 2) { T y = b[OFF(d, 1)]; out[i] = (expr); }                  \
+    STRIDED_LOOP(d, chunk, 2, T y = b[OFF(d, 1)]; out[i] = (expr);)                  \
 }
 
 #define CAST(name, DT, expr)                                                           \
@@ -109,7 +137,7 @@ __kernel void c_##name(__global DT *restrict out, __global const T *restrict a, 
 }                                                                                      \
 __kernel void cs_##name(__global DT *restrict out, __global const T *restrict a,      \
                         const layout d, const int chunk) {                             \
-    FOR_STRIDED(d, chunk, 2) { T x = a[OFF(d, 1)]; out[i] = (expr); }                  \
+    STRIDED_LOOP(d, chunk, 2, T x = a[OFF(d, 1)]; out[i] = (expr);)                  \
 }
 
 // ---------------------------------------------------------------------------------------
@@ -139,7 +167,7 @@ __kernel void where_c(__global T *restrict out, __global const uchar *c, __globa
 
 __kernel void where_s(__global T *restrict out, __global const uchar *c, __global const T *a,
                       __global const T *b, const layout d, const int chunk) {
-    FOR_STRIDED(d, chunk, 4) { out[i] = c[OFF(d, 1)] ? a[OFF(d, 2)] : b[OFF(d, 3)]; }
+    STRIDED_LOOP(d, chunk, 4, out[i] = c[OFF(d, 1)] ? a[OFF(d, 2)] : b[OFF(d, 3)];)
 }
 
 CAST(bool, uchar, (uchar)(x != ZERO))
@@ -291,7 +319,7 @@ BINARY(bitwise_xor, T, x ^ y)
 // flag[0] = 1 if the divisor (operand 1 of d) holds a zero anywhere.
 __kernel void has_zero(__global int *flag, __global const T *b, const layout d,
                        const int chunk) {
-    FOR_STRIDED(d, chunk, 2) { if (b[OFF(d, 1)] == ZERO) flag[0] = 1; }
+    STRIDED_LOOP(d, chunk, 2, if (b[OFF(d, 1)] == ZERO) flag[0] = 1;)
 }
 
 // ---------------------------------------------------------------------------------------
