@@ -11,11 +11,12 @@ from framework.device import (BINARY_OPS, COMPARISONS, UNARY_OPS, View, broadcas
 
 from .layout import pack
 
-_F64_NAN = ("((bitcast<vec2<u32>>(x).y & 0x7fffffffu) > 0x7ff00000u || "
-            "((bitcast<vec2<u32>>(x).y & 0x7fffffffu) == 0x7ff00000u && bitcast<vec2<u32>>(x).x != 0u))")
-_NAN = {"f32": "(bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u", "f64": _F64_NAN}
+_NAN = {"f32": "return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;",
+        # naga cannot bitcast f64; an ordered compare is false only for NaN (no fast-math)
+        "f64": "return !(x == x);"}
 
-_SAME = "floor ceil round trunc sin cos tan asin acos atan sinh cosh exp log sqrt exp2 log2 abs".split()
+_SAME = ("floor ceil round trunc asin acos atan sqrt abs sin cos tan sinh cosh exp log "
+         "exp2 log2").split()
 UNARY = {
     2: dict({o: f"{o}(x)" for o in _SAME}, neg="-x", sign="sign_(x)", log1p="log1p_(x)",
             expm1="expm1_(x)", rsqrt="$T(1) / sqrt(x)", tanh="tanh_(x)", sigmoid="sigmoid_(x)",
@@ -27,6 +28,13 @@ UNARY = {
     0: dict({o: "x" for o in ("sign", "abs", "relu", "floor", "ceil", "round", "trunc")},
             logical_not="1u - x", bitwise_not="1u - x"),
 }
+# float64: Vulkan's exp/log/sin/cos builtins take 32-bit floats only; fns_f64.wgsl has them
+_SINH64 = ("select($T(0.5) * (exp_(x) - exp_(-x)), $T(0.5) * (expm1_(x) + expm1_(x) / "
+           "(expm1_(x) + $T(1))), abs(x) < $T(1))")
+UNARY_F64 = dict(UNARY[2], exp="exp_(x)", log="log_(x)", sin="sin_(x)", cos="cos_(x)",
+                 tan="sin_(x) / cos_(x)", sinh=_SINH64,
+                 cosh="$T(0.5) * (exp_(x) + exp_(-x))", exp2="exp_(x * $T(0.6931471805599453))",
+                 log2="log_(x) * $T(1.4426950408889634)", log10="log_(x) * $T(0.4342944819032518)")
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _COMMON = dict({k: f"select(0u, 1u, a {v} b)" for k, v in _CMP.items()},
                logical_and="select(0u, 1u, a != $T(0) && b != $T(0))",
@@ -36,22 +44,26 @@ _ARITH = dict(_COMMON, add="a + b", sub="a - b", mul="a * b", div="a / b",
               floor_divide="floordiv_(a, b)", remainder="remainder_(a, b)", pow="pow_(a, b)",
               maximum="maxv(a, b)", minimum="minv(a, b)")
 BINARY = {
-    2: dict(_ARITH, atan2="atan2(a, b)"),
+    # `!=` must be true for NaN operands: the negation of ordered `==`
+    2: dict(_ARITH, atan2="atan2(a, b)", ne="select(0u, 1u, !(a == b))"),
     1: dict(_ARITH, bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
     0: dict(_COMMON, add="a | b", mul="a & b", maximum="a | b", minimum="a & b",
             bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
 }
 _HELPERS = {2: "num_float.wgsl", 1: "num_int.wgsl", 0: "num_bool.wgsl"}
+# Vulkan has these only for 32-bit floats and fns_f64.wgsl does not write them out yet:
+# float64 refuses them rather than return a driver's garbage.
+_NO_F64 = frozenset(("asin", "acos", "atan", "atan2", "erf"))
 
 
 class ElementwiseOps:
     def _helpers(self, dtype):
-        """(helper file, substitutions) for element type `dtype`."""
+        """(helper files, substitutions) for element type `dtype`."""
         t = self.wtype(dtype)
         subs = (("T", t),)
         if dtype.kind == 2:
-            subs += (("ISNAN", _NAN[t]),)
-        return _HELPERS[dtype.kind], subs
+            return ("fns_" + t + ".wgsl", "num_float.wgsl"), subs + (("ISNAN", _NAN[t]),)
+        return (_HELPERS[dtype.kind],), subs
 
     def _ew_kernel(self, kind, op, dtype):
         memo = self.__dict__.setdefault("_ew_memo", {})
@@ -59,16 +71,21 @@ class ElementwiseOps:
         e = memo.get(key)
         if e is None:
             table = (UNARY if kind == "unary" else BINARY)[dtype.kind]
+            if dtype is dt.float64 and kind == "unary":
+                table = UNARY_F64
             expr = table.get(op)
             if expr is None:
                 known = UNARY_OPS if kind == "unary" else BINARY_OPS
                 if op not in known:
                     raise ValueError(f"vulkan backend: unknown {kind} op {op!r}")
                 raise TypeError(f"vulkan backend: {op} is not defined for {dtype.name} tensors")
+            if op in _NO_F64 and dtype is dt.float64:
+                raise RuntimeError(f"vulkan backend: {op} of float64 is not supported on "
+                                   f"{self.rt.name} (Vulkan has no 64-bit {op}); use float32")
             odt = dt.bool if (op in COMPARISONS or op == "logical_not") else dtype
             helper, subs = self._helpers(dtype)
             subs += (("O", self.wtype(odt)), ("EXPR", expr))
-            k = self.rt.kernel((helper, kind + ".wgsl"), kind, 2 if kind == "unary" else 3,
+            k = self.rt.kernel(helper + (kind + ".wgsl",), kind, 2 if kind == "unary" else 3,
                                subs)
             e = memo[key] = (k, odt)
         return e
@@ -161,6 +178,6 @@ class ElementwiseOps:
         out = self.new(x.shape, dtype)
         n = out.numel
         if n:
-            k = self.rt.kernel("cast.wgsl", "cast", 2, (("T", src), ("O", dst), ("EXPR", expr)))
+            k = self.rt.kernel("cast.wgsl", "convert", 2, (("T", src), ("O", dst), ("EXPR", expr)))
             self.launch(k, (out, x), pack(x.shape, (out.strides, x.strides), (0, x.offset)), n)
         return out

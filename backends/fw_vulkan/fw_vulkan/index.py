@@ -16,7 +16,7 @@ class IndexOps:
         nd = len(index.shape)
 
         def strides(v, zero):
-            st = list(v.strides[:nd])
+            st = list(v.strides[:nd]) + [0] * (nd - len(v.strides))  # 0-dim: a constant
             if zero:
                 st[dim] = 0
             return tuple(st)

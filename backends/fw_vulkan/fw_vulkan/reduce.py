@@ -60,7 +60,7 @@ class ReduceOps:
         helper, subs = self._helpers(x.dtype)
         subs += (("A", a), ("LOAD", load), ("COMBINE", _COMBINE[op]), ("IDENT", ident))
         rows = R >= 64 or M < 256
-        k = self.rt.kernel((helper, "reduce.wgsl"), "rows" if rows else "cols", 2, subs)
+        k = self.rt.kernel(helper + ("reduce.wgsl",), "rows" if rows else "cols", 2, subs)
         out = self.new(shape, out_dtype)
         meta = pack(ks, (kst,), (x.offset,), rs, (rst,), (R,), n=M)
         self.launch(k, (out, x), meta, M, 1 if rows else 64)
@@ -78,7 +78,7 @@ class ReduceOps:
         ostride = o.strides[dim] if entry != "arg" else 0
         helper, subs = self._helpers(x.dtype)
         subs += (("I", self.wtype(dt.int64)),)
-        k = self.rt.kernel((helper, "rowops.wgsl"), entry, 3, subs)
+        k = self.rt.kernel(helper + ("rowops.wgsl",), entry, 3, subs)
         meta = pack(ks, (kst, okst), (x.offset, 0), x=(R, x.strides[dim], ostride, flag), n=M)
         vals = outs[0] if outs[0] is not None else x
         idx = outs[1] if outs[1] is not None else x

@@ -1,32 +1,33 @@
-// Helpers for a floating-point element type T (f32 or f64). $ISNAN is the NaN test on
-// the bits (x != x may be folded away by a fast-math compiler).
-fn isnan_(x: $T) -> bool { return $ISNAN; }
+// Helpers for a floating-point element type T (f32 or f64), after fns_f32/fns_f64.wgsl
+// (exp_, log_, sin_, cos_). $ISNAN is the NaN test on
+// the bits (x != x may be folded away by a fast-math compiler), a statement list.
+fn isnan_(x: $T) -> bool { $ISNAN }
 fn isinf_(x: $T) -> bool { return !isnan_(x) && isnan_(x - x); }
 fn maxv(a: $T, b: $T) -> $T { return select(max(a, b), a + b, isnan_(a) || isnan_(b)); }
 fn minv(a: $T, b: $T) -> $T { return select(min(a, b), a + b, isnan_(a) || isnan_(b)); }
 fn sign_(x: $T) -> $T { return select(sign(x), $T(0), isnan_(x)); }
 fn relu_(x: $T) -> $T { return select(x, $T(0), x < $T(0)); }
-// log(1 + x) and exp(x) - 1 accurate near 0 (Goldberg's and Kahan's tricks).
+// log_(1 + x) and exp_(x) - 1 accurate near 0 (Goldberg's and Kahan's tricks).
 fn log1p_(x: $T) -> $T {
     let u = $T(1) + x;
-    if (u == $T(1) || isinf_(u)) { return select(log(u), x, u == $T(1)); }
-    return log(u) * x / (u - $T(1));
+    if (u == $T(1) || isinf_(u)) { return select(log_(u), x, u == $T(1)); }
+    return log_(u) * x / (u - $T(1));
 }
 fn expm1_(x: $T) -> $T {
-    let u = exp(x);
+    let u = exp_(x);
     if (u == $T(1)) { return x; }
     let um = u - $T(1);
     if (um == $T(-1) || isinf_(u)) { return um; }
-    return um * x / log(u);
+    return um * x / log_(u);
 }
 fn tanh_(x: $T) -> $T {
-    // tanh from exp(-2|x|): no overflow for large |x|
-    let e = exp($T(-2) * abs(x));
+    // tanh from exp_(-2|x|): no overflow for large |x|
+    let e = exp_($T(-2) * abs(x));
     let t = ($T(1) - e) / ($T(1) + e);
     return select(select(t, -t, x < $T(0)), x, isnan_(x));
 }
 fn sigmoid_(x: $T) -> $T {
-    let e = exp(-abs(x));
+    let e = exp_(-abs(x));
     return select(e / ($T(1) + e), $T(1) / ($T(1) + e), x >= $T(0));
 }
 // erf: Taylor series near 0, else Abramowitz & Stegun 7.1.26 refined (|err| < 1.5e-7).
@@ -40,7 +41,7 @@ fn erf_(x: $T) -> $T {
     }
     let t = $T(1) / ($T(1) + $T(0.3275911) * a);
     let y = $T(1) - t * ($T(0.254829592) + t * ($T(-0.284496736) + t * ($T(1.421413741)
-            + t * ($T(-1.453152027) + t * $T(1.061405429))))) * exp(-a * a);
+            + t * ($T(-1.453152027) + t * $T(1.061405429))))) * exp_(-a * a);
     return select(y, -y, x < $T(0));
 }
 // NumPy's floor_divide / remainder for floats (Python semantics, from fmod).
@@ -62,7 +63,7 @@ fn remainder_(a: $T, b: $T) -> $T {
 fn pow_(a: $T, b: $T) -> $T {
     if (b == $T(0) || a == $T(1)) { return $T(1); }
     if (isnan_(a) || isnan_(b)) { return a + b; }
-    let r = exp2(b * log2(abs(a)));
+    let r = exp_(b * log_(abs(a)));
     if (a < $T(0)) {
         if (b != trunc(b)) { return (a - a) / (a - a); }  // NaN
         let odd = trunc(b * $T(0.5)) * $T(2) != b;
