@@ -21,9 +21,9 @@ fn expm1_(x: $T) -> $T {
     return um * x / log_(u);
 }
 fn tanh_(x: $T) -> $T {
-    // tanh from exp_(-2|x|): no overflow for large |x|
-    let e = exp_($T(-2) * abs(x));
-    let t = ($T(1) - e) / ($T(1) + e);
+    // from expm1(-2|x|): no overflow for large |x|, full precision near 0
+    let e = expm1_($T(-2) * abs(x));
+    let t = -e / ($T(2) + e);
     return select(select(t, -t, x < $T(0)), x, isnan_(x));
 }
 fn sigmoid_(x: $T) -> $T {
