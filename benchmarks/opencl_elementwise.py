@@ -23,6 +23,8 @@ import framework as fw  # noqa: E402
 
 
 def _median(fn, reps, warmup=3):
+    """(median, best) seconds of `fn` over `reps` runs after `warmup` runs. The best run
+    is shown too: on a shared machine it is the steadier figure."""
     for _ in range(warmup):
         fn()
     times = []
@@ -30,7 +32,7 @@ def _median(fn, reps, warmup=3):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def bandwidth(n, reps):
@@ -61,68 +63,125 @@ def bandwidth(n, reps):
         results.append(("torch a + b", _median(lambda: ta + tb, reps)))
     except ImportError:
         pass
-    t_np = results[1][1]
-    for name, t in results:
-        rows.append((name, f"{t * 1e3:.2f}", f"{gb / t:.1f}", f"{t_np / t:.2f}x"))
-    return table(rows, ("add of %d float32" % n, "median ms", "GB/s", "speed vs numpy out=")), \
-        results[0][1], t_np
+    t_np, b_np = results[1][1]
+    for name, (t, best) in results:
+        rows.append((name, f"{t * 1e3:.2f}", f"{gb / t:.1f}", f"{t_np / t:.2f}x",
+                     f"{gb / best:.1f}", f"{b_np / best:.2f}x"))
+    return table(rows, ("add of %d float32" % n, "median ms", "GB/s", "vs numpy out=",
+                        "best GB/s", "best vs numpy"))
 
 
-def launch_overhead(ops=2000, reps=7):
-    rows = []
+def launch_overhead(ops=2000, reps=9):
+    """Per-op seconds: (median, best) wall time of the whole run with its final
+    synchronize, and (median, best) CPU time of the Python thread while it queues the ops
+    (what the op costs the caller, unaffected by other processes taking the cores)."""
     a, b = fw.ones(8, device="opencl"), fw.ones(8, device="opencl")
     be = a._be
+    va, vb, binary = a._v, b._v, be.binary
 
-    def fw_ops():
-        for _ in range(ops):
-            fw.add(a, b)
-        be.synchronize()
+    def timed(loop, sync):
+        cpu = []
 
-    def fw_scalar_ops():
-        for _ in range(ops):
-            fw.mul(a, 1.5)
-        be.synchronize()
+        def run():
+            t0 = time.thread_time()
+            loop()
+            cpu.append(time.thread_time() - t0)
+            sync()
+        total = _median(run, reps)
+        cpu = cpu[3:]  # drop the warm-up runs
+        return (total[0] / ops, total[1] / ops, statistics.median(cpu) / ops, min(cpu) / ops)
 
-    def fw_backend_only():
-        va, vb, binary = a._v, b._v, be.binary
-        for _ in range(ops):
-            binary("add", va, vb)
+    def fw_add():
+        c = fw.add(a, b)  # fw allocates the output (from its buffer pool)
         be.synchronize()
+        return c
 
     with fw.no_grad():
-        fw_add = _median(fw_ops, reps) / ops
-        fw_mul_s = _median(fw_scalar_ops, reps) / ops
-        fw_be = _median(fw_backend_only, reps) / ops
+        c = fw_add()
+        np.testing.assert_allclose(c.cpu().numpy(), na + nb)
+        results = [("fw opencl add (out allocated by fw)", _median(fw_add, reps))]
+    results.append(("numpy np.add(a, b, out=c)", _median(lambda: np.add(na, nb, out=nc), reps)))
+    results.append(("numpy a + b", _median(lambda: na + nb, reps)))
+    try:
+        import torch
+        ta, tb, tc = torch.from_numpy(na), torch.from_numpy(nb), torch.empty(n)
+        results.append(("torch.add(a, b, out=c)", _median(lambda: torch.add(ta, tb, out=tc), reps)))
+        results.append(("torch a + b", _median(lambda: ta + tb, reps)))
+    except ImportError:
+        pass
+    t_np, b_np = results[1][1]
+    for name, (t, best) in results:
+        rows.append((name, f"{t * 1e3:.2f}", f"{gb / t:.1f}", f"{t_np / t:.2f}x",
+                     f"{gb / best:.1f}", f"{b_np / best:.2f}x"))
+    return table(rows, ("add of %d float32" % n, "median ms", "GB/s", "vs numpy out=",
+                        "best GB/s", "best vs numpy"))
+
+
+def launch_overhead(ops=2000, reps=9):
+    """Per-op seconds: (median, best) wall time of the whole run with its final
+    synchronize, and (median, best) CPU time of the Python thread while it queues the ops
+    (what the op costs the caller, unaffected by other processes taking the cores)."""
+    a, b = fw.ones(8, device="opencl"), fw.ones(8, device="opencl")
+    be = a._be
+    va, vb, binary = a._v, b._v, be.binary
+
+    def timed(loop, sync):
+        def run():
+            t0 = time.perf_counter()
+            loop()
+            t1 = time.perf_counter()
+            sync()
+            return t1 - t0
+        queued = []
+        total = _median(lambda: queued.append(run()), reps)
+        queued = queued[3:]  # drop the warm-up runs
+        return (total[0] / ops, total[1] / ops, statistics.median(queued) / ops,
+                min(queued) / ops)
+
+    def fw_add():
+        for _ in range(ops):
+            fw.add(a, b)
+
+    def fw_mul_scalar():
+        for _ in range(ops):
+            fw.mul(a, 1.5)
+
+    def backend_add():
+        for _ in range(ops):
+            binary("add", va, vb)
 
     import pyopencl as cl
     rt = be.rt
     prg = cl.Program(rt.ctx, "__kernel void noop(__global float *x) {}").build()
     k = cl.Kernel(prg, "noop")
-    k.set_args(a._v.buf.mem)
+    k.set_args(va.buf.mem)
 
     def bare():
         for _ in range(ops):
             cl.enqueue_nd_range_kernel(rt.queue, k, (1,), None)
-        rt.queue.finish()
 
-    t_bare = _median(bare, reps) / ops
-    rows = [("fw.add(a, b), 8 floats, no_grad", fw_add),
-            ("fw.mul(a, 1.5), 8 floats, no_grad", fw_mul_s),
-            ("backend.binary('add') only", fw_be),
-            ("bare pyopencl launch of a no-op kernel", t_bare)]
+    sync = be.synchronize
+    with fw.no_grad():
+        rows = [("fw.add(a, b), 8 floats, no_grad", timed(fw_add, sync)),
+                ("fw.mul(a, 1.5), 8 floats, no_grad", timed(fw_mul_scalar, sync)),
+                ("backend.binary('add') only", timed(backend_add, sync)),
+                ("bare pyopencl launch of a no-op kernel", timed(bare, sync))]
     try:
         import torch
         ta, tb = torch.ones(8), torch.ones(8)
 
-        def torch_ops():
+        def torch_add():
             for _ in range(ops):
                 torch.add(ta, tb)
         with torch.no_grad():
-            rows.append(("torch.add, 8 floats, CPU", _median(torch_ops, reps) / ops))
+            rows.append(("torch.add, 8 floats, CPU", timed(torch_add, lambda: None)))
     except ImportError:
         pass
-    out = [(name, f"{t * 1e6:.2f}", f"{t / t_bare:.2f}x") for name, t in rows]
-    return table(out, ("per-op cost", "us/op", "vs bare launch")), fw_add
+    bare_t = rows[3][1]
+    out = [(name, f"{t[0] * 1e6:.2f}", f"{t[1] * 1e6:.2f}", f"{t[2] * 1e6:.2f}",
+            f"{t[3] * 1e6:.2f}", f"{t[3] / bare_t[3]:.2f}x") for name, t in rows]
+    return table(out, ("per-op cost (us)", "wall median", "wall best", "python CPU median",
+                       "python CPU best", "CPU best vs bare"))
 
 
 def main():
@@ -134,11 +193,9 @@ def main():
         sys.exit("no OpenCL device")
     be = fw.ones(1, device="opencl")._be
     print("device:", be.rt.name)
-    txt, t_fw, t_np = bandwidth(args.n, args.reps)
-    print(txt)
+    print(bandwidth(args.n, args.reps))
     print()
-    txt, _ = launch_overhead()
-    print(txt)
+    print(launch_overhead())
 
 
 if __name__ == "__main__":
