@@ -43,7 +43,7 @@ def test_describe_and_device_choice(monkeypatch):
     from fw_vulkan.backend import VulkanBackend
     info = VulkanBackend.describe()
     assert len(info) == fw.vulkan.device_count() >= 1
-    for key in ("name", "backend", "type", "max_buffer_mib", "max_storage_binding_mib",
+    for key in ("name", "api", "type", "max_buffer_mib", "max_storage_binding_mib",
                 "features"):
         assert key in info[0]
     monkeypatch.setenv(runtime.ENV_DEVICE, "0")

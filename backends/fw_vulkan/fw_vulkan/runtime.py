@@ -87,13 +87,18 @@ def default_index():
 
 def describe(a):
     i, lim = _info(a), a.limits
-    return {"name": adapter_name(a), "backend": i.get("backend_type"),
+    return {"name": adapter_name(a), "api": i.get("backend_type"),
             "type": i.get("adapter_type"), "vendor": i.get("vendor") or i.get("vendor_id"),
             "driver": i.get("description"),
             "max_buffer_mib": lim["max-buffer-size"] // 2**20,
             "max_storage_binding_mib": lim["max-storage-buffer-binding-size"] // 2**20,
             "max_workgroup_invocations": lim["max-compute-invocations-per-workgroup"],
-            "features": sorted(f for f in a.features if f.startswith("shader-"))}
+            "features": sorted(f for f in a.features if f in _SHOWN)}
+
+
+# features that matter for compute (the rest are about rendering)
+_SHOWN = frozenset(("shader-f16", "shader-f64", "shader-int64", "shader-float32-atomic",
+                    "shader-int64-atomic-all-ops", "subgroup", "timestamp-query"))
 
 
 def _mib(n):
