@@ -14,7 +14,7 @@ import numpy as np
 import framework as fw
 from framework.utils.data import Dataset
 
-__all__ = ["VisionDataset", "read_idx", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100",
+__all__ = ["VisionDataset", "read_idx", "load_pickle", "UnsafePickleError", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100",
            "DatasetFolder", "ImageFolder", "IMG_EXTENSIONS", "default_loader", "pil_loader",
            "has_file_allowed_extension", "is_image_file", "find_classes", "make_dataset",
            "Digits"]
@@ -217,6 +217,10 @@ def _numpy_reconstructors():
             ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
 
 
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickle names a global (a function or class) that a data file has no business naming."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickles plain data only. A pickle can name any importable callable (os.system, ...)
     and have it called while loading; refuse every global except numpy's reconstructors."""
@@ -228,7 +232,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         obj = self.allowed.get((module, name))
         if obj is None:
-            raise pickle.UnpicklingError(
+            raise UnsafePickleError(
                 f"{self.path}: refusing to load global '{module}.{name}': a CIFAR batch holds only "
                 f"dicts, lists, strings, numbers and numpy arrays (the file may be malicious)")
         return obj
@@ -239,7 +243,7 @@ def load_pickle(path):
     with open(path, "rb") as f:
         try:
             return _RestrictedUnpickler(f, path).load()
-        except pickle.UnpicklingError:
+        except UnsafePickleError:
             raise
         except Exception as e:                              # truncated/garbage files
             raise ValueError(f"{path}: corrupt pickle ({type(e).__name__}: {e})") from e
