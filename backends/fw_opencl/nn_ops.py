@@ -24,7 +24,8 @@ from framework.fused.nn_ops import NNOps, _out_size
 from . import runtime as rt
 
 _FLOATS = (dt.float32, dt.float64)
-_ROUND = 64     # global sizes along dim 0 are rounded up to this (kernels bounds-check)
+_WG0 = 64       # work-group extent along dim 0 (kernels bounds-check dims 0 and 1)
+_WG = 256       # work-group size of the 3-d kernels: PoCL pays per work-group, so not small
 _LN_WG = 256    # largest layer-norm work-group
 
 
@@ -32,8 +33,14 @@ def _i32(*xs):
     return np.array(xs, np.int32).tobytes()
 
 
-def _grid(n0, n1=1, n2=1):
-    return (-(-n0 // _ROUND) * _ROUND, n1, n2)
+def _check_extent(*sizes):
+    # the gather kernels divide positions in float (exact below 2**22)
+    if max(sizes) >= 2**22:
+        raise RuntimeError("opencl backend: conv/pool spatial sizes must be below 2**22")
+
+
+def _ceil(a, b):
+    return -(-a // b) * b
 
 
 def _view(v, shape, strides=None, offset=None):
@@ -57,6 +64,17 @@ class CLNNOps:
                 kern.set_arg(i, a.buf.mem if isinstance(a, View) else a)
         rt.cl.enqueue_nd_range_kernel(self.rt.queue, kern, gsize, lsize)
 
+    def _grid(self, n0, n1=1, n2=1):
+        """(global, local) sizes for n0 x n1 x n2 work-items: work-groups of _WG0 x r x 1,
+        r as large as the device and n1 allow, the global size rounded up to them."""
+        cap = self.rt.device.max_work_group_size
+        if cap < _WG0:
+            return (n0, n1, n2), None
+        r = 1
+        while r * 2 * _WG0 <= min(cap, _WG) and r * 2 <= n1:
+            r *= 2
+        return (_ceil(n0, _WG0), _ceil(n1, r), n2), (_WG0, r, 1)
+
     def _dense(self, v):
         """A contiguous View with offset 0 (kernels index from the buffer's start)."""
         return v if v.is_contiguous() and v.offset == 0 else self.contiguous(v)
@@ -66,6 +84,7 @@ class CLNNOps:
                      groups, out_hw, n, bias=None):
         N, C, H, W = x_shape
         O, Cg, KH, KW = w_shape
+        _check_extent(H + 2 * padding[0], W + 2 * padding[1])
         L = out_hw[0] * out_hw[1]
         K = Cg * KH * KW
         # columns [g][k][n][l]: strides of n, g, k
@@ -81,7 +100,7 @@ class CLNNOps:
         cols = self.new((groups, Cg * KH * KW, N * L), x.dtype)
         p = self._conv_params(x.shape, x.strides, x.offset, w_shape, stride, padding, dilation,
                               groups, out_hw, N)
-        self._nn_launch(self._nn_kernel("conv.cl", "im2col", x.dtype), _grid(L, C, N), None,
+        self._nn_launch(self._nn_kernel("conv.cl", "im2col", x.dtype), *self._grid(L, C, N),
                         cols, x, p)
         return cols
 
@@ -90,7 +109,12 @@ class CLNNOps:
         N, O, oh, ow = grad.shape
         g = self.new((O, N, oh, ow), grad.dtype)
         s = grad.strides
-        self._copy(g, _view(grad, (O, N, oh, ow), (s[1], s[0], s[2], s[3])))
+        if s[3] == 1 and s[2] == ow:   # rows of L in place: a plain transposing copy
+            self._nn_launch(self._nn_kernel("conv.cl", "to_onl", grad.dtype),
+                            *self._grid(oh * ow, N, O), g, grad,
+                            _i32(N, O, oh * ow, s[0], s[1], grad.offset))
+        else:
+            self._copy(g, _view(grad, (O, N, oh, ow), (s[1], s[0], s[2], s[3])))
         return g
 
     @staticmethod
@@ -120,7 +144,7 @@ class CLNNOps:
         out = self.new((N, O, oh, ow), x.dtype)
         p = self._conv_params(x.shape, x.strides, x.offset, weight.shape, stride, padding,
                               dilation, groups, (oh, ow), N, bias)
-        self._nn_launch(self._nn_kernel("conv.cl", "conv_out", x.dtype), _grid(L, O, N), None,
+        self._nn_launch(self._nn_kernel("conv.cl", "conv_out", x.dtype), *self._grid(L, O, N),
                         out, r, r if bias is None else bias, p)
         return out
 
@@ -138,8 +162,8 @@ class CLNNOps:
         out = self.new(tuple(input_shape), grad.dtype)
         p = self._conv_params(tuple(input_shape), (0, 0, 0, 0), 0, weight.shape, stride,
                               padding, dilation, groups, (oh, ow), N)
-        self._nn_launch(self._nn_kernel("conv.cl", "col2im", grad.dtype), _grid(W, H, N * C),
-                        None, out, cols, p)
+        self._nn_launch(self._nn_kernel("conv.cl", "col2im", grad.dtype),
+                        *self._grid(W, H, N * C), out, cols, p)
         return out
 
     def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
@@ -160,6 +184,7 @@ class CLNNOps:
     @staticmethod
     def _pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, v, planes=0,
                      count_include_pad=True, divisor=0):
+        _check_extent(H + 2 * padding[0], W + 2 * padding[1])
         return _i32(C, H, W, oh, ow, *kernel, *stride, *padding, *dilation, *v.strides,
                     v.offset, int(bool(count_include_pad)), int(divisor or 0), planes)
 
@@ -173,7 +198,7 @@ class CLNNOps:
         if out.numel:
             p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
-                            _grid(ow, oh, N * C), None, out, ind, x, p)
+                            *self._grid(ow, oh, N * C), out, ind, x, p)
         # Remember how these indices were made, for the gather-form gradient.
         geo = self.__dict__.get("_pool_geometry")
         if geo is None:
@@ -196,13 +221,13 @@ class CLNNOps:
                 and known[:2] == (tuple(indices.shape), (H, W))):
             p = self._pool_params(C, H, W, oh, ow, *known[2], grad)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
-                            _grid(W, H, N * C), None, out, grad, indices, p)
+                            *self._grid(W, H, N * C), out, grad, indices, p)
         else:
             ind = self._dense(indices)
             p = self._pool_params(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad,
                                   planes=N * C)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_plane", grad.dtype),
-                            _grid(N * C), None, out, grad, ind, p)
+                            *self._grid(N * C), out, grad, ind, p)
         return out
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
@@ -218,7 +243,7 @@ class CLNNOps:
             p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x,
                                   count_include_pad=count_include_pad, divisor=divisor_override)
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool", x.dtype),
-                            _grid(ow, oh, N * C), None, out, x, p)
+                            *self._grid(ow, oh, N * C), out, x, p)
         return out
 
     def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
@@ -234,7 +259,7 @@ class CLNNOps:
                                   count_include_pad=count_include_pad,
                                   divisor=divisor_override)
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
-                            _grid(W, H, N * C), None, out, grad, p)
+                            *self._grid(W, H, N * C), out, grad, p)
         return out
 
     # -- layer norm ----------------------------------------------------------------------
@@ -294,10 +319,10 @@ class CLNNOps:
         pw, pb = (gw, gb) if S == 1 else (self.new((S, n), x.dtype) if weight is not None
                                           else gb, self.new((S, n), x.dtype))
         self._nn_launch(self._nn_kernel("norm.cl", "layer_norm_grad_wb", x.dtype),
-                        _grid(n, S), None, pw if weight is not None else pb, pb, g, xd, m, r,
+                        *self._grid(n, S), pw if weight is not None else pb, pb, g, xd, m, r,
                         _i32(n), _i32(rows), _i32(S), flags)
         if S > 1:
             self._nn_launch(self._nn_kernel("norm.cl", "layer_norm_grad_wb_final", x.dtype),
-                            _grid(n), None, gw if weight is not None else gb, gb,
+                            *self._grid(n), gw if weight is not None else gb, gb,
                             pw if weight is not None else pb, pb, _i32(n), _i32(S), flags)
         return gx, gw, gb

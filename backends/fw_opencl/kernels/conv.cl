@@ -14,11 +14,23 @@ typedef struct {
     int O, b_st, b_off, has_bias;       // conv_out: channels, bias stride/offset
 } convp;
 
+// The outputs o whose window (first cell o*s - p, cells k*d for k < K) covers input
+// position i are o in [win_lo, win_hi); cell k = (i + p - o*s) / d where that divides.
+// Ranges instead of a division per cell, and the quotients in float: integer division
+// costs ~30 cycles on CPUs and is not vectorised. Exact for 0 <= t < 2^22: the true
+// quotient plus (r + 0.5) / s stays half a step 1/s away from the next integer.
+inline int qdiv(int t, int s) { return s == 1 ? t : (int)(((float)t + 0.5f) / (float)s); }
+inline int win_lo(int i, int p, int K, int d, int s) {
+    int t = i + p - (K - 1) * d;
+    return t <= 0 ? 0 : qdiv(t - 1, s) + 1;
+}
+inline int win_hi(int i, int p, int s, int O) { return min(qdiv(i + p, s) + 1, O); }
+
 // im2col: work-item (l, c, n) writes the KH*KW window cells of input channel c at output
 // position l. Zero padding is a bounds check, not a padded copy.
 __kernel void im2col(__global T *col, __global const T *x, const convp p) {
     int l = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    if (l >= p.OH * p.OW) return;
+    if (l >= p.OH * p.OW || c >= p.C) return;
     int oh = l / p.OW, ow = l - oh * p.OW;
     int g = c / p.Cg, cg = c - g * p.Cg;
     __global T *dst = col + n * p.c_sn + g * p.c_sg + cg * p.KH * p.KW * p.c_sk + l;
@@ -40,25 +52,31 @@ __kernel void im2col(__global T *col, __global const T *x, const convp p) {
 // Output contiguous (N, C, H, W).
 __kernel void col2im(__global T *out, __global const T *col, const convp p) {
     int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
-    if (w >= p.W) return;
+    if (w >= p.W || h >= p.H) return;
     int n = nc / p.C, c = nc - n * p.C;
     int g = c / p.Cg, cg = c - g * p.Cg;
     const __global T *src = col + n * p.c_sn + g * p.c_sg + cg * p.KH * p.KW * p.c_sk;
+    int oh0 = win_lo(h, p.ph, p.KH, p.dh, p.sh), oh1 = win_hi(h, p.ph, p.sh, p.OH);
+    int ow0 = win_lo(w, p.pw, p.KW, p.dw, p.sw), ow1 = win_hi(w, p.pw, p.sw, p.OW);
     T acc = 0;
-    for (int kh = 0; kh < p.KH; ++kh) {
-        int th = h + p.ph - kh * p.dh;          // = oh * sh when this cell is on (h, w)
-        if (th < 0) break;                      // th only falls with kh
-        int oh = th / p.sh;
-        if (oh * p.sh != th || oh >= p.OH) continue;
-        for (int kw = 0; kw < p.KW; ++kw) {
-            int tw = w + p.pw - kw * p.dw;
-            if (tw < 0) break;
-            int ow = tw / p.sw;
-            if (ow * p.sw != tw || ow >= p.OW) continue;
+    for (int oh = oh0; oh < oh1; ++oh) {
+        int th = h + p.ph - oh * p.sh, kh = th;
+        if (p.dh > 1) { kh = th / p.dh; if (kh * p.dh != th) continue; }
+        for (int ow = ow0; ow < ow1; ++ow) {
+            int tw = w + p.pw - ow * p.sw, kw = tw;
+            if (p.dw > 1) { kw = tw / p.dw; if (kw * p.dw != tw) continue; }
             acc += src[(kh * p.KW + kw) * p.c_sk + oh * p.OW + ow];
         }
     }
     out[(nc * p.H + h) * p.W + w] = acc;
+}
+
+// (N, O, L) with L contiguous -> contiguous (O, N, L): the conv gradient as GEMM operand.
+typedef struct { int N, O, L, s_n, s_o, off; } onlp;
+__kernel void to_onl(__global T *out, __global const T *g, const onlp p) {
+    int l = get_global_id(0), n = get_global_id(1), o = get_global_id(2);
+    if (l >= p.L || n >= p.N) return;
+    out[(o * p.N + n) * p.L + l] = g[p.off + n * p.s_n + o * p.s_o + l];
 }
 
 // The GEMM result r is (O, N, L); the conv output is (N, O, L), plus bias[o].
@@ -66,7 +84,7 @@ __kernel void conv_out(__global T *out, __global const T *r, __global const T *b
                        const convp p) {
     int l = get_global_id(0), o = get_global_id(1), n = get_global_id(2);
     int L = p.OH * p.OW;
-    if (l >= L) return;
+    if (l >= L || o >= p.O) return;
     T v = r[(o * p.N + n) * L + l];
     if (p.has_bias) v += bias[p.b_off + o * p.b_st];
     out[(n * p.O + o) * L + l] = v;

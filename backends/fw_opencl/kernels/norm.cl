@@ -68,7 +68,7 @@ __kernel void layer_norm_grad_wb(__global T *pw, __global T *pb, __global const 
                                  __global const T *x, __global const T *mean,
                                  __global const T *rstd, int n, int rows, int S, int flags) {
     int j = get_global_id(0), s = get_global_id(1);
-    if (j >= n) return;
+    if (j >= n || s >= S) return;
     T aw = 0, ab = 0;
     for (int row = s; row < rows; row += S) {
         long i = (long)row * n + j;
