@@ -131,14 +131,16 @@ def plugins_uninstall(names, yes):
 
 
 def _summary(provides):
-    """'device:opencl' as is; long lists of datasets/models/transforms as counts."""
-    if len(provides) <= 3:
-        return ", ".join(provides) or "-"
-    counts = {}
-    for p in provides:
-        kind = p.partition(":")[0]
-        counts[kind] = counts.get(kind, 0) + 1
-    return ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items())
+    """Devices by name; datasets, models and transforms as counts once there are many."""
+    devices = [p for p in provides if p.startswith("device:")]
+    rest = [p for p in provides if not p.startswith("device:")]
+    if len(rest) > 3:
+        counts = {}
+        for p in rest:
+            kind = p.partition(":")[0]
+            counts[kind] = counts.get(kind, 0) + 1
+        rest = [f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()]
+    return ", ".join(devices + rest) or "-"
 
 
 def _domain_list(kind):
