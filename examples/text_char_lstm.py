@@ -114,6 +114,7 @@ def main():
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     epochs = np.arange(1, args.epochs + 1)
+    a.set_xticks(epochs), b.set_xticks(epochs)
     a.plot(epochs, history["train_loss"], marker="o"), a.set_xlabel("epoch")
     a.set_title("train loss (nats/char)")
     b.plot(epochs, history["valid_ppl"], marker="o"), b.set_xlabel("epoch")

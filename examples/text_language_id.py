@@ -94,7 +94,7 @@ def main():
     fresh.load_state_dict(fw.load(ckpt))
     fresh.to(args.device)
     reloaded = evaluate(fresh, test_loader, args.device)
-    words = ["hello", "bonjour", "danke", "grazie", "gracias", "computer", "ordinateur"]
+    words = ["weather", "fromage", "schmetterling", "cioccolato", "mariposa"]
     fresh.eval()
     with fw.no_grad():
         flat, offsets, _ = collate([(encode(w), 0) for w in words])
@@ -106,6 +106,7 @@ def main():
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     epochs = np.arange(1, args.epochs + 1)
+    a.set_xticks(epochs), b.set_xticks(epochs)
     a.plot(epochs, history["loss"], marker="o"), a.set_xlabel("epoch"), a.set_title("train loss")
     b.plot(epochs, history["test_acc"], marker="o"), b.set_xlabel("epoch"), b.set_title("test accuracy")
     fig.tight_layout()
