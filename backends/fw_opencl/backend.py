@@ -10,7 +10,7 @@ from framework import dtypes as dt
 from framework.device import Backend, View, contiguous_strides
 
 from . import runtime as rt
-from .layout import pack
+from .layout import merge, pack
 from .elementwise import ElementwiseOps
 from .reduce import ReduceOps
 from .index import IndexOps
@@ -106,6 +106,19 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         n = dst.numel
         if not n:
             return
+        key = (dst.shape, dst.strides, src.strides, dst.offset, src.offset)
+        plan = _copy_plans.get(key)
+        if plan is None:
+            shape, _ = merge(dst.shape, (dst.strides, src.strides))
+            inner = shape[-1] if shape else 1
+            # An explicit work-group size: PoCL's own choice for None is several times slower.
+            plan = (pack(dst.shape, (dst.strides, src.strides), (dst.offset, src.offset)),
+                    (-(-inner // 64) * 64, n // inner))
+            if len(_copy_plans) > 4096:
+                _copy_plans.clear()
+            _copy_plans[key] = plan
         k = self.rt.kernel("copy.cl", "copy_strided", (("T", _BITS[dst.dtype.itemsize]),))
-        d = pack(dst.shape, (dst.strides, src.strides), (dst.offset, src.offset))
-        self.rt.launch(k, (n,), None, dst.buf.mem, src.buf.mem, d)
+        self.rt.launch(k, plan[1], (64, 1), dst.buf.mem, src.buf.mem, plan[0])
+
+
+_copy_plans = {}  # (shape, strides, offsets) -> (packed layout, global size)
