@@ -199,7 +199,12 @@ def save(uri, src, sample_rate, channels_first=True, format=None, encoding=None,
     if a.dtype.kind not in "fiu" or (a.dtype.kind in "iu" and a.dtype.itemsize > 4):
         raise ValueError(f"unsupported sample dtype {a.dtype}; use float32 or int32 samples")
     if encoding is None:
-        encoding = "PCM_F" if is_float else ("PCM_U" if a.dtype == np.uint8 else "PCM_S")
+        if bits_per_sample in (8, 16, 24):
+            encoding = "PCM_U" if bits_per_sample == 8 else "PCM_S"
+        elif bits_per_sample == 64 or is_float:
+            encoding = "PCM_F"
+        else:
+            encoding = "PCM_U" if a.dtype == np.uint8 else "PCM_S"
     if bits_per_sample is None:
         bits_per_sample = {"PCM_F": 32, "PCM_U": 8}.get(encoding, a.dtype.itemsize * 8
                                                           if not is_float else 16)
