@@ -98,6 +98,9 @@ def test_float64_math_is_computed_in_float64():
     p = np.abs(a) + 1e-3
     np.testing.assert_allclose(fw.log(t(p)).cpu().numpy(), np.log(p), rtol=1e-14)
     np.testing.assert_allclose((t(p) ** 1.7).cpu().numpy(), p ** 1.7, rtol=1e-13)
+    inf = np.array([[-np.inf, -1e300], [np.inf, 1e300]])
+    np.testing.assert_array_equal(t(inf).amax(1).cpu().numpy(), [-1e300, np.inf])
+    np.testing.assert_array_equal(t(inf).amin(1).cpu().numpy(), [-np.inf, 1e300])
     with pytest.raises(RuntimeError, match="float64 is not supported|asin of float64"):
         fw.asin(t(np.array([0.5]))).cpu()
 

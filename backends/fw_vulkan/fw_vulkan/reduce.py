@@ -15,7 +15,8 @@ _COMBINE = {"sum": "a + b", "prod": "a * b", "max": "maxv(a, b)", "min": "minv(a
             "all": "a & b", "any": "a | b"}
 # identities for max / min by WGSL type
 _INF = {"f32": ("bitcast<f32>(0xff800000u)", "bitcast<f32>(0x7f800000u)"),
-        "f64": ("bitcast<f64>(vec2<u32>(0u, 0xfff00000u))", "bitcast<f64>(vec2<u32>(0u, 0x7ff00000u))"),
+        # naga cannot bitcast to f64: an overflowing product is the infinity
+        "f64": ("(-1e308lf * f64(m.nd + 10u))", "(1e308lf * f64(m.nd + 10u))"),
         "i32": ("i32(-2147483647 - 1)", "2147483647"),
         "i64": ("(-9223372036854775807li - 1li)", "9223372036854775807li"),
         "u32": ("0u", "1u")}

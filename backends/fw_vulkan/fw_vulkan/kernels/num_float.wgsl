@@ -63,6 +63,19 @@ fn remainder_(a: $T, b: $T) -> $T {
 fn pow_(a: $T, b: $T) -> $T {
     if (b == $T(0) || a == $T(1)) { return $T(1); }
     if (isnan_(a) || isnan_(b)) { return a + b; }
+    if (b == trunc(b) && abs(b) <= $T(64)) {
+        // small integral exponents by repeated squaring: x ** 2 is exactly x * x
+        var r = $T(1);
+        var base = a;
+        var e = i32(abs(b));
+        loop {
+            if (e == 0) { break; }
+            if (e % 2 == 1) { r = r * base; }
+            base = base * base;
+            e = e / 2;
+        }
+        return select(r, $T(1) / r, b < $T(0));
+    }
     let r = exp_(b * log_(abs(a)));
     if (a < $T(0)) {
         if (b != trunc(b)) { return (a - a) / (a - a); }  // NaN
