@@ -5,7 +5,6 @@ crops, flips and Resize also take fw tensors. Random transforms draw from fw's d
 generator, so `fw.manual_seed` makes a pipeline reproducible. The functional forms
 (`to_tensor`, `resize`, `center_crop`, ...) are module-level functions here.
 """
-import math
 import numbers
 from enum import Enum
 
