@@ -184,7 +184,7 @@ def test_broken_plugin_never_breaks_fw(plugin_dir):
         import framework as fw
         assert fw.zeros(2).sum().item() == 0           # cpu still works
         assert fw.ones(2, device="extra").device.type == "extra"
-        assert not fw.opencl.is_available()
+        assert not fw.devices.DeviceModule("absent").is_available()
         try:
             fw.zeros(2, device="broken")
         except fw.plugins.PluginError as e:
@@ -227,7 +227,8 @@ def test_load_plugins_env(plugin_dir):
     assert "FW_LOAD_PLUGINS names 'nosuch'" in r.stderr
     r = run_py(plugin_dir, """
         import framework as fw
-        assert fw.plugins.registry.device_types() == ["cpu"], fw.plugins.registry.device_types()
+        types = fw.plugins.registry.device_types()   # fw's own backends only
+        assert types == ["cpu", "opencl"], types
     """, FW_LOAD_PLUGINS="")
     assert r.returncode == 0, r.stderr
 
