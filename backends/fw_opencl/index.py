@@ -4,9 +4,13 @@ import numpy as np
 from framework.device import View, contiguous_strides
 
 from .layout import pack
+from .runtime import cl
 
 # Moving values moves bits: one program per element size serves every dtype of that size.
 _BITS = {1: ("uchar", np.uint8), 4: ("int", np.int32), 8: ("long", np.int64)}
+
+
+_CHECK_WG = {}  # check_range kernel -> its work-group size
 
 
 def _as_1d(v):
@@ -63,6 +67,31 @@ class IndexOps:
                            np.int32(out.strides[dim]), np.int32(out.shape[dim]), value[()],
                            np.int32(not is_view))
         return out if shape else View(out.buf, (), (), 0, out.dtype)
+
+    def check_index_range(self, v, size, ignore, make_error):
+        """Optional backend hook (used by cross_entropy / nll_loss for class targets): every
+        element of integer view `v` must be in [0, size) or equal `ignore`; otherwise
+        `make_error(bad value)` is raised, here at the host's next wait on this device
+        (`.item()`, `.numpy()`, printing, synchronize), so a training step needs no round
+        trip for it. The kernels that use the indices meanwhile never touch memory out of
+        bounds (gather reads 0, scatter skips)."""
+        if not v.numel:
+            return
+        k = self.rt.kernel("index.cl", "check_range", (("T", "int"), ("I", self.ctype(v.dtype))))
+        wg = _CHECK_WG.get(k)
+        if wg is None:  # one work-group, as large as this kernel allows up to 64
+            most = k.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE,
+                                         self.rt.device)
+            wg = _CHECK_WG[k] = 1 << (min(64, most).bit_length() - 1)
+        flag = self.rt.alloc(4)
+        self.rt.launch(k, (wg,), (wg,), flag.mem, v.buf.mem, pack(v.shape, (v.strides,), (v.offset,)),
+                       np.int64(size), np.int64(ignore))
+
+        def on_fail():  # v stays alive until then; the error path may wait
+            h = self.to_numpy(v).reshape(-1)
+            bad = h[((h < 0) | (h >= size)) & (h != ignore)]
+            return make_error(int(bad[0]) if bad.size else None)
+        self.rt.defer_check(flag, on_fail)
 
     def _scatter_add_kernel(self, dtype, itype):
         c = self.ctype(dtype)

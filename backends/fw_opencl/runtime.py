@@ -177,6 +177,10 @@ class Runtime:
         self._programs = {}
         self._kernels = {}
         self._common = None
+        # Checks whose verdict is still on its way to the host: (event of the read, host
+        # array it lands in, function making the error). Looked at whenever the host waits
+        # anyway (download, finish), so a check costs no round trip of its own.
+        self.deferred = []
 
     # -- programs and kernels --------------------------------------------------------
     def kernel(self, file, name, defines=()):
@@ -229,7 +233,30 @@ class Runtime:
         out = np.empty(nbytes, np.uint8)
         if nbytes:
             cl.enqueue_copy(self.queue, out, buf.mem, src_offset=byte_offset, is_blocking=True)
+        if self.deferred:
+            self.raise_deferred()
         return out
+
+    # -- asynchronous checks ---------------------------------------------------------
+    def defer_check(self, flag, on_fail):
+        """Read the int32 at `flag` (a Buffer a kernel sets non-zero on bad input) back
+        without waiting; the next wait of the host raises `on_fail()` if it was set. The
+        queue is in order, so any later blocking read finds this one done."""
+        host = np.empty(1, np.int32)
+        ev = cl.enqueue_copy(self.queue, host, flag.mem, is_blocking=False)
+        self.deferred.append((ev, host, on_fail))
+        if len(self.deferred) > 32:  # a loop that never reads back: check now and then
+            self.queue.finish()
+            self.raise_deferred()
+
+    def raise_deferred(self):
+        """Raise the error of the first failed deferred check (all have completed: the
+        caller has just waited on the queue)."""
+        pending, self.deferred = self.deferred, []
+        for ev, host, on_fail in pending:
+            ev.wait()
+            if host[0]:
+                raise on_fail()
 
     def launch(self, kernel, global_size, local_size, *args):
         """Set `args` (cl.Buffers, or bytes/NumPy scalars passed by value) and enqueue
@@ -246,6 +273,8 @@ class Runtime:
 
     def finish(self):
         self.queue.finish()
+        if self.deferred:
+            self.raise_deferred()
 
 
 _sources = {}

@@ -26,3 +26,22 @@ __kernel void scatter(__global T *out, __global const T *src, __global const I *
     if (j < 0 || j >= size) return;
     out[at(&d, 0, i) + (int)j * ds] = use_value ? value : src[at(&d, 2, i)];
 }
+
+// Checks indices without a host round trip: ONE work-group looks at every element and
+// sets flag[0] when one is outside [0, size) and is not `ignore`. The host reads the
+// flag back asynchronously (runtime.defer_check) and raises at its next wait.
+__kernel void check_range(__global int *flag, __global const I *x, const layout d, long size,
+                          long ignore) {
+    __local int bad;
+    int lid = get_local_id(0), ls = get_local_size(0);
+    if (lid == 0) bad = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int mine = 0;
+    for (int i = lid; i < d.n; i += ls) {
+        long j = x[at(&d, 0, i)];
+        if ((j < 0 || j >= size) && j != ignore) mine = 1;
+    }
+    if (mine) bad = 1;   // every writer stores the same value
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) flag[0] = bad;
+}

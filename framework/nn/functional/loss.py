@@ -141,15 +141,33 @@ def _class_args(input, target, weight, name):
     return input, target.to(dt.int64), scalar, c
 
 
+def _target_error(bad):
+    return IndexError(f"Target {bad} is out of bounds.")
+
+
 def _targets(target, c, ignore_index):
-    """(mask of counted targets, targets made safe to gather); one host read checks range."""
+    """(mask of counted targets, targets made safe to gather), after checking that every
+    target is a class index or ignore_index. A backend with the optional hook
+    `check_index_range` checks on the device and raises at its next host read (an
+    accelerator's queue then never waits for the check, as CUDA's device-side asserts);
+    elsewhere one host read checks now."""
     valid = target != ignore_index
     safe = _ops.where(valid, target, 0)
-    if safe.numel() and ((safe < 0) | (safe >= c)).any().item():
-        h = safe._host()
-        bad = h[(h < 0) | (h >= c)][0]
-        raise IndexError(f"Target {bad} is out of bounds.")
+    if safe.numel():
+        check = getattr(target._be, "check_index_range", None)
+        if check is not None:
+            check(target._v, c, ignore_index, _target_error)
+        elif ((safe < 0) | (safe >= c)).any().item():
+            h = safe._host()
+            raise _target_error(h[(h < 0) | (h >= c)][0])
     return valid, safe
+
+
+def _pick(t, safe):
+    """t[n, safe[n], ...] along dim 1: the backend's gather without gather()'s own index
+    check (a host read), since _targets has checked the targets already."""
+    idx = safe.unsqueeze(1)
+    return t._from(t._be.gather(t._v, 1, idx._v)).squeeze(1)
 
 
 def _target_weights(weight, safe, valid, dtype):
@@ -170,7 +188,7 @@ class _CrossEntropy(Function):
     def forward(ctx, x, safe, wt, weight, reduction, eps):
         logp = x._from(x._be.log_softmax(x._v, 1))
         c = x.shape[1]
-        loss = logp.gather(1, safe.unsqueeze(1)).squeeze(1) * (-wt)
+        loss = _pick(logp, safe) * (-wt)
         if eps > 0:
             lw = logp if weight is None else logp * _class_shape(weight, x.ndim, x.dtype)
             m = wt if weight is None else (wt != 0).to(x.dtype)  # the counted targets
@@ -204,7 +222,12 @@ class _CrossEntropy(Function):
             grad = grad - wc * (s * m * (eps / c)).unsqueeze(1)
         if coef.shape != safe.shape:
             coef = coef.expand(safe.shape)
-        grad = grad.scatter_add(1, safe.unsqueeze(1), -coef.unsqueeze(1))
+        src = -coef.unsqueeze(1)
+        if grad_mode._state["enabled"]:  # double backward: a recorded scatter_add
+            grad = grad.scatter_add(1, safe.unsqueeze(1), src)
+        else:  # the targets were checked in forward: no second check (a host read)
+            be = grad._be
+            grad = grad._from(be.scatter(grad._v, 1, safe.unsqueeze(1)._v, src._v, True))
         return grad, None, None, None, None, None
 
 
