@@ -12,6 +12,7 @@ Nothing is downloaded (fw assumes no network): download=True raises a clear erro
 """
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -205,8 +206,11 @@ def espeak_variants():
     _require_espeak()
     out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True,
                          check=True).stdout.splitlines()[1:]
-    # the file column is '!v/<name>'; that name is what goes after '+'
-    return sorted({line.split()[4].split("/", 1)[1] for line in out if "!v/" in line})
+    # the file column is '!v/<name>'; that name is what goes after '+' (one name has a space
+    # in it, 'Mr serious', which a '-v' argument cannot carry: leave it out)
+    names = {re.split(r"\s{2,}|\s*\(", line.split("!v/", 1)[1].strip())[0]
+             for line in out if "!v/" in line}
+    return sorted(n for n in names if " " not in n)
 
 
 def _speaker_id(voice, variant, speed, pitch):
