@@ -163,7 +163,7 @@ class CLNNOps:
         p = self._conv_params(tuple(input_shape), (0, 0, 0, 0), 0, weight.shape, stride,
                               padding, dilation, groups, (oh, ow), N)
         self._nn_launch(self._nn_kernel("conv.cl", "col2im", grad.dtype),
-                        *self._grid(W, H, N * C), out, cols, p)
+                        *self._grid(H * W, N * C), out, cols, p)
         return out
 
     def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
@@ -182,7 +182,7 @@ class CLNNOps:
 
     # -- pooling -------------------------------------------------------------------------
     @staticmethod
-    def _pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, v, planes=0,
+    def _pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, v, planes,
                      count_include_pad=True, divisor=0):
         _check_extent(H + 2 * padding[0], W + 2 * padding[1])
         return _i32(C, H, W, oh, ow, *kernel, *stride, *padding, *dilation, *v.strides,
@@ -196,9 +196,9 @@ class CLNNOps:
         ow = _out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
         out, ind = self.new((N, C, oh, ow), x.dtype), self.new((N, C, oh, ow), dt.int64)
         if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x)
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x, N * C)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
-                            *self._grid(ow, oh, N * C), out, ind, x, p)
+                            *self._grid(oh * ow, N * C), out, ind, x, p)
         # Remember how these indices were made, for the gather-form gradient.
         geo = self.__dict__.get("_pool_geometry")
         if geo is None:
@@ -219,13 +219,23 @@ class CLNNOps:
         known = self.__dict__.get("_pool_geometry", {}).get(indices.buf)
         if (known is not None and indices.offset == 0 and indices.is_contiguous()
                 and known[:2] == (tuple(indices.shape), (H, W))):
-            p = self._pool_params(C, H, W, oh, ow, *known[2], grad)
-            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
-                            *self._grid(W, H, N * C), out, grad, indices, p)
+            kernel, stride, padding, dilation = known[2]
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, grad,
+                                  N * C)
+            if all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation)):
+                # disjoint windows: zero fill + one write per output (~4x faster on PoCL
+                # than gathering over the windows of every input pixel)
+                rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem,
+                                          np.zeros(1, grad.dtype.np), 0,
+                                          out.numel * grad.dtype.itemsize)
+                self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_disjoint", grad.dtype),
+                                *self._grid(oh * ow, N * C), out, grad, indices, p)
+            else:
+                self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
+                                *self._grid(H * W, N * C), out, grad, indices, p)
         else:
             ind = self._dense(indices)
-            p = self._pool_params(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad,
-                                  planes=N * C)
+            p = self._pool_params(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad, N * C)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_plane", grad.dtype),
                             *self._grid(N * C), out, grad, ind, p)
         return out
@@ -240,10 +250,10 @@ class CLNNOps:
         ow = _out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
         out = self.new((N, C, oh, ow), x.dtype)
         if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x,
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x, N * C,
                                   count_include_pad=count_include_pad, divisor=divisor_override)
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool", x.dtype),
-                            *self._grid(ow, oh, N * C), out, x, p)
+                            *self._grid(oh * ow, N * C), out, x, p)
         return out
 
     def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
@@ -255,11 +265,11 @@ class CLNNOps:
         _, _, oh, ow = grad.shape
         out = self.new(tuple(input_shape), grad.dtype)
         if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), grad,
+            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), grad, N * C,
                                   count_include_pad=count_include_pad,
                                   divisor=divisor_override)
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
-                            *self._grid(W, H, N * C), out, grad, p)
+                            *self._grid(H * W, N * C), out, grad, p)
         return out
 
     # -- layer norm ----------------------------------------------------------------------

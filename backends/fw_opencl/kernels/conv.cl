@@ -51,8 +51,10 @@ __kernel void im2col(__global T *col, __global const T *x, const convp p) {
 // cell that lies on input pixel (h, w). Deterministic (fixed order), no atomics.
 // Output contiguous (N, C, H, W).
 __kernel void col2im(__global T *out, __global const T *col, const convp p) {
-    int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
-    if (w >= p.W || h >= p.H) return;
+    // the plane is one grid dimension (see pool.cl): no idle work-items past a short row
+    int i = get_global_id(0), nc = get_global_id(1);
+    if (i >= p.H * p.W || nc >= p.N * p.C) return;
+    int h = i / p.W, w = i - h * p.W;
     int n = nc / p.C, c = nc - n * p.C;
     int g = c / p.Cg, cg = c - g * p.Cg;
     const __global T *src = col + n * p.c_sn + g * p.c_sg + cg * p.KH * p.KW * p.c_sk;

@@ -1,7 +1,10 @@
 // 2-d max and average pooling and their gradients. Built per T (float or double).
-// Forward kernels: work-item (ow, oh, n*C + c) computes one output from a strided input.
-// Gradient kernels gather: work-item (w, h, n*C + c) sums over the windows that cover input
-// pixel (h, w), in a fixed order (deterministic, no atomics). Outputs are contiguous.
+// Forward kernels: work-item (oh * OW + ow, n*C + c) computes one output from a strided
+// input. Gradient kernels gather: work-item (h * W + w, n*C + c) sums over the windows that
+// cover input pixel (h, w), in a fixed order (deterministic, no atomics). Outputs are
+// contiguous. The plane is one grid dimension, not two: small planes (13 x 13) padded to
+// whole work-groups of 64 along the width left most work-items idle, and PoCL pays for
+// every work-item of a group.
 
 #define ISNAN(v) ((v) != (v))
 
@@ -10,7 +13,7 @@ typedef struct {
     int KH, KW, sh, sw, ph, pw, dh, dw;
     int s_n, s_c, s_h, s_w, off;   // strides of the strided operand (x forward, grad backward)
     int count_include_pad, divisor;
-    int P;                          // planes N*C (max_pool_grad_plane)
+    int P;                          // planes N*C (the grid is rounded up past them)
 } poolp;
 
 // The outputs o whose window (first cell o*s - p, cells k*d for k < K) covers input
@@ -30,8 +33,9 @@ inline int win_hi(int i, int p, int s, int O) { return min(qdiv(i + p, s) + 1, O
 // wins for good. Indices are flat h * W + w within the input plane.
 __kernel void max_pool(__global T *out, __global long *ind, __global const T *x,
                        const poolp p) {
-    int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
-    if (ow >= p.OW || oh >= p.OH) return;
+    int i = get_global_id(0), nc = get_global_id(1);
+    if (i >= p.OH * p.OW || nc >= p.P) return;
+    int oh = i / p.OW, ow = i - oh * p.OW;
     int n = nc / p.C, c = nc - n * p.C;
     const __global T *src = x + p.off + n * p.s_n + c * p.s_c;
     int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
@@ -59,8 +63,9 @@ __kernel void max_pool(__global T *out, __global long *ind, __global const T *x,
 // ind is contiguous (N*C, OH, OW); the grad is strided.
 __kernel void max_pool_grad(__global T *out, __global const T *g, __global const long *ind,
                             const poolp p) {
-    int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
-    if (w >= p.W || h >= p.H) return;
+    int i = get_global_id(0), nc = get_global_id(1);
+    if (i >= p.H * p.W || nc >= p.P) return;
+    int h = i / p.W, w = i - h * p.W;
     int n = nc / p.C, c = nc - n * p.C;
     const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
     const __global long *ip = ind + nc * p.OH * p.OW;
@@ -74,6 +79,21 @@ __kernel void max_pool_grad(__global T *out, __global const T *g, __global const
         for (int ow = ow0; ow < ow1; ++ow)
             if (ip[oh * p.OW + ow] == me) acc += gp[oh * p.s_h + ow * p.s_w];
     out[(nc * p.H + h) * p.W + w] = acc;
+}
+
+// Max-pool gradient for windows that cannot share a cell (stride >= dilated extent, as in
+// MaxPool2d(2)): after a zero fill, each output writes its grad to the cell it chose. One
+// work-item per output and no window loops; each cell has at most one writer.
+__kernel void max_pool_grad_disjoint(__global T *out, __global const T *g,
+                                     __global const long *ind, const poolp p) {
+    int i = get_global_id(0), nc = get_global_id(1);
+    int L = p.OH * p.OW;
+    if (i >= L || nc >= p.P) return;
+    long j = ind[nc * L + i];
+    if (j < 0 || j >= p.H * p.W) return;
+    int n = nc / p.C, c = nc - n * p.C;
+    int oh = i / p.OW, ow = i - oh * p.OW;
+    out[nc * p.H * p.W + j] = g[p.off + n * p.s_n + c * p.s_c + oh * p.s_h + ow * p.s_w];
 }
 
 // Max-pool gradient when the geometry is unknown: one work-item per plane scatters its
@@ -102,8 +122,9 @@ inline int avg_span(int o, int s, int pad, int K, int size, int cip) {
 }
 
 __kernel void avg_pool(__global T *out, __global const T *x, const poolp p) {
-    int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
-    if (ow >= p.OW || oh >= p.OH) return;
+    int i = get_global_id(0), nc = get_global_id(1);
+    if (i >= p.OH * p.OW || nc >= p.P) return;
+    int oh = i / p.OW, ow = i - oh * p.OW;
     int n = nc / p.C, c = nc - n * p.C;
     const __global T *src = x + p.off + n * p.s_n + c * p.s_c;
     int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
@@ -118,8 +139,9 @@ __kernel void avg_pool(__global T *out, __global const T *x, const poolp p) {
 }
 
 __kernel void avg_pool_grad(__global T *out, __global const T *g, const poolp p) {
-    int w = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
-    if (w >= p.W || h >= p.H) return;
+    int i = get_global_id(0), nc = get_global_id(1);
+    if (i >= p.H * p.W || nc >= p.P) return;
+    int h = i / p.W, w = i - h * p.W;
     int n = nc / p.C, c = nc - n * p.C;
     const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
     int oh0 = win_lo(h, p.ph, p.KH, 1, p.sh), oh1 = win_hi(h, p.ph, p.sh, p.OH);
