@@ -1,6 +1,6 @@
 """Spoken-digit recognition on SYNTHETIC speech (eSpeak NG voices), tested on held-out voices.
 
-    python examples/audio_spoken_digits.py --clips 2000 --epochs 15 --device cpu
+    python examples/audio_spoken_digits.py --clips 3000 --epochs 20 --device cpu
 
 1. fw_audio.datasets.SpokenDigits makes `--clips` clips ("zero".."nine" x clips/10 speakers,
    each an accent x voice variant x speed x pitch) with espeak-ng, 16 kHz, in the Speech
@@ -70,8 +70,8 @@ def evaluate(model, x, y, batch=256):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", default=os.path.join(os.path.expanduser("~"), ".cache", "fw", "audio"))
-    p.add_argument("--clips", type=int, default=2000, help="clips to generate (10 per speaker)")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--clips", type=int, default=3000, help="clips to generate (10 per speaker)")
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--device", default="cpu", help="cpu | opencl | ...")
