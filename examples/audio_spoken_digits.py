@@ -76,7 +76,7 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--device", default="cpu", help="cpu | opencl | ...")
     p.add_argument("--workers", type=int, default=None, help="espeak-ng processes")
-    p.add_argument("--out", default="audio_spoken_digits_out")
+    p.add_argument("--out", default=os.path.join("runs", "audio_spoken_digits"))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     from tqdm import tqdm
