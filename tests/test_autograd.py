@@ -889,3 +889,35 @@ def test_post_accumulate_grad_hook():
         assert seen == [[3.0, 3.0], [5.0, 5.0]]
         with pytest.raises(RuntimeError, match="non-leaf"):
             (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_leaf_gradients_never_share_memory_with_anything_visible(device):
+    # fw keeps a gradient without copying only when nothing else can see it.
+    a = fw.randn(3, device=device, requires_grad=True)
+    b = fw.randn(3, device=device, requires_grad=True)
+    (a + b).backward(fw.ones(3, device=device))   # one gradient object for both leaves
+    a.grad.mul_(5)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    seen = []
+    x = fw.randn(3, device=device, requires_grad=True)
+    y = x * 1
+    y.register_hook(lambda g: seen.append(g))
+    y.backward(fw.full((3,), 2.0, device=device))
+    x.grad.zero_()
+    assert seen[0].tolist() == [2.0, 2.0, 2.0]
+    g = fw.full((3,), 3.0, device=device)
+    leaf = fw.randn(3, device=device, requires_grad=True)
+    leaf.backward(g)
+    leaf.grad.zero_()
+    assert g.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_fresh_leaf_gradient_is_kept_without_a_copy(monkeypatch):
+    clones = []
+    clone = fw.Tensor.clone
+    monkeypatch.setattr(fw.Tensor, "clone", lambda self, *a, **k: clones.append(1) or clone(self, *a, **k))
+    x = fw.randn(4, 3, requires_grad=True)
+    w = fw.randn(3, 2, requires_grad=True)
+    (x @ w).backward(fw.ones(4, 2))
+    assert clones == [] and x.grad._base is None
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((4, 2)) @ w.detach().numpy().T, rtol=1e-6)

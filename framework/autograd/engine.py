@@ -121,7 +121,7 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                         results[k] = g
             if type(node) is AccumulateGrad:
                 if capture is None and 0 in slots:
-                    node.accumulate(slots[0], create_graph)
+                    node.accumulate(slots.pop(0), create_graph)
                 continue
             if run is not None and node not in run:
                 continue
@@ -142,6 +142,9 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                     heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
             for hook in node.__dict__.get("_post_hooks", ()):
                 hook(out_grads, tuple(slots.get(i) for i in range(len(node._out_meta))))
+            # Hold no gradient past this point, so that a leaf can tell (by reference
+            # count) that nothing else sees the one it receives and keep it without a copy.
+            out_grads = g = None
             if not retain_graph:
                 node._release()
     finally:

@@ -5,6 +5,7 @@ a gradient, makes a node (the `ctx`) that points at the nodes of its inputs. The
 therefore exactly the code that ran: loops and branches on tensor values just work.
 """
 import itertools
+import sys
 import weakref
 
 from . import grad_mode
@@ -79,9 +80,12 @@ class AccumulateGrad(Node):
         if g.shape != v.shape:
             g = g.sum_to_size(v.shape)
         if v.grad is None:
-            # A copy, so that no two leaves share a gradient buffer and in-place updates
-            # of one .grad (clipping, zero_grad) never touch another.
-            v.grad = g.clone() if create_graph else g.detach().clone()
+            if not create_graph and _unshared(g) and g.dtype == v.dtype:
+                v.grad = g  # nothing else sees it: keep it, as PyTorch does
+            else:
+                # A copy, so that no two leaves share a gradient buffer and in-place
+                # updates of one .grad (clipping, zero_grad) never touch another.
+                v.grad = g.clone() if create_graph else g.detach().clone()
         elif create_graph:
             v.grad = v.grad + g
         else:
@@ -89,6 +93,18 @@ class AccumulateGrad(Node):
                 v.grad.add_(g.detach())
         for hook in v.__dict__.get("_post_acc_hooks", ()):
             hook(v)
+
+
+def _unshared(g):
+    """True when only the caller holds gradient `g`: no other reference to the tensor
+    and none to its version counter, which every view and detached alias shares."""
+    return (sys.getrefcount(g) <= _FRESH_REFS and sys.getrefcount(g._ver) == 2
+            and g._base is None and not g.requires_grad and g._v.is_contiguous())
+
+
+# References to a gradient that only the engine passed on: accumulate's argument, the
+# local name in `_unshared` and getrefcount's own argument.
+_FRESH_REFS = 3
 
 
 class FunctionCtx(Node):
