@@ -1,7 +1,8 @@
 """The Vulkan backend: fw's device interface on any WebGPU adapter (through `wgpu`).
 
 The primitives are split by family into mixins (elementwise.py, reduce.py, index.py,
-linalg.py); this file holds dtypes, memory, copies and the device description. A View's
+linalg.py) and so are the fused ops (nn_ops.py, optim_ops.py); this file holds dtypes,
+memory, copies and the device description. A View's
 `buf` is a runtime.Buffer; strides and offsets count elements as everywhere.
 
 Storage types: float32 f32, int32 i32, bool u32 (0/1: WGSL storage has no bytes),
@@ -19,11 +20,14 @@ from .elementwise import ElementwiseOps
 from .reduce import ReduceOps
 from .index import IndexOps
 from .linalg import LinalgOps
+from .nn_ops import VKNNOps
+from .optim_ops import VKOptimOps
 
 _BITS = {4: "u32", 8: "vec2<u32>"}
 
 
-class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, Backend):
+class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKOptimOps,
+                    Backend):
     type = "vulkan"
     is_accelerator = True
     priority = 5  # below opencl: lavapipe (the usual Vulkan without a GPU) is slow
