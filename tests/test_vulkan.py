@@ -196,3 +196,224 @@ def test_sort_reduce_scan_against_numpy():
 def test_integer_division_by_zero_raises():
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         (t(np.array([1, 2])) // t(np.array([1, 0]))).cpu()
+
+
+# -- fused layer and optimizer kernels (nn_ops.py, optim_ops.py) ----------------------------
+import torch  # noqa: E402  (the oracle)
+import torch.nn.functional as TF  # noqa: E402
+
+F = fw.nn.functional
+
+
+def _last_kernels(be, n=8):
+    return " ".join(be.rt.ops[-n:])
+
+
+def _pair(a, grad=True):
+    return (fw.tensor(a, device=DEV, requires_grad=grad), torch.tensor(a, requires_grad=grad))
+
+
+def _close(got, want, rtol=1e-4, atol=1e-5, msg=""):
+    got = got.detach().cpu().numpy() if hasattr(got, "cpu") else got
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=rtol, atol=atol, err_msg=msg)
+
+
+CONV_CASES = [  # N, C, H, W, O, k, stride, padding, dilation, groups, bias
+    (2, 3, 7, 6, 4, (3, 3), 1, 1, 1, 1, True),
+    (1, 4, 8, 9, 6, (3, 2), (2, 1), (0, 1), (2, 1), 2, True),
+    (2, 2, 5, 5, 4, (2, 2), 2, 1, 1, 2, False),
+    (1, 3, 6, 6, 2, (1, 1), 1, 0, 1, 1, False),
+    (3, 4, 5, 4, 4, (3, 3), 1, 2, 1, 4, True),   # depthwise, padding beyond the kernel
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_kernels_against_torch(be, case):
+    N, C, H, W, O, k, s, p, d, g, has_b = case
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((N, C, W, H)).astype(np.float32).transpose(0, 1, 3, 2)  # strided
+    w = rng.standard_normal((O, C // g) + k).astype(np.float32)
+    b = rng.standard_normal(O).astype(np.float32) if has_b else None
+    fx, tx = _pair(np.ascontiguousarray(x))
+    fw_, tw = _pair(w)
+    fb, tb = _pair(b) if has_b else (None, None)
+    fy = F.conv2d(fx.transpose(2, 3).contiguous().transpose(2, 3), fw_, fb, s, p, d, g)
+    assert "conv.wgsl:im2col" in _last_kernels(be)
+    ty = TF.conv2d(tx, tw, tb, s, p, d, g)
+    _close(fy, ty, msg="conv2d")
+    go = rng.standard_normal(ty.shape).astype(np.float32)
+    fy.backward(fw.tensor(go, device=DEV))
+    ty.backward(torch.tensor(go))
+    _close(fx.grad, tx.grad, msg="grad input")
+    _close(fw_.grad, tw.grad, msg="grad weight")
+    if has_b:
+        _close(fb.grad, tb.grad, msg="grad bias")
+
+
+def test_conv2d_backend_methods_directly_and_float64(be):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 6, 7))
+    w = rng.standard_normal((6, 2, 3, 3))
+    g = rng.standard_normal((2, 6, 3, 4))
+    args = ((2, 2), (1, 1), (1, 1), 2)
+    for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-10)):
+        vx, vw, vg = (be.from_numpy(a.astype(dtype)) for a in (x, w, g))
+        tx, tw, tg = (torch.tensor(a.astype(dtype)) for a in (x, w, g))
+        want = TF.conv2d(tx, tw, None, *args)
+        np.testing.assert_allclose(be.to_numpy(be.conv2d(vx, vw, None, *args)), want,
+                                   rtol=tol, atol=tol)
+        gi = torch.nn.grad.conv2d_input(tx.shape, tw, tg, *args)
+        got = be.conv2d_grad_input(vg, vw, x.shape, *args)
+        assert "conv.wgsl:col2im" in _last_kernels(be)
+        np.testing.assert_allclose(be.to_numpy(got), gi, rtol=tol, atol=tol)
+        gw = torch.nn.grad.conv2d_weight(tx, tw.shape, tg, *args)
+        np.testing.assert_allclose(be.to_numpy(be.conv2d_grad_weight(vg, vx, w.shape, *args)),
+                                   gw, rtol=tol, atol=tol)
+
+
+POOL_CASES = [  # kernel, stride, padding, dilation, ceil_mode
+    (2, 2, 0, 1, False), (3, 2, 1, 1, False), ((3, 2), (1, 2), (1, 0), (2, 1), False),
+    (3, 2, 1, 1, True), (2, 3, 0, 1, True),
+]
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_kernels_against_torch(be, case):
+    k, s, p, d, ceil = case
+    rng = np.random.default_rng(5)
+    a = rng.integers(-3, 4, (2, 3, 7, 8)).astype(np.float32)  # ties: first index wins
+    a[0, 1, 2, 3] = np.nan
+    fx, tx = _pair(a)
+    fy, fi = F.max_pool2d(fx, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    assert "pool.wgsl:max_pool" in _last_kernels(be)
+    ty, ti = TF.max_pool2d(tx, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    _close(fy, ty)
+    np.testing.assert_array_equal(fi.cpu().numpy(), ti.numpy())
+    go = rng.standard_normal(ty.shape).astype(np.float32)
+    fy.backward(fw.tensor(go, device=DEV))
+    ty.backward(torch.tensor(go))
+    assert "pool.wgsl:max_pool_grad" in _last_kernels(be)
+    _close(fx.grad, tx.grad)
+
+
+def test_max_pool2d_grad_with_foreign_indices_scatters_per_plane(be):
+    # indices not made by max_pool2d (no remembered geometry): the per-plane kernel
+    rng = np.random.default_rng(6)
+    g = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    idx = rng.integers(0, 20, (2, 3, 2, 2)).astype(np.int64)
+    out = be.max_pool2d_grad(be.from_numpy(g), be.from_numpy(idx), (2, 3, 4, 5))
+    assert "max_pool_grad_plane" in _last_kernels(be, 1)
+    out = be.to_numpy(out)
+    want = torch.zeros(2, 3, 20).scatter_add_(2, torch.tensor(idx).view(2, 3, 4),
+                                              torch.tensor(g).view(2, 3, 4))
+    np.testing.assert_allclose(out, want.view(2, 3, 4, 5).numpy(), rtol=1e-6)
+
+
+AVG_CASES = [  # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    (2, 2, 0, False, True, None), (3, 2, 1, False, False, None), (3, 2, 1, True, True, None),
+    ((3, 2), (2, 1), (1, 1), True, False, None), (3, 1, 1, False, True, 5),
+]
+
+
+@pytest.mark.parametrize("case", AVG_CASES)
+def test_avg_pool2d_kernels_against_torch(be, case):
+    k, s, p, ceil, cip, div = case
+    rng = np.random.default_rng(7)
+    fx, tx = _pair(rng.standard_normal((2, 3, 7, 6)).astype(np.float32))
+    fy = F.avg_pool2d(fx, k, s, p, ceil, cip, div)
+    assert "pool.wgsl:avg_pool" in _last_kernels(be)
+    ty = TF.avg_pool2d(tx, k, s, p, ceil, cip, div)
+    _close(fy, ty)
+    go = rng.standard_normal(ty.shape).astype(np.float32)
+    fy.backward(fw.tensor(go, device=DEV))
+    ty.backward(torch.tensor(go))
+    _close(fx.grad, tx.grad)
+
+
+@pytest.mark.parametrize("shape,dim", [((5, 100), 1), ((300, 7), 1), ((4, 6, 3), 1),
+                                       ((3, 70, 2), -2), ((9,), 0), ((), 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_kernels_against_torch(be, shape, dim, dtype):
+    rng = np.random.default_rng(8)
+    a = (rng.standard_normal(shape) * 30).astype(dtype)
+    if a.ndim == 2:
+        a[0, :] = -np.inf      # an all -inf row: NaN, as in PyTorch
+        a[1, 0] = np.inf
+        a[2, 1] = -np.inf
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for f, tf in ((F.softmax, torch.softmax), (F.log_softmax, torch.log_softmax)):
+        fx, tx = _pair(a)
+        fy, ty = f(fx, dim), tf(tx, dim)
+        assert "softmax.wgsl" in _last_kernels(be, 1)
+        _close(fy, ty, rtol=tol, atol=tol)
+        if a.ndim != 2:  # the gradient (composed in the frontend) through the kernel's output
+            go = rng.standard_normal(shape).astype(dtype)
+            fy.backward(fw.tensor(go, device=DEV))
+            ty.backward(torch.tensor(go))
+            _close(fx.grad, tx.grad, rtol=tol * 10, atol=tol)
+    with pytest.raises(RuntimeError, match="floating-point"):
+        be.softmax(be.from_numpy(np.arange(3)), 0)
+
+
+OPT_CASES = [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+    ("Adam", dict(lr=1e-2)), ("Adam", dict(lr=1e-2, weight_decay=0.1, amsgrad=True)),
+    ("Adam", dict(lr=1e-2, betas=(0.8, 0.9), maximize=True)),
+    ("AdamW", dict(lr=1e-2, weight_decay=0.1)), ("AdamW", dict(lr=1e-2, amsgrad=True)),
+]
+
+
+@pytest.mark.parametrize("name,cfg", OPT_CASES)
+def test_fused_optimizer_steps_against_torch(be, name, cfg):
+    rng = np.random.default_rng(9)
+    p0 = rng.standard_normal((5, 7)).astype(np.float32)
+    fp = fw.nn.Parameter(fw.tensor(p0, device=DEV))
+    tp = torch.nn.Parameter(torch.tensor(p0))
+    fo = getattr(fw.optim, name)([fp], **cfg)
+    to = getattr(torch.optim, name)([tp], foreach=False, **cfg)
+    for _ in range(4):
+        g = rng.standard_normal((5, 7)).astype(np.float32)
+        fp.grad, tp.grad = fw.tensor(g, device=DEV), torch.tensor(g)
+        fo.step()
+        assert "optim.wgsl" in _last_kernels(be, 1)
+        to.step()
+    _close(fp, tp, rtol=1e-5, atol=1e-6)
+
+
+# -- training steps of benchmarks/train_step.py on "vulkan" against the CPU ----------------
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+@pytest.mark.parametrize("opt", ["SGD", "Adam"])
+def test_train_step_loss_matches_cpu(model, opt):
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "train_step.py")
+    spec = importlib.util.spec_from_file_location("train_step_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    builder, shape, _ = bench.MODELS[model]
+    shape = (8,) + shape[1:]  # a small batch: lavapipe is slow
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = rng.integers(0, 10, shape[0])
+    fw.manual_seed(0)
+    ref = builder(fw)
+    net = builder(fw).to(DEV)
+    net.load_state_dict(ref.state_dict())
+    losses = {}
+    for dev, m in (("cpu", ref), (DEV, net)):
+        o = (fw.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) if opt == "SGD"
+             else fw.optim.Adam(m.parameters(), lr=1e-3))
+        xs, ys = fw.tensor(x, device=dev), fw.tensor(y, device=dev)
+        losses[dev] = []
+        for _ in range(3):
+            o.zero_grad()
+            loss = F.cross_entropy(m(xs), ys)
+            loss.backward()
+            o.step()
+            losses[dev].append(loss.item())
+    np.testing.assert_allclose(losses[DEV], losses["cpu"], rtol=2e-4)
+    assert losses[DEV][-1] < losses[DEV][0]
+    for (k, a), b in zip(ref.state_dict().items(), net.state_dict().values()):
+        np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=1e-3, atol=1e-4, err_msg=k)
