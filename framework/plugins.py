@@ -54,6 +54,18 @@ class Specs:
         """Return a dict of extra metadata shown by `fw plugins list`."""
 
 
+def register_each(register, module, names, prefix):
+    """For a domain plugin's hooks: `register(name, getattr(module, name))` for each name.
+    A name another plugin already holds is registered as 'prefix.name' instead, so one
+    generic name (Compose, MLP) taken first elsewhere never stops the plugin loading."""
+    for name in names:
+        obj = getattr(module, name)
+        try:
+            register(name, obj)
+        except NameClash:
+            register(f"{prefix}.{name}", obj)
+
+
 class PluginError(RuntimeError):
     """A plugin could not be used; `__cause__` holds the original error."""
 

@@ -525,3 +525,16 @@ def test_fake_accelerator_is_found(monkeypatch):
 def test_accelerator_priority(monkeypatch):
     use_registry(monkeypatch, ("fakeacc", FakeAccel), ("better", BetterAccel))
     assert fw.accelerator.current_accelerator() == fw.device("better")
+
+
+def test_register_each_falls_back_to_a_prefixed_name():
+    from types import SimpleNamespace
+    from framework.plugins import register_each
+    table = {"Compose": "someone else's"}
+
+    def register(name, obj):
+        if name in table:
+            raise NameClash(name)
+        table[name] = obj
+    register_each(register, SimpleNamespace(Compose=1, Resize=2), ["Compose", "Resize"], "vision")
+    assert table == {"Compose": "someone else's", "vision.Compose": 1, "Resize": 2}

@@ -1,6 +1,6 @@
 """Entry point of the audio plugin (group `fw.plugins`). Imports nothing heavy until a hook
 runs."""
-from framework.plugins import NameClash, hookimpl
+from framework.plugins import hookimpl, register_each
 
 _DATASETS = ["SPEECHCOMMANDS", "YESNO", "AudioFolder", "SpokenDigits"]
 _TRANSFORMS = ["Spectrogram", "MelScale", "MelSpectrogram", "MFCC", "AmplitudeToDB", "Resample",
@@ -8,32 +8,22 @@ _TRANSFORMS = ["Spectrogram", "MelScale", "MelSpectrogram", "MFCC", "AmplitudeTo
 _MODELS = ["M5", "MelCNN"]
 
 
-def _register_all(register, module, names):
-    for name in names:
-        obj = getattr(module, name)
-        try:
-            register(name, obj)
-        except NameClash:
-            # a name another plugin took first: keep ours reachable under a prefix
-            register(f"audio.{name}", obj)
-
-
 @hookimpl
 def fw_register_datasets(register):
     from . import datasets
-    _register_all(register, datasets, _DATASETS)
+    register_each(register, datasets, _DATASETS, "audio")
 
 
 @hookimpl
 def fw_register_transforms(register):
     from . import transforms
-    _register_all(register, transforms, _TRANSFORMS)
+    register_each(register, transforms, _TRANSFORMS, "audio")
 
 
 @hookimpl
 def fw_register_models(register):
     from . import models
-    _register_all(register, models, _MODELS)
+    register_each(register, models, _MODELS, "audio")
 
 
 @hookimpl

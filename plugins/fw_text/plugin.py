@@ -1,13 +1,13 @@
 """Entry point of the text plugin (group `fw.plugins`). The hooks import the plugin's modules
 only when called, so loading the entry point stays cheap."""
-from framework.plugins import hookimpl
+from framework.plugins import hookimpl, register_each
 
 
 @hookimpl
 def fw_register_datasets(register):
     from . import datasets
-    for name in ("AG_NEWS", "TextClassificationCSV", "LanguageModelingDataset", "LanguageID"):
-        register(name, getattr(datasets, name))
+    register_each(register, datasets, ("AG_NEWS", "TextClassificationCSV",
+                                       "LanguageModelingDataset", "LanguageID"), "text")
 
 
 @hookimpl
@@ -26,8 +26,8 @@ def fw_register_transforms(register):
 @hookimpl
 def fw_register_models(register):
     from . import models
-    for name in ("TextClassificationModel", "CharLSTM", "TransformerClassifier"):
-        register(name, getattr(models, name))
+    register_each(register, models, ("TextClassificationModel", "CharLSTM",
+                                     "TransformerClassifier"), "text")
 
 
 @hookimpl

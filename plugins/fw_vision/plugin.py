@@ -1,6 +1,6 @@
 """Entry point of the vision plugin (group `fw.plugins`). Imports nothing heavy until a hook
 runs."""
-from framework.plugins import NameClash, hookimpl
+from framework.plugins import hookimpl, register_each
 
 _DATASETS = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "DatasetFolder", "ImageFolder", "Digits"]
 _TRANSFORMS = ["Compose", "ToTensor", "PILToTensor", "Normalize", "Resize", "CenterCrop", "Pad",
@@ -9,32 +9,22 @@ _TRANSFORMS = ["Compose", "ToTensor", "PILToTensor", "Normalize", "Resize", "Cen
 _MODELS = ["LeNet5", "ResNet", "resnet18", "resnet34", "resnet18_cifar", "MLP"]
 
 
-def _register_all(register, module, names):
-    for name in names:
-        obj = getattr(module, name)
-        try:
-            register(name, obj)
-        except NameClash:
-            # a generic name (Compose, MLP, ...) another plugin took first: keep ours reachable
-            register(f"vision.{name}", obj)
-
-
 @hookimpl
 def fw_register_datasets(register):
     from . import datasets
-    _register_all(register, datasets, _DATASETS)
+    register_each(register, datasets, _DATASETS, "vision")
 
 
 @hookimpl
 def fw_register_transforms(register):
     from . import transforms
-    _register_all(register, transforms, _TRANSFORMS)
+    register_each(register, transforms, _TRANSFORMS, "vision")
 
 
 @hookimpl
 def fw_register_models(register):
     from . import models
-    _register_all(register, models, _MODELS)
+    register_each(register, models, _MODELS, "vision")
 
 
 @hookimpl
