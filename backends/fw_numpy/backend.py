@@ -41,6 +41,19 @@ _REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
            "all": np.all, "any": np.any}
 
 
+def _blas_ready(a):
+    """`a` itself when BLAS can read its matrices (rows or columns contiguous), else a
+    contiguous copy: NumPy's matmul falls back to a slow loop on other strides (e.g. the
+    overlapping frames of an as_strided window)."""
+    if a.ndim >= 2:
+        s1, s2 = a.strides[-2:]
+        size = a.itemsize
+        if not ((s2 == size and s1 >= a.shape[-1] * size) or
+                (s1 == size and s2 >= a.shape[-2] * size)):
+            return np.ascontiguousarray(a)
+    return a
+
+
 def _erf(a):
     from scipy.special import erf  # imported on first use: it is slow to import
     return erf(a)
@@ -238,7 +251,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return self._wrap(out, x.dtype)
 
     def matmul(self, a, b):
-        r = np.matmul(self._np(a), self._np(b))
+        r = np.matmul(_blas_ready(self._np(a)), _blas_ready(self._np(b)))
         if r.ndim == 2 and r.flags.c_contiguous:  # the common case, without _wrap's checks
             return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)
         return self._wrap(r, a.dtype)
