@@ -1,4 +1,4 @@
-"""Elementwise speed of fw's OpenCL backend against NumPy and PyTorch, in one run.
+"""Elementwise speed of fw's GPU backends (OpenCL, Vulkan) against NumPy and PyTorch, in one run.
 
 (a) add of two 16M-element float32 tensors: GB/s counting 12 bytes per element (two
     reads, one write), medians over repeated runs after warm-up;
@@ -6,7 +6,10 @@
     one synchronize at the end) against a bare PyOpenCL launch of a no-op kernel and a
     torch CPU op.
 
-    python benchmarks/opencl_elementwise.py [--n 16777216] [--reps 15]
+    python benchmarks/opencl_elementwise.py [--n 16777216] [--reps 15] [--devices opencl,vulkan]
+
+--devices defaults to those of opencl and vulkan that are available (vulkan needs fw-vulkan);
+for vulkan the bare launch is a wgpu dispatch of the same kernel fw's add uses.
 """
 import argparse
 import os
@@ -22,6 +25,13 @@ from common import table  # noqa: E402
 import framework as fw  # noqa: E402
 
 
+def available_gpu_devices():
+    """opencl and vulkan, those of them that exist here (vulkan needs fw-vulkan)."""
+    have = fw.plugins.registry.device_types()
+    return [d for d in ("opencl", "vulkan")
+            if d in have and getattr(fw, d).is_available()]
+
+
 def _median(fn, reps, warmup=3):
     """(median, best) seconds of `fn` over `reps` runs after `warmup` runs. The best run
     is shown too: on a shared machine it is the steadier figure."""
@@ -35,25 +45,28 @@ def _median(fn, reps, warmup=3):
     return statistics.median(times), min(times)
 
 
-def bandwidth(n, reps):
+def bandwidth(n, reps, devices):
     rows = []
     gb = 12 * n / 1e9
     na = np.random.rand(n).astype(np.float32)
     nb = np.random.rand(n).astype(np.float32)
     nc = np.empty_like(na)
 
-    a, b = fw.tensor(na, device="opencl"), fw.tensor(nb, device="opencl")
-    be = a._be
+    results = []
+    for dev in devices:
+        a, b = fw.tensor(na, device=dev), fw.tensor(nb, device=dev)
 
-    def fw_add():
-        c = fw.add(a, b)  # fw allocates the output (from its buffer pool)
-        be.synchronize()
-        return c
+        def fw_add(a=a, b=b):
+            c = fw.add(a, b)  # fw allocates the output (from its buffer pool)
+            a._be.synchronize()
+            return c
 
-    with fw.no_grad():
-        c = fw_add()
-        np.testing.assert_allclose(c.cpu().numpy(), na + nb)
-        results = [("fw opencl add (out allocated by fw)", _median(fw_add, reps))]
+        with fw.no_grad():
+            c = fw_add()
+            np.testing.assert_allclose(c.cpu().numpy(), na + nb)
+            results.append((f"fw {dev} add (out allocated by fw)", _median(fw_add, reps)))
+        del a, b, c
+    i_np = len(results)
     results.append(("numpy np.add(a, b, out=c)", _median(lambda: np.add(na, nb, out=nc), reps)))
     results.append(("numpy a + b", _median(lambda: na + nb, reps)))
     try:
@@ -63,7 +76,7 @@ def bandwidth(n, reps):
         results.append(("torch a + b", _median(lambda: ta + tb, reps)))
     except ImportError:
         pass
-    t_np, b_np = results[1][1]
+    t_np, b_np = results[i_np][1]
     for name, (t, best) in results:
         rows.append((name, f"{t * 1e3:.2f}", f"{gb / t:.1f}", f"{t_np / t:.2f}x",
                      f"{gb / best:.1f}", f"{b_np / best:.2f}x"))
@@ -71,57 +84,70 @@ def bandwidth(n, reps):
                         "best GB/s", "best vs numpy"))
 
 
-def launch_overhead(ops=2000, reps=9):
+def _bare_pyopencl(be, va, ops):
+    import pyopencl as cl
+    rt = be.rt
+    prg = cl.Program(rt.ctx, "__kernel void noop(__global float *x) {}").build()
+    k = cl.Kernel(prg, "noop")
+    k.set_args(va.buf.mem)
+
+    def bare():
+        for _ in range(ops):
+            cl.enqueue_nd_range_kernel(rt.queue, k, (1,), None)
+    return "bare pyopencl launch of a no-op kernel", bare, be.synchronize
+
+
+def _bare_wgpu(be, va, ops):
+    """fw's own add kernel dispatched through wgpu directly: one pipeline and bind group,
+    one compute pass per MAX_BATCH dispatches (as the backend batches); sync submits the
+    rest and reads 4 bytes back."""
+    from fw_vulkan import runtime as rt
+    from fw_vulkan.layout import pack
+    k = be._ew_kernel("binary", "add", fw.float32)[0]
+    dev = be.rt.device
+    n = va.numel
+    out = be.new((n,), fw.float32)
+    U = rt.wgpu.BufferUsage
+    ubuf = dev.create_buffer(size=256, usage=U.UNIFORM | U.COPY_DST)
+    dev.queue.write_buffer(ubuf, 0, pack((n,), ((1,), (1,), (1,)), (0, 0, 0)))
+    entries = [{"binding": 0, "resource": {"buffer": ubuf, "offset": 0, "size": 256}}]
+    entries += [{"binding": i, "resource": {"buffer": m, "offset": 0, "size": m.size}}
+                for i, m in enumerate((out.buf.mem, va.buf.mem, va.buf.mem), 1)]
+    bg = dev.create_bind_group(layout=k.layout, entries=entries)
+    groups = be.rt.groups(n)
+    st = {"enc": None, "pass": None, "count": 0}
+
+    def submit():
+        if st["pass"] is not None:
+            st["pass"].end()
+            dev.queue.submit([st["enc"].finish()])
+            st["enc"] = st["pass"] = None
+            st["count"] = 0
+
+    def bare():
+        for _ in range(ops):
+            if st["pass"] is None:
+                st["enc"] = dev.create_command_encoder()
+                st["pass"] = st["enc"].begin_compute_pass()
+            p = st["pass"]
+            p.set_pipeline(k.pipeline)
+            p.set_bind_group(0, bg, [0])
+            p.dispatch_workgroups(*groups)
+            st["count"] += 1
+            if st["count"] == rt.MAX_BATCH:
+                submit()
+
+    def sync():
+        submit()
+        dev.queue.read_buffer(out.buf.mem, 0, 4)
+    return "bare wgpu dispatch of fw's add kernel", bare, sync
+
+
+def launch_overhead(device="opencl", ops=2000, reps=9):
     """Per-op seconds: (median, best) wall time of the whole run with its final
     synchronize, and (median, best) CPU time of the Python thread while it queues the ops
     (what the op costs the caller, unaffected by other processes taking the cores)."""
-    a, b = fw.ones(8, device="opencl"), fw.ones(8, device="opencl")
-    be = a._be
-    va, vb, binary = a._v, b._v, be.binary
-
-    def timed(loop, sync):
-        cpu = []
-
-        def run():
-            t0 = time.thread_time()
-            loop()
-            cpu.append(time.thread_time() - t0)
-            sync()
-        total = _median(run, reps)
-        cpu = cpu[3:]  # drop the warm-up runs
-        return (total[0] / ops, total[1] / ops, statistics.median(cpu) / ops, min(cpu) / ops)
-
-    def fw_add():
-        c = fw.add(a, b)  # fw allocates the output (from its buffer pool)
-        be.synchronize()
-        return c
-
-    with fw.no_grad():
-        c = fw_add()
-        np.testing.assert_allclose(c.cpu().numpy(), na + nb)
-        results = [("fw opencl add (out allocated by fw)", _median(fw_add, reps))]
-    results.append(("numpy np.add(a, b, out=c)", _median(lambda: np.add(na, nb, out=nc), reps)))
-    results.append(("numpy a + b", _median(lambda: na + nb, reps)))
-    try:
-        import torch
-        ta, tb, tc = torch.from_numpy(na), torch.from_numpy(nb), torch.empty(n)
-        results.append(("torch.add(a, b, out=c)", _median(lambda: torch.add(ta, tb, out=tc), reps)))
-        results.append(("torch a + b", _median(lambda: ta + tb, reps)))
-    except ImportError:
-        pass
-    t_np, b_np = results[1][1]
-    for name, (t, best) in results:
-        rows.append((name, f"{t * 1e3:.2f}", f"{gb / t:.1f}", f"{t_np / t:.2f}x",
-                     f"{gb / best:.1f}", f"{b_np / best:.2f}x"))
-    return table(rows, ("add of %d float32" % n, "median ms", "GB/s", "vs numpy out=",
-                        "best GB/s", "best vs numpy"))
-
-
-def launch_overhead(ops=2000, reps=9):
-    """Per-op seconds: (median, best) wall time of the whole run with its final
-    synchronize, and (median, best) CPU time of the Python thread while it queues the ops
-    (what the op costs the caller, unaffected by other processes taking the cores)."""
-    a, b = fw.ones(8, device="opencl"), fw.ones(8, device="opencl")
+    a, b = fw.ones(8, device=device), fw.ones(8, device=device)
     be = a._be
     va, vb, binary = a._v, b._v, be.binary
 
@@ -150,22 +176,14 @@ def launch_overhead(ops=2000, reps=9):
         for _ in range(ops):
             binary("add", va, vb)
 
-    import pyopencl as cl
-    rt = be.rt
-    prg = cl.Program(rt.ctx, "__kernel void noop(__global float *x) {}").build()
-    k = cl.Kernel(prg, "noop")
-    k.set_args(va.buf.mem)
-
-    def bare():
-        for _ in range(ops):
-            cl.enqueue_nd_range_kernel(rt.queue, k, (1,), None)
-
+    bare_name, bare, bare_sync = (_bare_wgpu if device == "vulkan" else _bare_pyopencl)(
+        be, va, ops)
     sync = be.synchronize
     with fw.no_grad():
-        rows = [("fw.add(a, b), 8 floats, no_grad", timed(fw_add, sync)),
+        rows = [(f"fw.add(a, b), 8 floats, no_grad, {device}", timed(fw_add, sync)),
                 ("fw.mul(a, 1.5), 8 floats, no_grad", timed(fw_mul_scalar, sync)),
                 ("backend.binary('add') only", timed(backend_add, sync)),
-                ("bare pyopencl launch of a no-op kernel", timed(bare, sync))]
+                (bare_name, timed(bare, bare_sync))]
     try:
         import torch
         ta, tb = torch.ones(8), torch.ones(8)
@@ -188,14 +206,18 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=16 * 1024 * 1024)
     p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--devices", default=None,
+                   help="comma-separated fw devices (default: opencl and vulkan if available)")
     args = p.parse_args()
-    if not fw.opencl.is_available():
-        sys.exit("no OpenCL device")
-    be = fw.ones(1, device="opencl")._be
-    print("device:", be.rt.name)
-    print(bandwidth(args.n, args.reps))
-    print()
-    print(launch_overhead())
+    devices = args.devices.split(",") if args.devices else available_gpu_devices()
+    if not devices:
+        sys.exit("no OpenCL or Vulkan device")
+    for d in devices:
+        print(f"{d} device:", fw.ones(1, device=d)._be.rt.name)
+    print(bandwidth(args.n, args.reps, devices))
+    for d in devices:
+        print()
+        print(launch_overhead(d))
 
 
 if __name__ == "__main__":

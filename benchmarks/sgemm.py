@@ -1,10 +1,12 @@
-"""SGEMM (float32 C = A @ B, square) on fw's OpenCL device against NumPy and PyTorch CPU,
-in the same run. fw is timed through `fw.matmul` (the framework's call overhead included)
+"""SGEMM (float32 C = A @ B, square) on fw's GPU devices (OpenCL, Vulkan) against NumPy and
+PyTorch CPU, in the same run. fw is timed through `fw.matmul` (the framework's call overhead included)
 and waits for the device after each product; every figure is a median after warm-up.
 
-    python benchmarks/sgemm.py [--sizes 512 1024 2048] [--repeat 7]
+    python benchmarks/sgemm.py [--sizes 512 1024 2048] [--repeat 7] [--devices opencl,vulkan]
 
-Prints GFLOP/s and the ratios opencl/numpy and opencl/torch (higher is better).
+--devices defaults to those of opencl and vulkan that are available (vulkan needs the
+fw-vulkan package). Prints GFLOP/s and the ratios device/numpy and device/torch (higher
+is better).
 """
 import argparse
 import os
@@ -24,35 +26,43 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--devices", default=None,
+                    help="comma-separated fw devices (default: opencl and vulkan if available)")
     args = ap.parse_args()
     try:
         import torch
     except ImportError:
         torch = None
-    if not fw.opencl.is_available():
-        sys.exit("no OpenCL device")
-    dev = fw.device("opencl")
-    print(f"opencl device: {fw.opencl.get_device_name()}")
+    devices = args.devices.split(",") if args.devices else [
+        d for d in ("opencl", "vulkan")
+        if d in fw.plugins.registry.device_types() and getattr(fw, d).is_available()]
+    if not devices:
+        sys.exit("no OpenCL or Vulkan device")
+    for d in devices:
+        print(f"{d} device: {fw.ones(1, device=d)._be.rt.name}")
     rows = []
     for n in args.sizes:
         rng = np.random.default_rng(0)
         a = rng.standard_normal((n, n), dtype=np.float32)
         b = rng.standard_normal((n, n), dtype=np.float32)
-        fa, fb = fw.tensor(a, device=dev), fw.tensor(b, device=dev)
-
-        def fw_mm():
-            fw.matmul(fa, fb)
-            fw.opencl.synchronize()
-
-        got = fw.matmul(fa, fb).cpu().numpy()
         ref = a.astype(np.float64) @ b
-        err = float(np.abs(got - ref).max() / np.abs(ref).max())
+        fns, errs = [], []
+        for d in devices:
+            fa, fb = fw.tensor(a, device=d), fw.tensor(b, device=d)
+            sync = fa._be.synchronize
+
+            def fw_mm(fa=fa, fb=fb, sync=sync):
+                fw.matmul(fa, fb)
+                sync()
+            got = fw.matmul(fa, fb).cpu().numpy()
+            errs.append(float(np.abs(got - ref).max() / np.abs(ref).max()))
+            fns.append(fw_mm)
         flop = 2.0 * n ** 3
-        fns = [fw_mm, lambda: np.matmul(a, b)]
+        fns.append(lambda: np.matmul(a, b))
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             fns.append(lambda: torch.matmul(ta, tb))
-        # Interleaved, one call of each per round, so that all three see the same load.
+        # Interleaved, one call of each per round, so that all see the same load.
         times = [[] for _ in fns]
         for f in fns:
             f()  # warm-up
@@ -61,14 +71,17 @@ def main():
                 t0 = time.perf_counter()
                 f()
                 ts.append(time.perf_counter() - t0)
-        t_cl, t_np = statistics.median(times[0]), statistics.median(times[1])
-        t_th = statistics.median(times[2]) if torch is not None else None
-        g = [flop / t / 1e9 for t in (t_cl, t_np)]
-        gt = flop / t_th / 1e9 if torch is not None else float("nan")
-        rows.append([n, f"{g[0]:.1f}", f"{g[1]:.1f}", f"{gt:.1f}", f"{g[0] / g[1]:.2f}",
-                     f"{g[0] / gt:.2f}", f"{err:.1e}"])
-    print(table(rows, ["n", "opencl GFLOP/s", "numpy", "torch", "opencl/numpy",
-                       "opencl/torch", "rel err"]))
+        g = [flop / statistics.median(ts) / 1e9 for ts in times]
+        g_np = g[len(devices)]
+        g_th = g[len(devices) + 1] if torch is not None else float("nan")
+        row = [n] + [f"{x:.1f}" for x in g[:len(devices)]] + [f"{g_np:.1f}", f"{g_th:.1f}"]
+        for x in g[:len(devices)]:
+            row += [f"{x / g_np:.3f}", f"{x / g_th:.3f}"]
+        rows.append(row + [f"{e:.1e}" for e in errs])
+    header = ["n"] + [f"{d} GFLOP/s" for d in devices] + ["numpy", "torch"]
+    for d in devices:
+        header += [f"{d}/numpy", f"{d}/torch"]
+    print(table(rows, header + [f"{d} rel err" for d in devices]))
 
 
 if __name__ == "__main__":

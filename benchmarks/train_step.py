@@ -2,6 +2,9 @@
 
     python benchmarks/train_step.py [--devices cpu,opencl] [--steps 30] [--models mlp,cnn,lstm]
 
+--devices takes any fw devices, e.g. cpu,opencl,vulkan (vulkan needs the fw-vulkan package;
+it is left out of the default because lavapipe, Vulkan without a GPU, is slow).
+
 Models (random data, float32, cross-entropy): (a) MLP 784-512-512-10, batch 128, SGD and
 Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool2
 linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, hidden 256,
