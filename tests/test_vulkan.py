@@ -417,3 +417,10 @@ def test_train_step_loss_matches_cpu(model, opt):
     assert losses[DEV][-1] < losses[DEV][0]
     for (k, a), b in zip(ref.state_dict().items(), net.state_dict().values()):
         np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=1e-3, atol=1e-4, err_msg=k)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0, 4)])
+def test_empty_tensors_round_trip(shape):
+    x = t(np.zeros(shape, np.float32))
+    assert x.shape == shape and x.cpu().numpy().shape == shape
+    assert (x + 1).sum().item() == 0

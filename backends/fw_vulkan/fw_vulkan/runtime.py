@@ -424,7 +424,8 @@ class Runtime:
 
     def upload(self, array):
         """A new Buffer holding the bytes of C-contiguous `array`."""
-        data = memoryview(np.ascontiguousarray(array)).cast("B")
+        # as flat bytes: memoryview.cast refuses shapes with a zero in them
+        data = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
         buf = self.alloc(len(data))
         if len(data):
             if len(data) % 4:
