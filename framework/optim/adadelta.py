@@ -1,7 +1,7 @@
 """Adadelta, as `torch.optim.Adadelta`."""
 from ..autograd import grad_mode
 from ..ops import zeros_like
-from .optimizer import Optimizer, _lr_check, _scalar, _unused
+from .optimizer import Optimizer, _check_nonneg, _lr_check, _scalar, _unused
 
 __all__ = ["Adadelta"]
 
@@ -12,10 +12,7 @@ class Adadelta(Optimizer):
         _lr_check(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonneg(epsilon=eps, weight_decay=weight_decay)
         _unused(differentiable=differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         capturable=capturable, maximize=maximize, differentiable=differentiable)
@@ -26,21 +23,12 @@ class Adadelta(Optimizer):
         with grad_mode.no_grad():
             for group in self.param_groups:
                 lr, rho, eps = _scalar(group["lr"]), group["rho"], group["eps"]
-                wd = group["weight_decay"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    st = self.state[p]
+                for p, g, st in self._grads(group):
                     if not st:
                         st["step"] = 0.0
                         st["square_avg"] = zeros_like(p)
                         st["acc_delta"] = zeros_like(p)
                     st["step"] += 1
-                    if group["maximize"]:
-                        g = -g
-                    if wd != 0:
-                        g = g.add(p, alpha=wd)
                     sq, acc = st["square_avg"], st["acc_delta"]
                     sq.mul_(rho).add_(g * g, alpha=1 - rho)
                     # delta = sqrt(acc + eps) / sqrt(sq + eps) * g: the step in units of x

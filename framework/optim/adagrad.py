@@ -1,7 +1,7 @@
 """Adagrad, as `torch.optim.Adagrad`."""
 from ..autograd import grad_mode
 from ..ops import full_like
-from .optimizer import Optimizer, _lr_check, _scalar, _unused
+from .optimizer import Optimizer, _check_nonneg, _lr_check, _scalar, _unused
 
 __all__ = ["Adagrad"]
 
@@ -10,12 +10,8 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         _lr_check(lr)
-        for name, value in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
-                            ("initial_accumulator_value", initial_accumulator_value)):
-            if not 0.0 <= value:
-                raise ValueError(f"Invalid {name} value: {value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonneg(lr_decay=lr_decay, weight_decay=weight_decay,
+                      initial_accumulator_value=initial_accumulator_value, epsilon=eps)
         _unused(differentiable=differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
@@ -36,17 +32,8 @@ class Adagrad(Optimizer):
         with grad_mode.no_grad():
             for group in self.param_groups:
                 lr, lr_decay, eps = _scalar(group["lr"]), group["lr_decay"], group["eps"]
-                wd = group["weight_decay"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    st = self.state[p]
+                for p, g, st in self._grads(group):
                     st["step"] += 1
-                    if group["maximize"]:
-                        g = -g
-                    if wd != 0:
-                        g = g.add(p, alpha=wd)
                     clr = lr / (1 + (st["step"] - 1) * lr_decay)
                     s = st["sum"]
                     s.add_(g * g)

@@ -1,7 +1,7 @@
 """Adam and AdamW (decoupled weight decay), as `torch.optim.Adam` / `torch.optim.AdamW`."""
 from ..tensor import Tensor
 from ..autograd import grad_mode
-from .optimizer import Optimizer, _lr_check, _scalar, _unused
+from .optimizer import Optimizer, _check_nonneg, _lr_check, _scalar, _unused
 
 __all__ = ["Adam", "AdamW"]
 
@@ -11,14 +11,12 @@ class Adam(Optimizer):
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         _lr_check(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonneg(epsilon=eps)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonneg(weight_decay=weight_decay)
         if not (all(isinstance(b, (int, float)) for b in betas)
                 or all(isinstance(b, Tensor) for b in betas)):
             raise ValueError("betas must be either both floats or both Tensors")

@@ -151,6 +151,21 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
+    def _grads(self, group):
+        """(param, gradient, state) for each parameter of `group` that has a gradient, the
+        gradient negated for `maximize` and with L2 weight decay added: what the composed
+        steps (Adagrad, Adadelta, RMSprop) update with."""
+        wd = group["weight_decay"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if group["maximize"]:
+                g = -g
+            if wd != 0:
+                g = g.add(p, alpha=wd)
+            yield p, g, self.state[p]
+
     def _closure_loss(self, closure):
         """Evaluate `closure` with autograd on, as the step itself runs without it."""
         if closure is None:
@@ -247,9 +262,11 @@ def _wrap_step(step):
     return wrapped
 
 
-def _check_nonneg(name, value, label=None):
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {label or name}: {value}")
+def _check_nonneg(**values):
+    """PyTorch's `Invalid <name> value: <value>` for each negative hyper-parameter."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
 
 
 def _lr_check(lr):

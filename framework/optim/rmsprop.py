@@ -1,7 +1,7 @@
 """RMSprop, as `torch.optim.RMSprop`."""
 from ..autograd import grad_mode
 from ..ops import zeros_like
-from .optimizer import Optimizer, _lr_check, _scalar, _unused
+from .optimizer import Optimizer, _check_nonneg, _lr_check, _scalar, _unused
 
 __all__ = ["RMSprop"]
 
@@ -11,10 +11,7 @@ class RMSprop(Optimizer):
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
         _lr_check(lr)
-        for name, value in (("epsilon", eps), ("momentum", momentum),
-                            ("weight_decay", weight_decay), ("alpha", alpha)):
-            if not 0.0 <= value:
-                raise ValueError(f"Invalid {name} value: {value}")
+        _check_nonneg(epsilon=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         _unused(differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
@@ -26,12 +23,8 @@ class RMSprop(Optimizer):
         with grad_mode.no_grad():
             for group in self.param_groups:
                 lr, alpha, eps = _scalar(group["lr"]), group["alpha"], group["eps"]
-                wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    st = self.state[p]
+                momentum, centered = group["momentum"], group["centered"]
+                for p, g, st in self._grads(group):
                     if not st:
                         st["step"] = 0.0
                         st["square_avg"] = zeros_like(p)
@@ -40,10 +33,6 @@ class RMSprop(Optimizer):
                         if centered:
                             st["grad_avg"] = zeros_like(p)
                     st["step"] += 1
-                    if group["maximize"]:
-                        g = -g
-                    if wd != 0:
-                        g = g.add(p, alpha=wd)
                     sq = st["square_avg"]
                     sq.mul_(alpha).add_(g * g, alpha=1 - alpha)
                     if centered:

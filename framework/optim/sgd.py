@@ -1,6 +1,6 @@
 """Stochastic gradient descent (optionally with momentum), as `torch.optim.SGD`."""
 from ..autograd import grad_mode
-from .optimizer import Optimizer, _lr_check, _scalar, _unused
+from .optimizer import Optimizer, _check_nonneg, _lr_check, _scalar, _unused
 
 __all__ = ["SGD"]
 
@@ -9,10 +9,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
         _lr_check(lr)
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonneg(momentum=momentum, weight_decay=weight_decay)
         _unused(differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
