@@ -26,6 +26,34 @@ def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(x, "_fields")
 
 
+def _rebuild_mapping(like, values):
+    """`values` (a dict) in a mapping of `like`'s type (a mutable one is copied and
+    updated, which keeps what its constructor would not, e.g. a defaultdict's factory), or
+    a plain dict where that type cannot be built from one."""
+    try:
+        if isinstance(like, collections.abc.MutableMapping):
+            clone = copy.copy(like)
+            clone.update(values)
+            return clone
+        return type(like)(values)
+    except TypeError:
+        return values
+
+
+def _rebuild_sequence(like, values):
+    """`values` (a list) in a sequence of `like`'s type, or a plain list where that type
+    cannot be built from one."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            clone = copy.copy(like)
+            for i, v in enumerate(values):
+                clone[i] = v
+            return clone
+        return type(like)(values)
+    except TypeError:
+        return values
+
+
 def default_convert(data):
     """Make NumPy arrays and scalars inside `data` tensors, keeping the structure (tuples
     become lists, as in PyTorch); used when batching is off (`batch_size=None`)."""
@@ -37,30 +65,13 @@ def default_convert(data):
             return data
         return fw.as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
-        converted = {k: default_convert(v) for k, v in data.items()}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update(converted)
-                return clone
-            return t(converted)
-        except TypeError:  # the mapping type can't be built from a dict
-            return converted
+        return _rebuild_mapping(data, {k: default_convert(v) for k, v in data.items()})
     if _is_namedtuple(data):
         return t(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        converted = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(converted):
-                    clone[i] = d
-                return clone
-            return t(converted)
-        except TypeError:
-            return converted
+        return _rebuild_sequence(data, [default_convert(d) for d in data])
     return data
 
 
@@ -76,15 +87,8 @@ def collate(batch, *, collate_fn_map=None):
             if isinstance(elem, kind):
                 return fn(batch, collate_fn_map=collate_fn_map)
     if isinstance(elem, collections.abc.Mapping):
-        merged = {k: collate([d[k] for d in batch], collate_fn_map=collate_fn_map) for k in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(merged)
-                return clone
-            return t(merged)
-        except TypeError:
-            return merged
+        return _rebuild_mapping(
+            elem, {k: collate([d[k] for d in batch], collate_fn_map=collate_fn_map) for k in elem})
     if _is_namedtuple(elem):
         return t(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -94,15 +98,7 @@ def collate(batch, *, collate_fn_map=None):
         columns = [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # a tuple sample gives a list of columns, as in PyTorch
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, c in enumerate(columns):
-                    clone[i] = c
-                return clone
-            return t(columns)
-        except TypeError:
-            return columns
+        return _rebuild_sequence(elem, columns)
     raise TypeError(default_collate_err_msg_format.format(t))
 
 
