@@ -240,3 +240,21 @@ def test_linear_default_init():
     for p in (m.weight, m.bias):
         a = p.detach().numpy()
         assert np.abs(a).max() <= bound + 1e-7 and a.std() > bound / 4
+
+
+@pytest.mark.parametrize("ctor,xs", [
+    ("InstanceNorm1d(3, track_running_stats=True)", (2, 3, 5)),
+    ("InstanceNorm2d(3, momentum=None, track_running_stats=True, affine=True)", (2, 3, 4, 4)),
+])
+def test_instance_norm_running_stats(device, ctor, xs):
+    # momentum=None leaves the running stats where they are (PyTorch's factor 0.0)
+    m, tm = eval("fw.nn." + ctor).to(device), eval("torch.nn." + ctor)
+    for _ in range(2):
+        x, tx = _pair(xs, device)
+        _close(m(x), tm(tx))
+    for k, v in tm.state_dict().items():
+        _close(m.state_dict()[k], v)
+    m.eval()
+    tm.eval()
+    x, tx = _pair(xs, device)
+    _close(m(x), tm(tx))
