@@ -1,11 +1,7 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
-import math
-
-from ... import ops
 from ...ops.shape import pad as _pad
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
+from .linear import _param, _reset_fan_in_uniform
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -57,21 +53,12 @@ class _ConvNd(Module):
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
         shape = ((in_channels, out_channels // groups) if self.transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = Parameter(ops.empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(ops.empty((out_channels,), device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.weight = _param(shape, device, dtype)
+        self.register_parameter("bias", _param((out_channels,), device, dtype) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's default: kaiming_uniform_(a=sqrt(5)), bias uniform(+-1/sqrt(fan_in))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        _reset_fan_in_uniform(self.weight, self.bias)
 
     def extra_repr(self):
         n = self._nd

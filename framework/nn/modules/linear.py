@@ -10,8 +10,18 @@ from .module import Module
 __all__ = ["Linear", "Bilinear"]
 
 
-def _empty(shape, device, dtype):
-    return ops.empty(shape, device=device, dtype=dtype)
+def _param(shape, device, dtype):
+    return Parameter(ops.empty(shape, device=device, dtype=dtype))
+
+
+def _reset_fan_in_uniform(weight, bias):
+    """PyTorch's default for Linear and Conv layers: kaiming_uniform_(a=sqrt(5)), which is
+    uniform(+-1/sqrt(fan_in)), and the bias uniform over the same bound."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
 
 
 class Linear(Module):
@@ -20,20 +30,12 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(_empty((out_features, in_features), device, dtype))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), device, dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.weight = _param((out_features, in_features), device, dtype)
+        self.register_parameter("bias", _param((out_features,), device, dtype) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_(a=sqrt(5)) is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_fan_in_uniform(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -51,11 +53,8 @@ class Bilinear(Module):
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in1_features, in2_features), device, dtype))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), device, dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.weight = _param((out_features, in1_features, in2_features), device, dtype)
+        self.register_parameter("bias", _param((out_features,), device, dtype) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self):
