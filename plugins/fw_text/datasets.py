@@ -17,7 +17,23 @@ __all__ = ["TextClassificationCSV", "AG_NEWS", "LanguageModelingDataset", "Langu
            "WORD_LISTS"]
 
 
-class TextClassificationCSV(Dataset):
+class _Samples(Dataset):
+    """A labelled data set held in memory as a list of tuples, `samples`; the label is item
+    `_label` of each."""
+    _label = 0
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.samples[i]
+
+    @property
+    def targets(self):
+        return [s[self._label] for s in self.samples]
+
+
+class TextClassificationCSV(_Samples):
     """Rows `"label","field",...` with no header (AG_NEWS, DBpedia, Yelp... layout). An item
     is `(label, text)` with text the other fields joined by a space, as torchtext yields.
     Labels are the file's integers (1-based in AG_NEWS); `zero_based=True` subtracts 1."""
@@ -37,16 +53,6 @@ class TextClassificationCSV(Dataset):
                     raise ValueError(f"{path}, line {lineno}: the label {row[0]!r} is not an "
                                      f"integer (expected rows \"label\",\"text\",...)") from None
                 self.samples.append((label - 1 if zero_based else label, " ".join(row[1:])))
-
-    def __len__(self):
-        return len(self.samples)
-
-    def __getitem__(self, i):
-        return self.samples[i]
-
-    @property
-    def targets(self):
-        return [label for label, _ in self.samples]
 
 
 class AG_NEWS(TextClassificationCSV):
@@ -151,7 +157,7 @@ def _language_words(root, languages):
     return tuple(sorted(s - shared) for s in sets)
 
 
-class LanguageID(Dataset):
+class LanguageID(_Samples):
     """Word -> language (en, fr, de, it, es) from the system word lists, a character-level
     classification task in the spirit of PyTorch's names tutorial. Needs
     `apt-get install -y wamerican wfrench wngerman witalian wspanish`.
@@ -160,6 +166,7 @@ class LanguageID(Dataset):
     dropped when they occur in more than one language. Then `words_per_language` words are
     drawn per language with `seed` (balanced classes), and the first `test_fraction` of each
     language's shuffled sample is the test split. Items are `(word, label)`."""
+    _label = 1
 
     def __init__(self, root="/usr/share/dict", split="train", words_per_language=20000,
                  test_fraction=0.2, seed=0, languages=("en", "fr", "de", "it", "es")):
@@ -184,13 +191,3 @@ class LanguageID(Dataset):
             part = sample[:n_test] if split == "test" else sample[n_test:]
             self.samples.extend((w, label) for w in part)
         rng.shuffle(self.samples)  # interleave the languages
-
-    def __len__(self):
-        return len(self.samples)
-
-    def __getitem__(self, i):
-        return self.samples[i]
-
-    @property
-    def targets(self):
-        return [label for _, label in self.samples]
