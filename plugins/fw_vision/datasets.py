@@ -14,8 +14,8 @@ import numpy as np
 import framework as fw
 from framework.utils.data import Dataset
 
-__all__ = ["VisionDataset", "read_idx", "load_pickle", "UnsafePickleError", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100",
-           "DatasetFolder", "ImageFolder", "IMG_EXTENSIONS", "default_loader", "pil_loader",
+__all__ = ["VisionDataset", "read_idx", "load_pickle", "UnsafePickleError", "MNIST",
+           "FashionMNIST", "CIFAR10", "CIFAR100", "DatasetFolder", "ImageFolder", "IMG_EXTENSIONS", "default_loader", "pil_loader",
            "has_file_allowed_extension", "is_image_file", "find_classes", "make_dataset",
            "Digits"]
 
@@ -49,6 +49,25 @@ class VisionDataset(Dataset):
                 lines += [f"{name}: {body[0]}"] + [" " * (len(name) + 2) + l for l in body[1:]]
         pad = " " * self._repr_indent
         return "\n".join([f"Dataset {type(self).__name__}"] + [pad + l for l in lines])
+
+
+class _Split(VisionDataset):
+    """The train or test split of an image set held in memory: `data`, uint8 images
+    (N, H, W) or (N, H, W, C) as NumPy, and their `targets`."""
+
+    def __init__(self, root, train, transform, target_transform):
+        super().__init__(root, transform, target_transform)
+        self.train = train
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        from PIL import Image
+        return self._apply(Image.fromarray(self.data[index]), self.targets[index])
+
+    def extra_repr(self):
+        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 def _no_download(name, where):
@@ -102,7 +121,11 @@ def read_idx(path):
     return arr.astype(dtype.newbyteorder("="), copy=False)
 
 
-class MNIST(VisionDataset):
+def _numpy(x):
+    return x.numpy() if isinstance(x, fw.Tensor) else x
+
+
+class MNIST(_Split):
     """MNIST handwritten digits from IDX files: `root/MNIST/raw/` or a folder holding them.
 
     Looks for `{train,t10k}-{images-idx3,labels-idx1}-ubyte` (each may end in `.gz`) in
@@ -115,8 +138,7 @@ class MNIST(VisionDataset):
                "6 - six", "7 - seven", "8 - eight", "9 - nine"]
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
-        super().__init__(root, transform, target_transform)
-        self.train = train
+        super().__init__(root, train, transform, target_transform)
         prefix = "train" if train else "t10k"
         names = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
         files = self._find(names)
@@ -159,8 +181,8 @@ class MNIST(VisionDataset):
                 return found
         return None
 
-    # `data`/`targets` are fw tensors as in torchvision; the NumPy copies serve __getitem__
-    # (building a PIL image from a tensor row per sample would be slow).
+    # `data`/`targets` are fw tensors as in torchvision; the NumPy copies serve __len__ and
+    # __getitem__ (building a PIL image from a tensor row per sample would be slow).
     @property
     def data(self):
         if self._data is None:
@@ -169,7 +191,7 @@ class MNIST(VisionDataset):
 
     @data.setter
     def data(self, value):
-        self._images = np.asarray(value.numpy() if isinstance(value, fw.Tensor) else value).astype(np.uint8)
+        self._images = np.asarray(_numpy(value)).astype(np.uint8)
         self._data = None
 
     @property
@@ -180,7 +202,7 @@ class MNIST(VisionDataset):
 
     @targets.setter
     def targets(self, value):
-        self._labels = np.asarray(value.numpy() if isinstance(value, fw.Tensor) else value).astype(np.int64)
+        self._labels = np.asarray(_numpy(value)).astype(np.int64)
         self._targets = None
 
     def __len__(self):
@@ -190,9 +212,6 @@ class MNIST(VisionDataset):
         from PIL import Image
         img = Image.fromarray(self._images[index])      # 2-D uint8 -> mode "L"
         return self._apply(img, int(self._labels[index]))
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 class FashionMNIST(MNIST):
@@ -249,7 +268,7 @@ def load_pickle(path):
             raise ValueError(f"{path}: corrupt pickle ({type(e).__name__}: {e})") from e
 
 
-class CIFAR10(VisionDataset):
+class CIFAR10(_Split):
     """CIFAR-10 from the python batches in `root/cifar-10-batches-py/` (no downloads)."""
     base_folder = "cifar-10-batches-py"
     train_list = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"]
@@ -258,8 +277,7 @@ class CIFAR10(VisionDataset):
     label_key = "labels"
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
-        super().__init__(root, transform, target_transform)
-        self.train = train
+        super().__init__(root, train, transform, target_transform)
         folder = os.path.join(self.root, self.base_folder)
         names = (self.train_list if train else self.test_list) + [self.meta["filename"]]
         missing = [n for n in names if not os.path.isfile(os.path.join(folder, n))]
@@ -296,16 +314,6 @@ class CIFAR10(VisionDataset):
     def _load_meta(self, meta):
         self.classes = [str(c) for c in meta[self.meta["key"]]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        from PIL import Image
-        return self._apply(Image.fromarray(self.data[index]), self.targets[index])
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 class CIFAR100(CIFAR10):
@@ -429,7 +437,7 @@ class ImageFolder(DatasetFolder):
 
 
 # -- scikit-learn digits -----------------------------------------------------------------------
-class Digits(VisionDataset):
+class Digits(_Split):
     """scikit-learn's 1,797 handwritten digits (UCI optdigits), 8x8, ships with scikit-learn.
 
     Images are PIL "L", the 0..16 values scaled to 0..255. A fixed permutation (`seed`) splits
@@ -439,7 +447,7 @@ class Digits(VisionDataset):
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None,
                  download=False, test_fraction=0.2, seed=0):
-        super().__init__(root, transform, target_transform)
+        super().__init__(root, train, transform, target_transform)
         from sklearn.datasets import load_digits
         if not 0 < test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
@@ -448,17 +456,6 @@ class Digits(VisionDataset):
         order = np.random.default_rng(seed).permutation(len(images))
         n_test = int(round(len(images) * test_fraction))
         pick = order[n_test:] if train else order[:n_test]
-        self.train = train
         self.data = images[pick]                              # (N, 8, 8) uint8 NumPy
         self.targets = [int(t) for t in d.target[pick]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        from PIL import Image
-        return self._apply(Image.fromarray(self.data[index]), self.targets[index])
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"

@@ -284,28 +284,25 @@ def _require_pil(img, what):
         raise TypeError(f"{what} supports PIL images in fw_vision, got {type(img)}")
 
 
-def adjust_brightness(img, brightness_factor):
-    _require_pil(img, "adjust_brightness")
-    if brightness_factor < 0:
-        raise ValueError(f"brightness_factor ({brightness_factor}) is not non-negative.")
+def _enhance(img, factor, name, enhancer):
+    """torchvision's adjust_<name> on a PIL image: PIL's ImageEnhance.<enhancer>."""
+    _require_pil(img, f"adjust_{name}")
+    if factor < 0:
+        raise ValueError(f"{name}_factor ({factor}) is not non-negative.")
     from PIL import ImageEnhance
-    return ImageEnhance.Brightness(img).enhance(brightness_factor)
+    return getattr(ImageEnhance, enhancer)(img).enhance(factor)
+
+
+def adjust_brightness(img, brightness_factor):
+    return _enhance(img, brightness_factor, "brightness", "Brightness")
 
 
 def adjust_contrast(img, contrast_factor):
-    _require_pil(img, "adjust_contrast")
-    if contrast_factor < 0:
-        raise ValueError(f"contrast_factor ({contrast_factor}) is not non-negative.")
-    from PIL import ImageEnhance
-    return ImageEnhance.Contrast(img).enhance(contrast_factor)
+    return _enhance(img, contrast_factor, "contrast", "Contrast")
 
 
 def adjust_saturation(img, saturation_factor):
-    _require_pil(img, "adjust_saturation")
-    if saturation_factor < 0:
-        raise ValueError(f"saturation_factor ({saturation_factor}) is not non-negative.")
-    from PIL import ImageEnhance
-    return ImageEnhance.Color(img).enhance(saturation_factor)
+    return _enhance(img, saturation_factor, "saturation", "Color")
 
 
 def adjust_hue(img, hue_factor):
