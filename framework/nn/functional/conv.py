@@ -80,19 +80,40 @@ class _GradWeight(Function):
         return dg, dx, None, None
 
 
-def _tuple(v, n, name):
+def _ints(v, n, name, error):
+    """v as a tuple of n ints (one value, or a 1-sequence, repeats); `error` formats the
+    RuntimeError for a sequence of another length (conv and pooling word it differently)."""
     if isinstance(v, (tuple, list)):
         v = tuple(int(i) for i in v)
         if len(v) == 1:
             v = v * n
         if len(v) != n:
-            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
-                               f"values to match the convolution dimensions, but got {name}={list(v)}")
+            raise RuntimeError(error.format(name=name, n=n, v=list(v)))
         return v
     return (int(v),) * n
 
 
-def _check(input, weight, bias, name, batched_ndim):
+def _tuple(v, n, name):
+    return _ints(v, n, name, "expected {name} to be a single integer value or a list of {n} "
+                 "values to match the convolution dimensions, but got {name}={v}")
+
+
+def _batched(input, nd):
+    """input with a batch axis, and whether one was added."""
+    unbatched = input.ndim == nd + 1
+    return (input.unsqueeze(0) if unbatched else input), unbatched
+
+
+def _restore(out, nd, unbatched):
+    """Undo the height-1 axis of a 1-d op run as a 2-d one, and the added batch axis."""
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _check(input, weight, bias, name, nd, stride, dilation, groups):
+    """Checks shared by convolutions and their transposes; stride and dilation as tuples."""
+    batched_ndim = nd + 2
     for t, what in ((input, "input"), (weight, "weight")):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(t).__name__}")
@@ -109,17 +130,26 @@ def _check(input, weight, bias, name, batched_ndim):
         if t is not None and t.dtype is not input.dtype:
             raise RuntimeError(f"Input type ({input.dtype.name}) and weight type ({t.dtype.name}) "
                                "should be the same")
+    stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    return stride, dilation
+
+
+def _as_2d(x, w, stride, padding, dilation):
+    """A 1-d convolution as a 2-d one over a height of 1."""
+    return x.unsqueeze(2), w.unsqueeze(2), (1,) + stride, (0,) + padding, (1,) + dilation
 
 
 def _conv_nd(input, weight, bias, stride, padding, dilation, groups, name, nd):
     """conv1d/conv2d: validate, resolve string padding, run the 2-d Function."""
-    _check(input, weight, bias, name, nd + 2)
-    unbatched = input.ndim == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _check(input, weight, bias, name, nd, stride, dilation, groups)
+    x, unbatched = _batched(input, nd)
     w = weight
-    stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
     C, O = x.shape[1], w.shape[0]
     if C != w.shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
@@ -131,10 +161,6 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, name, nd):
     if bias is not None and tuple(bias.shape) != (O,):
         raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional "
                            f"with {O} elements, but got bias of size {list(bias.shape)} instead")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("dilation should be greater than zero")
     ksize = tuple(w.shape[2:])
     if isinstance(padding, str):
         if padding == "valid":
@@ -166,13 +192,10 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, name, nd):
                            + " x ".join(map(str, padded)) + "). Kernel size: ("
                            + " x ".join(map(str, eff)) + "). Kernel size can't be greater than "
                            "actual input size")
-    if nd == 1:  # a 1-d convolution is a 2-d one over a height of 1
-        x, w = x.unsqueeze(2), w.unsqueeze(2)
-        stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
-    out = _Conv.apply(x, w, bias, _Geom(stride, padding, dilation, groups))
     if nd == 1:
-        out = out.squeeze(2)
-    return out.squeeze(0) if unbatched else out
+        x, w, stride, padding, dilation = _as_2d(x, w, stride, padding, dilation)
+    return _restore(_Conv.apply(x, w, bias, _Geom(stride, padding, dilation, groups)), nd,
+                    unbatched)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -185,14 +208,10 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation,
                        name, nd):
-    _check(input, weight, bias, name, nd + 2)
-    unbatched = input.ndim == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _check(input, weight, bias, name, nd, stride, dilation, groups)
+    x, unbatched = _batched(input, nd)
     w = weight
-    stride, padding = _tuple(stride, nd, "stride"), _tuple(padding, nd, "padding")
-    output_padding, dilation = _tuple(output_padding, nd, "output_padding"), _tuple(dilation, nd, "dilation")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
+    padding, output_padding = _tuple(padding, nd, "padding"), _tuple(output_padding, nd, "output_padding")
     if x.shape[1] != w.shape[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected "
                            f"input{list(x.shape)} to have {w.shape[0]} channels, but got "
@@ -205,10 +224,6 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
         raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected bias to "
                            f"be 1-dimensional with {O} elements, but got bias of size "
                            f"{list(bias.shape)} instead")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("dilation should be greater than zero")
     if any(p < 0 for p in padding):
         raise RuntimeError("negative padding is not supported")
     for op, s, d in zip(output_padding, stride, dilation):
@@ -222,15 +237,13 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
         raise RuntimeError(f"Given input size per channel: {list(x.shape[2:])}. Calculated output "
                            f"size per channel: {sizes}. Output size is too small")
     if nd == 1:
-        x, w = x.unsqueeze(2), w.unsqueeze(2)
-        stride, padding, dilation, sizes = (1,) + stride, (0,) + padding, (1,) + dilation, [1] + sizes
+        x, w, stride, padding, dilation = _as_2d(x, w, stride, padding, dilation)
+        sizes = [1] + sizes
     out = _GradInput.apply(x, w, (x.shape[0], O) + tuple(sizes),
                            _Geom(stride, padding, dilation, groups))
     if bias is not None:
         out = out + bias.reshape((O,) + (1,) * len(sizes))
-    if nd == 1:
-        out = out.squeeze(2)
-    return out.squeeze(0) if unbatched else out
+    return _restore(out, nd, unbatched)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

@@ -7,6 +7,7 @@ import numpy as np
 
 from ...autograd.function import Function
 from ...tensor import Tensor
+from .conv import _batched, _ints, _restore
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -74,14 +75,7 @@ class _AvgPoolGrad(Function):
 
 
 def _tuple(v, n, name):
-    if isinstance(v, (tuple, list)):
-        v = tuple(int(i) for i in v)
-        if len(v) == 1:
-            v = v * n
-        if len(v) != n:
-            raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
-        return v
-    return (int(v),) * n
+    return _ints(v, n, name, "{name} must either be a single int, or a tuple of {n} ints")
 
 
 def _prepare(input, nd, name):
@@ -93,16 +87,10 @@ def _prepare(input, nd, name):
                            f"input with possibly 0 batch size and non-zero dimensions for input, "
                            f"but got: {list(input.shape)}" if nd == 1 else
                            f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
-    unbatched = input.ndim == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
+    x, unbatched = _batched(input, nd)
     if nd == 1:
         x = x.unsqueeze(2)
-
-    def finish(t):
-        if nd == 1:
-            t = t.squeeze(2)
-        return t.squeeze(0) if unbatched else t
-    return x, finish
+    return x, lambda t: _restore(t, nd, unbatched)
 
 
 def _geometry(x, kernel, stride, padding, dilation, ceil_mode, nd):
