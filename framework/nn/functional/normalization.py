@@ -86,6 +86,15 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+def _channel_affine(y, weight, bias):
+    """y * weight + bias, each a (C,) vector broadcast over axis 1 (either may be None)."""
+    if weight is not None:
+        y = y * weight.reshape(_channel_shape(y))
+    if bias is not None:
+        y = y + bias.reshape(_channel_shape(y))
+    return y
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     if input.ndim < 2:
@@ -95,7 +104,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     (weight, "weight"), (bias, "bias")):
         if t is not None and t.numel() != C:
             raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
-    cshape = _channel_shape(input)
     dims = (0,) + tuple(range(2, input.ndim))
     if training:
         n = input.numel() // C if C else 0
@@ -115,12 +123,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        cshape = _channel_shape(input)
         y = (input - running_mean.reshape(cshape)) * (running_var.reshape(cshape) + eps).rsqrt()
-    if weight is not None:
-        y = y * weight.reshape(cshape)
-    if bias is not None:
-        y = y + bias.reshape(cshape)
-    return y
+    return _channel_affine(y, weight, bias)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -142,12 +147,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 running_mean.mul_(1 - momentum).add_(x.mean(2).mean(0) * momentum)
             if running_var is not None:
                 running_var.mul_(1 - momentum).add_(x.var(2, unbiased=True).mean(0) * momentum)
-    cshape = _channel_shape(input)
-    if weight is not None:
-        y = y * weight.reshape(cshape)
-    if bias is not None:
-        y = y + bias.reshape(cshape)
-    return y
+    return _channel_affine(y, weight, bias)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -164,12 +164,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                                f"input of shape {list(input.shape)}")
     y = _LayerNorm.apply(input.reshape(N, num_groups, -1), None, None, 1, float(eps))
     y = y.reshape(input.shape)
-    cshape = _channel_shape(input)
-    if weight is not None:
-        y = y * weight.reshape(cshape)
-    if bias is not None:
-        y = y + bias.reshape(cshape)
-    return y
+    return _channel_affine(y, weight, bias)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
