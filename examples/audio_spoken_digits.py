@@ -24,8 +24,8 @@ import framework as fw
 from framework import nn, optim
 from framework.nn import functional as F
 
-import fw_audio
 from fw_audio import datasets, models, transforms
+from _common import save_figure, subplots
 
 CLIP = 16000  # 1 s at 16 kHz (espeak's digits last 0.4-1.1 s)
 
@@ -143,20 +143,16 @@ def main(argv=None):
     print(f"time: generation {t_gen:.0f} s, training {t_train:.0f} s, total "
           f"{time.time() - t0:.0f} s on {args.device}; checkpoint {ckpt}")
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     h = np.array(history)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (a1, a2) = subplots(figsize=(10, 4))
     a1.plot(h[:, 0], h[:, 1], label="train")
     a1.plot(h[:, 0], h[:, 2], label="validation")
     a1.set_xlabel("epoch"), a1.set_ylabel("cross-entropy"), a1.legend()
     a2.plot(h[:, 0], h[:, 3], label="validation")
     a2.axhline(test_acc, color="k", ls="--", label=f"test (best epoch) {test_acc:.1%}")
     a2.set_xlabel("epoch"), a2.set_ylabel("accuracy"), a2.set_ylim(0, 1), a2.legend()
-    fig.suptitle("MelCNN on espeak-ng spoken digits (held-out voices)")
-    fig.tight_layout()
-    fig.savefig(os.path.join(args.out, "curves.png"), dpi=100)
+    save_figure(fig, os.path.join(args.out, "curves.png"),
+                "MelCNN on espeak-ng spoken digits (held-out voices)")
     return test_acc
 
 

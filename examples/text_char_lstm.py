@@ -20,6 +20,7 @@ import framework as fw
 from framework import nn, optim
 from framework.utils.data import DataLoader
 from fw_text import datasets, models
+from _common import plot_epochs
 
 
 def default_text():
@@ -109,19 +110,9 @@ def main():
                          generator=np.random.default_rng(args.seed))
     print("sample:", repr("".join(train.vocab.lookup_tokens(ids))))
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = np.arange(1, args.epochs + 1)
-    a.set_xticks(epochs), b.set_xticks(epochs)
-    a.plot(epochs, history["train_loss"], marker="o"), a.set_xlabel("epoch")
-    a.set_title("train loss (nats/char)")
-    b.plot(epochs, history["valid_ppl"], marker="o"), b.set_xlabel("epoch")
-    b.set_title("validation perplexity")
-    fig.tight_layout()
-    plot = os.path.join(out, "char_lstm.png")
-    fig.savefig(plot, dpi=100)
+    plot = plot_epochs(os.path.join(out, "char_lstm.png"),
+                       [("train loss (nats/char)", history["train_loss"]),
+                        ("validation perplexity", history["valid_ppl"])])
     print(f"checkpoint {ckpt}, plot {plot}, total {time.perf_counter() - start:.0f} s on {args.device}")
 
 

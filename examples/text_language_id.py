@@ -11,13 +11,13 @@ import os
 import tempfile
 import time
 
-import numpy as np
 from tqdm import tqdm
 
 import framework as fw
 from framework import nn, optim
 from framework.utils.data import DataLoader
 from fw_text import datasets, models, tokenizers, utils
+from _common import plot_epochs, save_and_reload
 
 
 def evaluate(model, loader, device):
@@ -62,8 +62,10 @@ def main():
     train_loader = DataLoader(train_ids, batch_size=args.batch_size, shuffle=True, collate_fn=collate)
     test_loader = DataLoader(test_ids, batch_size=1024, collate_fn=collate)
 
-    model = models.TextClassificationModel(args.buckets, args.embed_dim, len(train.classes))
-    model.to(args.device)
+    def make_model():
+        return models.TextClassificationModel(args.buckets, args.embed_dim, len(train.classes))
+
+    model = make_model().to(args.device)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     history = {"loss": [], "test_acc": []}
     for epoch in range(1, args.epochs + 1):
@@ -84,15 +86,11 @@ def main():
         print(f"epoch {epoch}: train loss {total / n:.4f}, test accuracy {acc:.2%}")
 
     ckpt = os.path.join(out, "language_id.safetensors")
-    fw.save(model.state_dict(), ckpt)
+    fresh = save_and_reload(model, make_model, ckpt, args.device)
     config = {"buckets": args.buckets, "embed_dim": args.embed_dim, "ngrams": [1, 2, 3, 4],
               "classes": train.classes}
     with open(os.path.join(out, "language_id.json"), "w") as f:
         json.dump(config, f)
-    # Reload into a fresh model to show the checkpoint is complete.
-    fresh = models.TextClassificationModel(args.buckets, args.embed_dim, len(train.classes))
-    fresh.load_state_dict(fw.load(ckpt))
-    fresh.to(args.device)
     reloaded = evaluate(fresh, test_loader, args.device)
     words = ["weather", "fromage", "schmetterling", "cioccolato", "mariposa"]
     fresh.eval()
@@ -101,17 +99,8 @@ def main():
         pred = fresh(flat.to(args.device), offsets.to(args.device)).argmax(1).cpu().numpy()
     print("examples:", ", ".join(f"{w} -> {train.classes[k]}" for w, k in zip(words, pred)))
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = np.arange(1, args.epochs + 1)
-    a.set_xticks(epochs), b.set_xticks(epochs)
-    a.plot(epochs, history["loss"], marker="o"), a.set_xlabel("epoch"), a.set_title("train loss")
-    b.plot(epochs, history["test_acc"], marker="o"), b.set_xlabel("epoch"), b.set_title("test accuracy")
-    fig.tight_layout()
-    plot = os.path.join(out, "language_id.png")
-    fig.savefig(plot, dpi=100)
+    plot = plot_epochs(os.path.join(out, "language_id.png"),
+                       [("train loss", history["loss"]), ("test accuracy", history["test_acc"])])
     print(f"checkpoint {ckpt} (reloaded: test accuracy {reloaded:.2%}), plot {plot}, "
           f"total {time.perf_counter() - start:.0f} s on {args.device}")
 

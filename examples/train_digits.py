@@ -15,6 +15,7 @@ import numpy as np
 import framework as fw
 from framework import nn
 from framework.utils.data import DataLoader, TensorDataset
+from _common import save_and_reload
 
 
 def make_model(kind):
@@ -88,9 +89,7 @@ def main():
     print(f"trained in {time.perf_counter() - t0:.1f} s; test accuracy {acc:.2%}")
 
     path = args.save or os.path.join(tempfile.mkdtemp(), f"digits_{args.model}.safetensors")
-    fw.save(model.state_dict(), path)
-    fresh = make_model(args.model).to(args.device)
-    fresh.load_state_dict(fw.load(path, map_location=args.device))
+    fresh = save_and_reload(model, lambda: make_model(args.model), path, args.device)
     reloaded = accuracy(fresh, xte, yte, args.device)
     print(f"saved to {path}; reloaded model's test accuracy {reloaded:.2%}")
     if reloaded != acc:

@@ -17,6 +17,7 @@ from framework import nn
 from framework.utils.data import DataLoader, Subset
 
 from fw_vision import datasets, transforms as T, utils
+from _common import save_and_reload, save_figure, subplots
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -65,20 +66,14 @@ def evaluate(model, loader, device):
 
 
 def plot(history, path, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, (a1, a2) = subplots()
     a1.plot(history["step"], history["loss"], lw=0.8)
     a1.set(xlabel="training step", ylabel="loss", title="training loss")
     a2.plot(range(1, len(history["test_acc"]) + 1), history["test_acc"], "o-", label="test")
     a2.plot(range(1, len(history["train_acc"]) + 1), history["train_acc"], "s--", label="train (running)")
     a2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     a2.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main():
@@ -143,9 +138,7 @@ def main():
               f"{history['train_acc'][-1]:.2%}, test accuracy {history['test_acc'][-1]:.2%}", flush=True)
 
     ckpt = os.path.join(args.out, "model.safetensors")
-    fw.save(model.state_dict(), ckpt)
-    fresh = make_model(side).to(args.device)
-    fresh.load_state_dict(fw.load(ckpt, map_location=args.device))
+    fresh = save_and_reload(model, lambda: make_model(side), ckpt, args.device)
     reloaded = evaluate(fresh, test_loader, args.device)
     png = os.path.join(args.out, "training.png")
     plot(history, png, f"{name} CNN: test accuracy {history['test_acc'][-1]:.2%}")

@@ -11,7 +11,7 @@ import framework as fw
 from framework.utils.data import Dataset
 
 from .tokenizers import get_tokenizer
-from .vocab import Vocab, build_vocab_from_iterator
+from .vocab import build_vocab_from_iterator
 
 __all__ = ["TextClassificationCSV", "AG_NEWS", "LanguageModelingDataset", "LanguageID",
            "WORD_LISTS"]
