@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from framework import dtypes as dt
-from framework.fused.nn_ops import _out_size
+from framework.fused.nn_ops import _avg_divisors, _out_size
 
 
 def _padded(a, padding, value=0, extra=(0, 0)):
@@ -139,12 +139,7 @@ class NumpyNNOps:
     def _divisor(H, W, out_hw, kernel, stride, padding, count_include_pad, divisor_override, dtype):
         if divisor_override:
             return divisor_override
-        div = []
-        for size, n, k, s, p in zip((H, W), out_hw, kernel, stride, padding):
-            start = np.arange(n) * s - p
-            end = np.minimum(start + k, size + p)
-            div.append(end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0))
-        return np.outer(div[0], div[1]).astype(dtype)
+        return _avg_divisors((H, W), out_hw, kernel, stride, padding, count_include_pad).astype(dtype)
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
                    divisor_override):

@@ -10,7 +10,6 @@ Small host-side index tables (pooling indices, divisors) go up with `from_numpy`
 import numpy as np
 
 
-
 def _view(v, shape, strides=None, offset=None):
     """Another window on `v`'s buffer (contiguous strides by default)."""
     from ..device import View, contiguous_strides
@@ -30,8 +29,8 @@ def _out_size(size, k, s, p, d, ceil_mode=False):
 
 def _windows(be, x, kernel, stride, padding, dilation, out_hw, value, kernel_last):
     """x padded with `value` (extra bottom/right padding where ceil_mode needs it), seen as
-    (N, C, KH, KW, OH, OW) windows, or (N, C, OH, OW, KH, KW) when `kernel_last`. A View
-    (not copied); the padded buffer is returned too so callers can keep it alive."""
+    (N, C, KH, KW, OH, OW) windows, or (N, C, OH, OW, KH, KW) when `kernel_last`. A View,
+    not copied: it holds the padded buffer."""
     N, C, H, W = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
     hp = max(H + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
@@ -43,6 +42,18 @@ def _windows(be, x, kernel, stride, padding, dilation, out_hw, value, kernel_las
     if kernel_last:
         return _view(x, (N, C, oh, ow, kh, kw), (sN, sC) + os_ + ks, x.offset)
     return _view(x, (N, C, kh, kw, oh, ow), (sN, sC) + ks + os_, x.offset)
+
+
+def _avg_divisors(hw, out_hw, kernel, stride, padding, count_include_pad):
+    """(OH, OW) NumPy table of what each average-pooling window's sum is divided by, as
+    PyTorch counts it: windows stop at the padding's edge, and without count_include_pad
+    the padded cells are not counted."""
+    div = []
+    for size, n, k, s, p in zip(hw, out_hw, kernel, stride, padding):
+        start = np.arange(n) * s - p
+        end = np.minimum(start + k, size + p)
+        div.append(end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0))
+    return np.outer(div[0], div[1])
 
 
 def _contig(be, v):
@@ -157,18 +168,10 @@ class NNOps:
 
     def _avg_divisor(self, H, W, out_hw, kernel, stride, padding, count_include_pad,
                      divisor_override, dtype):
-        """(OH, OW) table of what each window's sum is divided by, as PyTorch counts it."""
         if divisor_override:
             return divisor_override
-        div = []
-        for size, n, k, s, p in zip((H, W), out_hw, kernel, stride, padding):
-            start = np.arange(n) * s - p
-            end = np.minimum(start + k, size + p)
-            if count_include_pad:
-                div.append(end - start)
-            else:
-                div.append(np.minimum(end, size) - np.maximum(start, 0))
-        return self.from_numpy(np.outer(div[0], div[1]).astype(dtype.np))
+        return self.from_numpy(_avg_divisors((H, W), out_hw, kernel, stride, padding,
+                                             count_include_pad).astype(dtype.np))
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
                    divisor_override):
