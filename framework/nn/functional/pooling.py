@@ -6,6 +6,7 @@ a Function whose backward is the (linear) forward again, so double backward work
 import numpy as np
 
 from ...autograd.function import Function
+from ...fused.nn_ops import _out_size
 from ...tensor import Tensor
 from .conv import _batched, _ints, _restore
 
@@ -110,13 +111,7 @@ def _geometry(x, kernel, stride, padding, dilation, ceil_mode, nd):
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
     sizes = x.shape[-nd:]
-    out = []
-    for size, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
-        span = size + 2 * p - d * (k - 1) - 1
-        n = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (n - 1) * s >= size + p:
-            n -= 1
-        out.append(n)
+    out = [_out_size(*a, ceil_mode) for a in zip(sizes, kernel, stride, padding, dilation)]
     if any(n < 1 for n in out):
         c = x.shape[1]
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c,) + tuple(sizes)))}). "
