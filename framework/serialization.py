@@ -155,6 +155,8 @@ def _describe(f):
 
 
 def _not_safetensors(data):
+    if len(data) > 8 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") <= len(data) - 8:
+        return None  # a safetensors header (its length's first byte may well be 0x80)
     if data[:4] == b"PK\x03\x04":
         return ("it is a zip archive, probably a PyTorch checkpoint written by torch.save; fw "
                 "reads only safetensors files and never unpickles (convert it with "
