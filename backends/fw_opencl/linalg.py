@@ -8,7 +8,8 @@ Paths (kernels/gemm.cl):
   - on CPUs `gemm_reg`: one work-item per TM x TN block, accumulators in vector registers,
     no local memory or barriers (PoCL runs those slowly), K split into cache-sized slices;
   - on GPUs `gemm_local`: work-group tiles staged in local memory.
-`FW_OPENCL_GEMM=direct|reg|local` forces a path (tests use it to check all of them).
+`FW_OPENCL_GEMM=direct|reg|reg-packed|local` forces a path (tests use it to check all of
+them; reg-packed: the CPU kernel with both operands packed).
 """
 import os
 
@@ -33,11 +34,24 @@ def _ceil(a, b):
 
 class LinalgOps:
     def matmul(self, a, b):
+        return self._matmul(a, b, None)
+
+    def matmul_bias(self, a, b, bias):
+        """Optional fused op (used by `linear` when present): `a @ b + bias` for 2-d `a`
+        (n, k), `b` (k, m) and a 1-d `bias` (m,) of the same dtype, the bias added in the
+        product's write-back instead of by a second kernel."""
+        if len(a.shape) != 2 or len(b.shape) != 2 or bias.shape != (b.shape[1],) \
+                or not a.dtype is b.dtype is bias.dtype:
+            return self.binary("add", self.matmul(a, b), bias)
+        return self._matmul(a, b, bias)
+
+    def _matmul(self, a, b, bias):
         *batch, n, k = a.shape
         m = b.shape[-1]
         batch = tuple(batch)
         if k == 0:
-            return self.full(batch + (n, m), 0, a.dtype)
+            out = self.full(batch + (n, m), 0, a.dtype)
+            return out if bias is None else self.binary("add", out, bias)
         out = self.new(batch + (n, m), a.dtype)
         if not out.numel:
             return out
@@ -59,12 +73,19 @@ class LinalgOps:
             n, nb, sa = n * nb, 1, 0
 
         ctype = self.ctype(a.dtype)
-        path = os.environ.get("FW_OPENCL_GEMM") or self._gemm_path(ctype, n, m, k)
+        # B is read in place by the CPU kernel when each row of a TN-wide panel is one
+        # aligned vector: unit column stride, TN-aligned row stride, offset and width.
+        tn = _REG.get(ctype, (0, 1))[1]
+        b_direct = (b_sm == 1 and m % tn == 0 and b_sk % tn == 0 and b.offset % tn == 0
+                    and sb % tn == 0)
+        path = os.environ.get("FW_OPENCL_GEMM") or self._gemm_path(ctype, n, m, k, b_direct)
+        bargs = ((bias.buf.mem, *_longs(bias.offset, bias.strides[0]), _i32(1)) if bias
+                 else (out.buf.mem, *_longs(0, 0), _i32(0)))
         if path == "direct" or ctype not in _REG:
             k_ = self.rt.kernel("gemm.cl", "gemm_direct", self._gemm_defines(ctype))
             self.rt.launch(k_, (m, n, nb), None, out.buf.mem, a.buf.mem, b.buf.mem,
                            *_ints(n, m, k), *_longs(a.offset, sa, a_sn, a_sk,
-                                                    b.offset, sb, b_sk, b_sm))
+                                                    b.offset, sb, b_sk, b_sm), *bargs)
             return out
 
         local = path == "local"
@@ -76,26 +97,41 @@ class LinalgOps:
             wm, wn = _REG[ctype]
             kq = 1
         kp = _ceil(k, kq)
-        pa, a_bs = self._pack(defines, a, a.offset, sa, a_sn, a_sk, nb, n, k, wm, kp)
-        pb, b_bs = self._pack(defines, b, b.offset, sb, b_sm, b_sk, nb, m, k, wn, kp)
         npm, npn = -(-n // wm), -(-m // wn)
         if local:
+            pa, a_bs = self._pack(defines, a, a.offset, sa, a_sn, a_sk, nb, n, k, wm, kp)
+            pb, b_bs = self._pack(defines, b, b.offset, sb, b_sm, b_sk, nb, m, k, wn, kp)
             kern = self.rt.kernel("gemm.cl", "gemm_local", defines)
-            gsize, lsize, kc = (npn * 16, npm * 16, nb), (16, 16, 1), kp
+            self.rt.launch(kern, (npn * 16, npm * 16, nb), (16, 16, 1), out.buf.mem, pa.mem,
+                           pb.mem, *_ints(n, m, kp, 0, kp, 0), *_longs(a_bs, b_bs))
+            return out if bias is None else self.binary("add", out, bias)
+        # CPU kernel: A read in place when its rows are adjacent (a transposed matrix),
+        # B when aligned (see above); otherwise packed.
+        if a_sn == 1 and n >= wm and path != "reg-packed":
+            abuf, al = a.buf.mem, (a.offset, sa, 0, a_sk)
         else:
-            kern = self.rt.kernel("gemm.cl", "gemm_reg", defines)
-            gsize, lsize = (npn * npm, 1, nb), (1, 1, 1)
-            # Equal K-slices of at most _KC (whole K when it fits in one slice pair).
-            kc = kp if kp <= 2 * _KC else _ceil(-(-kp // -(-kp // _KC)), 16)
+            pa, a_bs = self._pack(defines, a, a.offset, sa, a_sn, a_sk, nb, n, k, wm, kp)
+            abuf, al = pa.mem, (0, a_bs, kp * wm, wm)
+        if b_direct and path != "reg-packed":
+            bbuf, bl = b.buf.mem, (b.offset, sb, wn, b_sk)
+        else:
+            pb, b_bs = self._pack(defines, b, b.offset, sb, b_sm, b_sk, nb, m, k, wn, kp)
+            bbuf, bl = pb.mem, (0, b_bs, kp * wn, wn)
+        kern = self.rt.kernel("gemm.cl", "gemm_reg", defines)
+        gsize, lsize = (npn * npm, 1, nb), (1, 1, 1)
+        # Equal K-slices of at most _KC (whole K when it fits in one slice pair).
+        kc = kp if kp <= 2 * _KC else _ceil(-(-kp // -(-kp // _KC)), 16)
         for k0 in range(0, kp, kc):
-            self.rt.launch(kern, gsize, lsize, out.buf.mem, pa.mem, pb.mem,
+            self.rt.launch(kern, gsize, lsize, out.buf.mem, abuf, bbuf,
                            *_ints(n, m, kp, k0, min(kc, kp - k0), k0 > 0),
-                           *_longs(a_bs, b_bs))
+                           *_longs(*al, *bl), *bargs)
         return out
 
     # -- helpers -------------------------------------------------------------------------
-    def _gemm_path(self, ctype, n, m, k):
-        if ctype not in _REG or n * m * k < _SMALL or min(n, m) < 4:
+    def _gemm_path(self, ctype, n, m, k, b_direct):
+        # Without packing (B aligned) the register kernel pays off sooner.
+        small = _SMALL // 4 if b_direct else _SMALL
+        if ctype not in _REG or n * m * k < small or min(n, m) < 4:
             return "direct"
         gpu = bool(self.rt.device.type & 4)  # CL_DEVICE_TYPE_GPU
         if gpu and self._local_fits(ctype):
@@ -142,6 +178,11 @@ class LinalgOps:
 def _ints(*xs):
     import numpy as np
     return [np.int32(x) for x in xs]
+
+
+def _i32(x):
+    import numpy as np
+    return np.int32(x)
 
 
 def _longs(*xs):

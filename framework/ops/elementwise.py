@@ -626,8 +626,11 @@ def raw_where(cond, a, b):
             _same_device(cond, x)
     d = dt.result_type(a, b)
     broadcast_shapes(cond.shape, *(x.shape for x in (a, b) if isinstance(x, Tensor)))
-    va = _as(a, d) if isinstance(a, Tensor) else tensor(a, dtype=d, device=be.device)._v
-    vb = _as(b, d) if isinstance(b, Tensor) else tensor(b, dtype=d, device=be.device)._v
+    # A scalar beside a tensor operand goes to the backend as is (backends take one, as
+    # in binary): uploading it would cost a host-to-device copy per call.
+    va = _as(a, d) if isinstance(a, Tensor) or isinstance(b, Tensor) else \
+        tensor(a, dtype=d, device=be.device)._v
+    vb = _as(b, d)
     c = cond._v if cond.dtype is dt.bool else be.cast(cond._v, dt.bool)
     return Tensor._make(be.where(c, va, vb), be)
 

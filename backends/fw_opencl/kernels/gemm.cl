@@ -23,11 +23,12 @@
 #define MAD(a, b, c) ((a) * (b) + (c))
 #endif
 
-// -- direct: C[b, i, j] = sum_k A[b, i, k] B[b, k, j] with element strides -------------
+// -- direct: C[b, i, j] = sum_k A[b, i, k] B[b, k, j] (+ bias[j]) with element strides
 __kernel void gemm_direct(__global T *C, __global const T *A, __global const T *B,
                           int M, int N, int K,
                           long a_off, long a_sb, long a_si, long a_sk,
-                          long b_off, long b_sb, long b_sk, long b_sj) {
+                          long b_off, long b_sb, long b_sk, long b_sj,
+                          __global const T *bias, long bias_off, long bias_s, int has_bias) {
     int j = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     if (i >= M || j >= N) return;
     const __global T *a = A + a_off + b * a_sb + i * a_si;
@@ -35,6 +36,8 @@ __kernel void gemm_direct(__global T *C, __global const T *A, __global const T *
     T acc = 0;
     for (int k = 0; k < K; ++k)
         acc = MAD(a[k * a_sk], p[k * b_sk], acc);
+    if (has_bias)
+        acc += bias[bias_off + j * bias_s];
     C[((long)b * M + i) * N + j] = acc;
 }
 
@@ -71,12 +74,21 @@ __kernel void pack_elem(__global T *dst, __global const T *src, long off, long s
 #define VT CAT(T, TN)
 
 // -- CPU kernel: one work-item, one TM x TN block, accumulators in registers ---------
-// Ap: panels of TM rows (stride a_sb per batch, 0 for a broadcast A), Bp: panels of TN
-// columns. Handles the K-slice [k0, k0 + kc); `acc_in` adds to what C holds (the host
-// splits a long K into slices that stay in cache). C is contiguous (batch, M, N).
-__kernel void gemm_reg(__global T *C, __global const T *Ap, __global const T *Bp,
+// A's panel is TM rows with unit row stride, B's TN columns with unit column stride, so
+// each k reads TM consecutive scalars of A and one aligned TN-vector of B (few pointer
+// registers besides the 12 vector accumulators). Both come packed (a_sp = Kp * TM,
+// a_sk = TM; b_sp = Kp * TN, b_sk = TN) or in place when their layout allows (the host
+// checks): an A with unit row stride (a transposed matrix, a_sp = 0), whose last panel
+// is shifted back to end at row M (its rows before `row` belong to the previous panel
+// and are not written), and a B with unit column stride and TN-aligned rows
+// (b_sp = TN). Handles the K-slice [k0, k0 + kc); `acc_in` adds to what C holds (the
+// host splits a long K into slices that stay in cache). `bias` (stride bias_s, used
+// when has_bias and !acc_in) is added to every row. C is contiguous (batch, M, N).
+__kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
                        int M, int N, int Kp, int k0, int kc, int acc_in,
-                       long a_sb, long b_sb) {
+                       long a_off, long a_sb, long a_sp, long a_sk,
+                       long b_off, long b_sb, long b_sp, long b_sk,
+                       __global const T *bias, long bias_off, long bias_s, int has_bias) {
     int b = get_global_id(2), pn, pm;
 #if GROUP_M
     // Dimension 0 enumerates the blocks in groups of GROUP_M row panels, row panel
@@ -95,33 +107,40 @@ __kernel void gemm_reg(__global T *C, __global const T *Ap, __global const T *Bp
     pn = get_global_id(0);
     pm = get_global_id(1);
 #endif
-    const __global T *a = Ap + b * a_sb + ((long)pm * Kp + k0) * TM;
-    const __global T *p = Bp + b * b_sb + ((long)pn * Kp + k0) * TN;
+    int row = pm * TM, col = pn * TN;
+    int arow = a_sp || row <= M - TM ? row : M - TM;  // first row this block computes
+    int ncols = N - col < TN ? N - col : TN;
+    const __global T *a = A + a_off + b * a_sb + (a_sp ? pm * a_sp : arow) + k0 * a_sk;
+    const __global T *p = B + b_off + b * b_sb + pn * b_sp + k0 * b_sk;
     VT acc[TM];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
         acc[i] = (VT)(0);
 #pragma unroll 4
     for (int k = 0; k < kc; ++k) {
-        VT bv = *(const __global VT *)(p + k * TN);  // aligned: panels are TN-aligned
+        VT bv = *(const __global VT *)(p + k * b_sk);  // aligned: see above
+        const __global T *ak = a + k * a_sk;
 #pragma unroll
         for (int i = 0; i < TM; ++i)
-            acc[i] = MAD((VT)(a[k * TM + i]), bv, acc[i]);
+            acc[i] = MAD((VT)(ak[i]), bv, acc[i]);
     }
     // Write back (once per block, so plain scalar code; PoCL calls vload/vstore
     // builtins out of line). The union lets the columns be indexed without forcing the
     // accumulators out of registers in the loop above.
-    int row = pm * TM, col = pn * TN;
-    int nrows = M - row < TM ? M - row : TM, ncols = N - col < TN ? N - col : TN;
-    __global T *c = C + ((long)b * M + row) * N + col;
+    __global T *c = C + ((long)b * M + arow) * N + col;
+    const __global T *bs = bias + bias_off + col * bias_s;
+    int add_bias = has_bias && !acc_in;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
         union { VT v; T s[TN]; } u;
         u.v = acc[i];
-        if (i < nrows) {
+        if (arow + i >= row && arow + i < M) {
             if (acc_in)
                 for (int q = 0; q < ncols; ++q)
                     c[q] += u.s[q];
+            else if (add_bias)
+                for (int q = 0; q < ncols; ++q)
+                    c[q] = u.s[q] + bs[q * bias_s];
             else
                 for (int q = 0; q < ncols; ++q)
                     c[q] = u.s[q];
