@@ -340,12 +340,8 @@ class ElementwiseOps:
             dtype = b.dtype
         else:
             raise TypeError("opencl backend: where needs at least one tensor operand")
-        # A scalar operand becomes a one-element buffer read with stride 0 (a fill, no
-        # upload from the host).
-        if type(a) is not View:
-            a = self.full((), a, dtype)
-        if type(b) is not View:
-            b = self.full((), b, dtype)
+        if type(a) is not View or type(b) is not View:
+            return self._where_scalar(st, cond, a, b, dtype)
         if a.dtype is not dtype or b.dtype is not dtype:
             raise TypeError(f"opencl backend: where of {a.dtype.name} and {b.dtype.name}; "
                             "the frontend promotes both operands to one dtype first")
@@ -375,6 +371,37 @@ class ElementwiseOps:
         d = pack(shape, (strides, c.strides, a.strides, b.strides), (0, c.offset, a.offset,
                                                                       b.offset))
         _launch(st.queue, k, gs, ls, mems, (d, _INT1(chunk)))
+        return out
+
+    def _where_scalar(self, st, cond, a, b, dtype):
+        """where with one operand a Python scalar, passed to the kernel by value."""
+        which, v, s = ("vs", a, b) if type(a) is View else ("sv", b, a)
+        if cond.dtype is not dt.bool:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
+                            f"tensor with dtype {cond.dtype.name}")
+        try:
+            sb = _PACK[dtype.name](s)
+        except (struct.error, OverflowError, TypeError):
+            sb = _scalar_bytes(s, dtype)
+        shape = cond.shape if cond.shape == v.shape else broadcast_shapes(cond.shape, v.shape)
+        out, n, strides = self._ew_out(st, shape, dtype)
+        if not n:
+            return out
+        key = ("w" + which, dtype)
+        ks = st.kernels.get(key)
+        if ks is None:
+            ks = st.kernels[key] = (st.kernel("where_c_" + which, dtype),
+                                    st.kernel("where_s_" + which, dtype))
+        mems = (out.buf.mem, cond.buf.mem, v.buf.mem)
+        if (cond.shape == shape == v.shape
+                and all(x.strides == strides or x.is_contiguous() for x in (cond, v))):
+            gs, ls, p = st.contiguous_args(n, cond.offset, v.offset)
+            _launch(st.queue, ks[0], gs, ls, mems, (p, sb))
+            return out
+        c, v = broadcast_view(cond, shape), broadcast_view(v, shape)
+        gs, ls, chunk = st.geometry(n)
+        d = pack(shape, (strides, c.strides, v.strides), (0, c.offset, v.offset))
+        _launch(st.queue, ks[1], gs, ls, mems, (d, _INT1(chunk), sb))
         return out
 
     # -- cast ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Paths (kernels/gemm.cl):
 them; reg-packed: the CPU kernel with both operands packed).
 """
 import os
+import struct
 
 from framework import dtypes as dt
 
@@ -180,11 +181,18 @@ def _ints(*xs):
     return [np.int32(x) for x in xs]
 
 
+# Scalar kernel arguments as raw bytes: Runtime.launch sets bytes directly (a NumPy
+# scalar costs a tobytes() call per argument per launch).
+_I32, _I64 = struct.Struct("<i").pack, struct.Struct("<q").pack
+
+
 def _i32(x):
-    import numpy as np
-    return np.int32(x)
+    return _I32(int(x))
+
+
+def _ints(*xs):
+    return [_I32(int(x)) for x in xs]
 
 
 def _longs(*xs):
-    import numpy as np
-    return [np.int64(x) for x in xs]
+    return [_I64(x) for x in xs]

@@ -61,6 +61,8 @@ def _inner_stride(shape, strides):
     return mst[-1] if ms else 0
 
 
+_ONE_PASS = 1 << 16  # elements a column reduction sums in one launch regardless of shape
+
 class ReduceOps:
     # -- tuning and kernels ----------------------------------------------------------
     def _rtune(self):
@@ -144,7 +146,10 @@ class ReduceOps:
                 return out
             return self._reduce_rows(op, out.buf, acc, 0, (M,), (S,), (S,), (1,))
         k, wg = self._rkernel(_RED, "cols_" + op, dtype)
-        S = 1 if M >= items or R < 64 else max(1, min(_cdiv(items, M), _cdiv(R, 32)))
+        # Split the rows for parallelism, unless the whole job is small enough that a
+        # second launch (for the partial sums) costs more than it saves.
+        S = 1 if M >= items or R < 64 or M * R <= _ONE_PASS else \
+            max(1, min(_cdiv(items, M), _cdiv(R, 32)))
         chunk = _cdiv(R, S)
         S = _cdiv(R, chunk)
         out = self.new((S * M,), acc)

@@ -436,7 +436,7 @@ _UNARY_GRADS = {
     "tan": (lambda g, x, o: g * (1 + o * o), "o"),
     "tanh": (lambda g, x, o: g * (1 - o * o), "o"),
     "sigmoid": (lambda g, x, o: g * o * (1 - o), "o"),
-    "relu": (lambda g, x, o: g * (o > 0), "o"),
+    "relu": (lambda g, x, o: where(o <= 0, 0, g), "o"),  # torch's threshold_backward
     "erf": (lambda g, x, o: g * (2 / math.sqrt(math.pi)) * (-x * x).exp(), "x"),
     "reciprocal": (lambda g, x, o: -g * o * o, "o"),
     "asin": (lambda g, x, o: g / (1 - x * x).sqrt(), "x"),

@@ -170,6 +170,27 @@ __kernel void where_s(__global T *restrict out, __global const uchar *c, __globa
     STRIDED_LOOP(d, chunk, 4, out[i] = c[OFF(d, 1)] ? a[OFF(d, 2)] : b[OFF(d, 3)];)
 }
 
+// where with one operand a scalar passed by value (_vs: `b` is the scalar, _sv: `a`).
+__kernel void where_c_vs(__global T *restrict out, __global const uchar *c,
+                         __global const T *a, const int4 p, const T s) {
+    FOR_EACH(p.x, p.y) { out[i] = c[p.z + i] ? a[p.w + i] : s; }
+}
+
+__kernel void where_c_sv(__global T *restrict out, __global const uchar *c,
+                         __global const T *b, const int4 p, const T s) {
+    FOR_EACH(p.x, p.y) { out[i] = c[p.z + i] ? s : b[p.w + i]; }
+}
+
+__kernel void where_s_vs(__global T *restrict out, __global const uchar *c,
+                         __global const T *a, const layout d, const int chunk, const T s) {
+    STRIDED_LOOP(d, chunk, 3, out[i] = c[OFF(d, 1)] ? a[OFF(d, 2)] : s;)
+}
+
+__kernel void where_s_sv(__global T *restrict out, __global const uchar *c,
+                         __global const T *b, const layout d, const int chunk, const T s) {
+    STRIDED_LOOP(d, chunk, 3, out[i] = c[OFF(d, 1)] ? s : b[OFF(d, 2)];)
+}
+
 CAST(bool, uchar, (uchar)(x != ZERO))
 CAST(int32, int, (int)x)
 CAST(int64, long, (long)x)
