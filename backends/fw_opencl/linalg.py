@@ -1,13 +1,16 @@
-"""Matrix products on OpenCL: batched matmul with a packed, register-blocked SGEMM.
+"""Matrix products on OpenCL: batched matmul with a register-blocked SGEMM.
 
 Paths (kernels/gemm.cl):
 - direct: one output per work-item, reads A and B through their strides. Small products,
   integer dtypes, and anything too thin to tile.
-- packed: A and B are copied into zero-padded panels (the copy reads any strides, so
-  transposed, sliced and batch-broadcast views cost nothing extra), then
-  - on CPUs `gemm_reg`: one work-item per TM x TN block, accumulators in vector registers,
-    no local memory or barriers (PoCL runs those slowly), K split into cache-sized slices;
-  - on GPUs `gemm_local`: work-group tiles staged in local memory.
+- on CPUs `gemm_reg` / `gemm_reg_rows`: one work-item per TM x TN block, accumulators in
+  vector registers, no local memory or barriers (PoCL runs those slowly), K split into
+  cache-sized slices. A is read in place (any strides, when it has TM rows) and so is a
+  row-major B whose rows are TN-aligned; otherwise the operand is first copied into
+  zero-padded panels (`pack`, which reads any strides and batch-broadcast views).
+- on GPUs `gemm_local`: both operands packed, work-group tiles staged in local memory.
+The optional fused op `matmul_bias` (used by `linear`) adds a bias row in the CPU and
+direct kernels' write-back.
 `FW_OPENCL_GEMM=direct|reg|reg-packed|local` forces a path (tests use it to check all of
 them; reg-packed: the CPU kernel with both operands packed).
 """
@@ -106,10 +109,16 @@ class LinalgOps:
             self.rt.launch(kern, (npn * 16, npm * 16, nb), (16, 16, 1), out.buf.mem, pa.mem,
                            pb.mem, *_ints(n, m, kp, 0, kp, 0), *_longs(a_bs, b_bs))
             return out if bias is None else self.binary("add", out, bias)
-        # CPU kernel: A read in place when its rows are adjacent (a transposed matrix),
-        # B when aligned (see above); otherwise packed.
-        if a_sn == 1 and n >= wm and path != "reg-packed":
-            abuf, al = a.buf.mem, (a.offset, sa, 0, a_sk)
+        # CPU kernel: A read in place when it has TM rows (its loads are scalar
+        # broadcasts; adjacent rows, as in a transposed matrix, make one stream, others
+        # one stream per row: measured as fast as packing, without its launch), B when
+        # aligned (see above); otherwise packed.
+        name = "gemm_reg"
+        if n >= wm and path != "reg-packed":
+            if a_sn == 1:
+                abuf, al = a.buf.mem, (a.offset, sa, 0, a_sk)
+            else:
+                abuf, al, name = a.buf.mem, (a.offset, sa, a_sn, a_sk), "gemm_reg_rows"
         else:
             pa, a_bs = self._pack(defines, a, a.offset, sa, a_sn, a_sk, nb, n, k, wm, kp)
             abuf, al = pa.mem, (0, a_bs, kp * wm, wm)
@@ -118,7 +127,7 @@ class LinalgOps:
         else:
             pb, b_bs = self._pack(defines, b, b.offset, sb, b_sm, b_sk, nb, m, k, wn, kp)
             bbuf, bl = pb.mem, (0, b_bs, kp * wn, wn)
-        kern = self.rt.kernel("gemm.cl", "gemm_reg", defines)
+        kern = self.rt.kernel("gemm.cl", name, defines)
         gsize, lsize = (npn * npm, 1, nb), (1, 1, 1)
         # Equal K-slices of at most _KC (whole K when it fits in one slice pair).
         kc = kp if kp <= 2 * _KC else _ceil(-(-kp // -(-kp // _KC)), 16)

@@ -84,11 +84,14 @@ __kernel void pack_elem(__global T *dst, __global const T *src, long off, long s
 // (b_sp = TN). Handles the K-slice [k0, k0 + kc); `acc_in` adds to what C holds (the
 // host splits a long K into slices that stay in cache). `bias` (stride bias_s, used
 // when has_bias and !acc_in) is added to every row. C is contiguous (batch, M, N).
-__kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
-                       int M, int N, int Kp, int k0, int kc, int acc_in,
-                       long a_off, long a_sb, long a_sp, long a_sk,
-                       long b_off, long b_sb, long b_sp, long b_sk,
-                       __global const T *bias, long bias_off, long bias_s, int has_bias) {
+// The body, shared by gemm_reg (A's row stride the constant 1) and gemm_reg_rows (a
+// row-major A read in place: one stream per row); inlined into each with a_si known.
+static inline void gemm_reg_tile(__global T *C, __global const T *A, __global const T *B,
+                                 int M, int N, int Kp, int k0, int kc, int acc_in,
+                                 long a_off, long a_sb, long a_sp, long a_si, long a_sk,
+                                 long b_off, long b_sb, long b_sp, long b_sk,
+                                 __global const T *bias, long bias_off, long bias_s,
+                                 int has_bias) {
     int b = get_global_id(2), pn, pm;
 #if GROUP_M
     // Dimension 0 enumerates the blocks in groups of GROUP_M row panels, row panel
@@ -110,7 +113,7 @@ __kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
     int row = pm * TM, col = pn * TN;
     int arow = a_sp || row <= M - TM ? row : M - TM;  // first row this block computes
     int ncols = N - col < TN ? N - col : TN;
-    const __global T *a = A + a_off + b * a_sb + (a_sp ? pm * a_sp : arow) + k0 * a_sk;
+    const __global T *a = A + a_off + b * a_sb + (a_sp ? pm * a_sp : arow * a_si) + k0 * a_sk;
     const __global T *p = B + b_off + b * b_sb + pn * b_sp + k0 * b_sk;
     VT acc[TM];
 #pragma unroll
@@ -122,7 +125,7 @@ __kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
         const __global T *ak = a + k * a_sk;
 #pragma unroll
         for (int i = 0; i < TM; ++i)
-            acc[i] = MAD((VT)(ak[i]), bv, acc[i]);
+            acc[i] = MAD((VT)(ak[i * a_si]), bv, acc[i]);
     }
     // Write back (once per block, so plain scalar code; PoCL calls vload/vstore
     // builtins out of line). The union lets the columns be indexed without forcing the
@@ -147,6 +150,25 @@ __kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
         }
         c += N;
     }
+}
+
+__kernel void gemm_reg(__global T *C, __global const T *A, __global const T *B,
+                       int M, int N, int Kp, int k0, int kc, int acc_in,
+                       long a_off, long a_sb, long a_sp, long a_sk,
+                       long b_off, long b_sb, long b_sp, long b_sk,
+                       __global const T *bias, long bias_off, long bias_s, int has_bias) {
+    gemm_reg_tile(C, A, B, M, N, Kp, k0, kc, acc_in, a_off, a_sb, a_sp, 1, a_sk,
+                  b_off, b_sb, b_sp, b_sk, bias, bias_off, bias_s, has_bias);
+}
+
+__kernel void gemm_reg_rows(__global T *C, __global const T *A, __global const T *B,
+                            int M, int N, int Kp, int k0, int kc, int acc_in,
+                            long a_off, long a_sb, long a_si, long a_sk,
+                            long b_off, long b_sb, long b_sp, long b_sk,
+                            __global const T *bias, long bias_off, long bias_s,
+                            int has_bias) {
+    gemm_reg_tile(C, A, B, M, N, Kp, k0, kc, acc_in, a_off, a_sb, 0, a_si, a_sk,
+                  b_off, b_sb, b_sp, b_sk, bias, bias_off, bias_s, has_bias);
 }
 #endif
 
