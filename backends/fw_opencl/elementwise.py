@@ -404,6 +404,25 @@ class ElementwiseOps:
         _launch(st.queue, ks[1], gs, ls, mems, (d, _INT1(chunk), sb))
         return out
 
+    def relu_backward(self, grad, out):
+        """Optional fused op: relu's input gradient from its output, `grad` where
+        out > 0 (or NaN), else 0; one kernel instead of a comparison and a where."""
+        st = self._ew or self._ew_state()
+        shape, dtype = out.shape, out.dtype
+        n, strides = st.shapes.get(shape) or st.shape(shape)
+        if (grad.shape != shape or grad.dtype is not dtype
+                or not (grad.strides == strides or grad.is_contiguous())
+                or not (out.strides == strides or out.is_contiguous())):
+            return self.where(self.binary("le", out, 0), 0, grad)
+        res, n, strides = self._ew_out(st, shape, dtype)
+        if n:
+            k = st.kernels.get(("rb", dtype))
+            if k is None:
+                k = st.kernels[("rb", dtype)] = st.kernel("relu_bwd", dtype)
+            gs, ls, p = st.contiguous_args(n, grad.offset, out.offset)
+            _launch(st.queue, k, gs, ls, (res.buf.mem, grad.buf.mem, out.buf.mem), (p,))
+        return res
+
     # -- cast ------------------------------------------------------------------------------
     def cast(self, x, dtype):
         st = self._ew or self._ew_state()

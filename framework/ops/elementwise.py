@@ -436,7 +436,7 @@ _UNARY_GRADS = {
     "tan": (lambda g, x, o: g * (1 + o * o), "o"),
     "tanh": (lambda g, x, o: g * (1 - o * o), "o"),
     "sigmoid": (lambda g, x, o: g * o * (1 - o), "o"),
-    "relu": (lambda g, x, o: where(o <= 0, 0, g), "o"),  # torch's threshold_backward
+    "relu": (lambda g, x, o: _relu_grad(g, o), "o"),
     "erf": (lambda g, x, o: g * (2 / math.sqrt(math.pi)) * (-x * x).exp(), "x"),
     "reciprocal": (lambda g, x, o: -g * o * o, "o"),
     "asin": (lambda g, x, o: g / (1 - x * x).sqrt(), "x"),
@@ -453,6 +453,17 @@ _UNARY_GRADS = {
 _FLOAT_OPS = frozenset(("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan",
                         "tanh", "sigmoid", "erf", "reciprocal", "asin", "acos", "atan", "sinh",
                         "cosh", "log2", "log10", "exp2"))
+
+
+def _relu_grad(g, o):
+    """torch's threshold_backward: 0 where out <= 0, else g (a NaN passes g). One kernel
+    where the backend has the optional fused `relu_backward` (not when the backward is
+    itself recorded)."""
+    fused = getattr(g._be, "relu_backward", None)
+    if fused is not None and not grad_mode._state["enabled"] and g._v.shape == o._v.shape \
+            and g.dtype is o.dtype:
+        return Tensor._make(fused(g._v, o._v), g._be)
+    return where(o <= 0, 0, g)
 
 
 def raw_unary(op, x):

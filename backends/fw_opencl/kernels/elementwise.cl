@@ -191,6 +191,13 @@ __kernel void where_s_sv(__global T *restrict out, __global const uchar *c,
     STRIDED_LOOP(d, chunk, 3, out[i] = c[OFF(d, 1)] ? s : b[OFF(d, 2)];)
 }
 
+// relu's gradient from its output in one pass: 0 where out <= 0, else grad (torch's
+// threshold_backward: a NaN output passes its gradient). p.z: offset of g, p.w: of o.
+__kernel void relu_bwd(__global T *restrict out, __global const T *g, __global const T *o,
+                       const int4 p) {
+    FOR_EACH(p.x, p.y) { out[i] = o[p.w + i] <= 0 ? (T)0 : g[p.z + i]; }
+}
+
 CAST(bool, uchar, (uchar)(x != ZERO))
 CAST(int32, int, (int)x)
 CAST(int64, long, (long)x)
