@@ -176,7 +176,8 @@ class Backend(NNOps, OptimOps):
         raise NotImplementedError
 
     def where(self, cond, a, b):
-        """Select from `a` where bool `cond` is true, else `b`, broadcasting all three."""
+        """Select from `a` where bool `cond` is true, else `b`, broadcasting all three;
+        `a` or `b` may be a Python scalar (the result has the other's dtype)."""
         raise NotImplementedError
 
     def cast(self, x, dtype):

@@ -405,15 +405,15 @@ class ElementwiseOps:
         return out
 
     def relu_backward(self, grad, out):
-        """Optional fused op: relu's input gradient from its output, `grad` where
-        out > 0 (or NaN), else 0; one kernel instead of a comparison and a where."""
+        """The fused op (framework/fused/nn_ops.py) as one kernel instead of a
+        comparison and a where."""
         st = self._ew or self._ew_state()
         shape, dtype = out.shape, out.dtype
         n, strides = st.shapes.get(shape) or st.shape(shape)
         if (grad.shape != shape or grad.dtype is not dtype
                 or not (grad.strides == strides or grad.is_contiguous())
                 or not (out.strides == strides or out.is_contiguous())):
-            return self.where(self.binary("le", out, 0), 0, grad)
+            return super().relu_backward(grad, out)
         res, n, strides = self._ew_out(st, shape, dtype)
         if n:
             k = st.kernels.get(("rb", dtype))

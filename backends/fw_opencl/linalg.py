@@ -9,7 +9,7 @@ Paths (kernels/gemm.cl):
   row-major B whose rows are TN-aligned; otherwise the operand is first copied into
   zero-padded panels (`pack`, which reads any strides and batch-broadcast views).
 - on GPUs `gemm_local`: both operands packed, work-group tiles staged in local memory.
-The optional fused op `matmul_bias` (used by `linear`) adds a bias row in the CPU and
+The fused op `matmul_bias` (used by `linear`) adds a bias row in the CPU and
 direct kernels' write-back.
 `FW_OPENCL_GEMM=direct|reg|reg-packed|local` forces a path (tests use it to check all of
 them; reg-packed: the CPU kernel with both operands packed).
@@ -41,12 +41,11 @@ class LinalgOps:
         return self._matmul(a, b, None)
 
     def matmul_bias(self, a, b, bias):
-        """Optional fused op (used by `linear` when present): `a @ b + bias` for 2-d `a`
-        (n, k), `b` (k, m) and a 1-d `bias` (m,) of the same dtype, the bias added in the
-        product's write-back instead of by a second kernel."""
+        """The fused op (framework/fused/nn_ops.py): the bias added in the product's
+        write-back instead of by a second kernel."""
         if len(a.shape) != 2 or len(b.shape) != 2 or bias.shape != (b.shape[1],) \
                 or not a.dtype is b.dtype is bias.dtype:
-            return self.binary("add", self.matmul(a, b), bias)
+            return super().matmul_bias(a, b, bias)
         return self._matmul(a, b, bias)
 
     def _matmul(self, a, b, bias):

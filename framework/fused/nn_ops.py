@@ -93,6 +93,16 @@ class NNOps:
     # zeros), dilation=(dh, dw), kernel=(kh, kw). Shapes are tuples. Layouts are PyTorch's:
     # x (N, C, H, W), weight (O, C // groups, KH, KW).
 
+    def matmul_bias(self, a, b, bias):
+        """`a @ b + bias` for a 2-d `a` (n, k), `b` (k, m) and a 1-d `bias` (m,): the
+        forward of `linear`, where a backend can add the bias as it writes the product."""
+        return self.binary("add", self.matmul(a, b), bias)
+
+    def relu_backward(self, grad, out):
+        """PyTorch's threshold_backward: 0 where `out` <= 0, else `grad` (so a NaN passes
+        its gradient); `grad` and `out` have one shape and dtype."""
+        return self.where(self.binary("le", out, 0), 0, grad)
+
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
         """(N, O, OH, OW) cross-correlation; `bias` is an (O,) View or None."""
         N, C, H, W = x.shape

@@ -456,13 +456,10 @@ _FLOAT_OPS = frozenset(("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", 
 
 
 def _relu_grad(g, o):
-    """torch's threshold_backward: 0 where out <= 0, else g (a NaN passes g). One kernel
-    where the backend has the optional fused `relu_backward` (not when the backward is
-    itself recorded)."""
-    fused = getattr(g._be, "relu_backward", None)
-    if fused is not None and not grad_mode._state["enabled"] and g._v.shape == o._v.shape \
-            and g.dtype is o.dtype:
-        return Tensor._make(fused(g._v, o._v), g._be)
+    """torch's threshold_backward: 0 where out <= 0, else g (a NaN passes g): the fused
+    backend op, unless the backward is itself recorded (create_graph)."""
+    if not grad_mode._state["enabled"] and g._v.shape == o._v.shape and g.dtype is o.dtype:
+        return Tensor._make(g._be.relu_backward(g._v, o._v), g._be)
     return where(o <= 0, 0, g)
 
 

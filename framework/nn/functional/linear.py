@@ -2,9 +2,9 @@
 
 `linear` dominates small-network training time, so it is one Function that talks to the
 backend directly: a matmul against the transposed weight View plus a broadcast bias add
-forward (one fused op where the backend has `matmul_bias`); backward computes only the gradients asked for. When the backward itself is
-recorded (create_graph=True) it is written with tensor ops instead, so it can be
-differentiated again.
+forward (the fused op `matmul_bias`); backward computes only the gradients asked for.
+When the backward itself is recorded (create_graph=True) it is written with tensor ops
+instead, so it can be differentiated again.
 """
 from ...autograd import grad_mode
 from ...autograd.function import Function
@@ -36,13 +36,7 @@ class _Linear(Function):
         be = x._be
         xv = x._v
         x2 = _rows(be, xv, xv.shape[-1])
-        fused = getattr(be, "matmul_bias", None) if b is not None else None
-        if fused is not None:  # optional backend op: the bias added in the GEMM's write-back
-            out = fused(x2, _t(w._v), b._v)
-        else:
-            out = be.matmul(x2, _t(w._v))
-            if b is not None:
-                out = be.binary("add", out, b._v)
+        out = be.matmul(x2, _t(w._v)) if b is None else be.matmul_bias(x2, _t(w._v), b._v)
         if len(xv.shape) != 2:
             shape = xv.shape[:-1] + (w._v.shape[0],)
             out = View(out.buf, shape, _strides(shape), out.offset, out.dtype)
