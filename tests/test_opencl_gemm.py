@@ -15,7 +15,7 @@ SHAPES = [(1, 1, 1), (3, 5, 7), (17, 33, 1000), (1000, 17, 33), (64, 64, 64),
 # Every device, and on OpenCL each GEMM path in turn as well as the automatic choice (the
 # packed GPU kernel runs on a CPU device too, only slower).
 _DEV_PATHS = [(d, p) for d in available_devices()
-              for p in (("auto", "direct", "reg", "local") if d == "opencl" else ("auto",))]
+              for p in (("auto", "direct", "reg", "reg-packed", "local") if d == "opencl" else ("auto",))]
 
 
 @pytest.fixture(params=_DEV_PATHS, ids=lambda dp: dp[0] if dp[1] == "auto" else "-".join(dp))
