@@ -19,7 +19,7 @@ from .ops import *  # noqa: F401,F403  (the op namespace: fw.add, fw.cat, ...)
 from .ops import __all__ as _ops_all
 from .devices import DeviceModule, accelerator
 from . import plugins
-from . import nn, optim, utils  # noqa: E402  (torch.nn, torch.optim, torch.utils)
+from . import nn, optim, utils  # fw.nn, fw.optim, fw.utils as in torch
 from .serialization import save, load
 
 try:

@@ -12,8 +12,9 @@ def _backend_class(device_type):
 
 
 class DeviceModule:
-    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()`, `empty_cache()` for one device type,
-    as `torch.cuda` is for CUDA. A type no plugin provides is simply not available."""
+    """`fw.<type>`: `is_available()`, `device_count()`, `synchronize()`, `empty_cache()` for
+    one device type, as `torch.cuda` is for CUDA. A type no plugin provides is simply not
+    available."""
 
     def __init__(self, device_type):
         self.type = device_type
