@@ -4,6 +4,8 @@ Same contract and results as the composed defaults, with fewer temporaries: im2c
 an `as_strided` window view copied once into matmul layout, col2im a loop of in-place
 strided adds, max-pool backward a `bincount`.
 """
+import weakref
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -51,6 +53,41 @@ def _col2im(cols, input_shape, stride, padding, dilation):
     if (hp, wp) != (H, W):
         out = np.ascontiguousarray(out[:, :, ph:ph + H, pw:pw + W])
     return out
+
+
+def _tiled_max_pool(a, kh, kw, oh, ow):
+    """Max pooling whose windows tile the input (kernel == stride, no padding/dilation),
+    the common `MaxPool2d(2)`: (values, flat indices) from one pass per window cell over
+    strided views, with no copy of the windows; None when a window holds a NaN (the
+    general path then picks the index)."""
+    N, C, H, W = a.shape
+    sN, sC, sH, sW = a.strides
+    tiles = as_strided(a, (N, C, oh, kh, ow, kw), (sN, sC, kh * sH, sH, kw * sW, sW),
+                       writeable=False)
+    cells = [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+    values = cells[0].copy()
+    for c in cells[1:]:
+        np.maximum(values, c, out=values)
+    if np.isnan(values).any():
+        return None
+    # The first cell equal to the max, as a nested product of "not this one" flags:
+    # k = !e0 * (1 + !e1 * (1 + ... !e[n-2])), which is n - 1 when no earlier cell matches.
+    n = len(cells)
+    k = np.zeros(values.shape, np.uint8 if n < 256 else np.int32)
+    for i in range(n - 2, -1, -1):
+        k += 1
+        k *= cells[i] != values
+    offsets = np.array([i * W + j for i in range(kh) for j in range(kw)], np.int64)
+    base = (np.arange(oh) * kh * W)[:, None] + np.arange(ow) * kw
+    indices = base + offsets[k]
+    key = id(indices)
+    _DISTINCT[key] = weakref.ref(indices, lambda _, key=key: _DISTINCT.pop(key, None))
+    return values, indices
+
+
+# id -> weakref of index arrays made by _tiled_max_pool: no input position occurs twice in
+# a plane, so their backward is a plain scatter instead of a summing bincount.
+_DISTINCT = {}
 
 
 class NumpyNNOps:
@@ -116,6 +153,11 @@ class NumpyNNOps:
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
         oh = _out_size(H, kh, sh, ph, dh, ceil_mode)
         ow = _out_size(W, kw, sw, pw, dw, ceil_mode)
+        if ((kh, kw) == (sh, sw) and (ph, pw) == (0, 0) and (dh, dw) == (1, 1)
+                and oh * kh <= H and ow * kw <= W and a.dtype.kind == "f"):
+            found = _tiled_max_pool(a, kh, kw, oh, ow)
+            if found is not None:
+                return self._wrap(found[0], x.dtype), self._wrap(found[1], dt.int64)
         low = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
         xp = _padded(a, padding, low, (_extra(H, oh, kh, sh, ph, dh), _extra(W, ow, kw, sw, pw, dw)))
         win = _cols(xp, kernel, stride, dilation, (oh, ow), kernel_last=True).reshape(N, C, oh, ow, kh * kw)
@@ -131,9 +173,15 @@ class NumpyNNOps:
         g, idx = self._np(grad), self._np(indices)
         N, C, H, W = input_shape
         planes = N * C
-        flat = idx.reshape(planes, -1) + (np.arange(planes) * (H * W))[:, None]
-        out = np.bincount(flat.ravel(), weights=g.reshape(-1), minlength=planes * H * W)
-        return self._wrap(out.astype(g.dtype).reshape(input_shape), grad.dtype)
+        flat = (idx.reshape(planes, -1) + (np.arange(planes) * (H * W))[:, None]).ravel()
+        ref = _DISTINCT.get(id(idx))
+        if ref is not None and ref() is idx:
+            out = np.zeros(planes * H * W, g.dtype)
+            out[flat] = g.reshape(-1)
+        else:
+            out = np.bincount(flat, weights=g.reshape(-1), minlength=planes * H * W)
+            out = out.astype(g.dtype)
+        return self._wrap(out.reshape(input_shape), grad.dtype)
 
     @staticmethod
     def _divisor(H, W, out_hw, kernel, stride, padding, count_include_pad, divisor_override, dtype):
