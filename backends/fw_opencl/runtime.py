@@ -84,13 +84,22 @@ def _gib(n):
 
 
 def _size_class(nbytes):
-    """Round up to one of four sizes per power of two, so freed buffers get reused by
+    """Round up to one of eight sizes per power of two, so freed buffers get reused by
     requests of similar size while wasting at most a quarter."""
-    if nbytes <= 256:
-        return 256
-    top = 1 << (nbytes - 1).bit_length()
-    step = top >> 3
-    return -(-nbytes // step) * step
+    size = _classes.get(nbytes)
+    if size is None:
+        if nbytes <= 256:
+            size = 256
+        else:
+            step = (1 << (nbytes - 1).bit_length()) >> 3
+            size = -(-nbytes // step) * step
+        if len(_classes) > 4096:
+            _classes.clear()
+        _classes[nbytes] = size
+    return size
+
+
+_classes = {}  # nbytes -> size class: programs ask for the same sizes again and again
 
 
 class Buffer:
@@ -116,18 +125,24 @@ class Pool:
         self.live = 0        # bytes in buffers handed out or cached
         self.cached = 0      # bytes in self.free
         self.limit = device.global_mem_size
+        self.max_alloc = device.max_mem_alloc_size  # a driver query: ask once
         self.lock = threading.Lock()
 
     def alloc(self, nbytes):
         size = _size_class(nbytes)
-        with self.lock:
-            free = self.free.get(size)
-            if free:
+        free = self.free.get(size)
+        if free:  # the hot path: list.pop is atomic, so no lock (another thread may win)
+            try:
+                mem = free.pop()
+            except IndexError:
+                pass
+            else:
                 self.cached -= size
-                return Buffer(free.pop(), nbytes, size, self)
-            if size > self.device.max_mem_alloc_size or self.live + size > self.limit:
+                return Buffer(mem, nbytes, size, self)
+        with self.lock:
+            if size > self.max_alloc or self.live + size > self.limit:
                 self.empty()
-                if size > self.device.max_mem_alloc_size or self.live + size > self.limit:
+                if size > self.max_alloc or self.live + size > self.limit:
                     raise self._oom(nbytes)
             try:
                 mem = cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE, size)
@@ -141,13 +156,16 @@ class Pool:
             return Buffer(mem, nbytes, size, self)
 
     def release(self, mem, size):
-        with self.lock:
-            if self.cached + size > self.limit // 4:  # keep the cache bounded
+        if self.cached + size > self.limit >> 2:  # keep the cache bounded
+            with self.lock:
                 self.live -= size
-                mem.release()
-                return
-            self.free.setdefault(size, []).append(mem)
-            self.cached += size
+            mem.release()
+            return
+        free = self.free.get(size)
+        if free is None:
+            free = self.free.setdefault(size, [])
+        free.append(mem)
+        self.cached += size
 
     def empty(self):
         """Give every cached buffer back to the driver (fw.opencl.empty_cache())."""
