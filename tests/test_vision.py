@@ -648,3 +648,13 @@ def test_mlp_learns_digits(device):
     with fw.no_grad():
         acc = (model(xte.to(device)).argmax(1).cpu() == yte).float().mean().item()
     assert acc > 0.9, acc
+
+
+def test_pil_integer_interpolation_is_kept_as_a_mode():
+    from PIL import Image
+    from fw_vision import transforms as T
+    r = T.Resize(4, interpolation=Image.Resampling.BICUBIC)
+    assert r.interpolation is T.InterpolationMode.BICUBIC and "bicubic" in repr(r)
+    rot = T.RandomRotation(10, interpolation=0)
+    assert "nearest" in repr(rot)
+    assert T.Resize(4, interpolation=2)(Image.new("L", (8, 8))).size == (4, 4)

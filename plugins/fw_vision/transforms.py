@@ -30,6 +30,21 @@ class InterpolationMode(Enum):
     LANCZOS = "lanczos"
 
 
+# PIL's integer resampling constants, which torchvision also accepts, as modes.
+_FROM_PIL = {0: InterpolationMode.NEAREST, 1: InterpolationMode.LANCZOS,
+             2: InterpolationMode.BILINEAR, 3: InterpolationMode.BICUBIC,
+             4: InterpolationMode.BOX, 5: InterpolationMode.HAMMING}
+
+
+def _as_mode(interpolation):
+    """An InterpolationMode for a mode or a PIL integer constant (what transforms keep)."""
+    if isinstance(interpolation, int) and not isinstance(interpolation, bool):
+        if interpolation not in _FROM_PIL:
+            raise ValueError(f"unknown PIL resampling constant {interpolation}")
+        return _FROM_PIL[interpolation]
+    return interpolation
+
+
 def _pil_mode(interpolation):
     from PIL import Image
     if isinstance(interpolation, int):          # a PIL constant, accepted by torchvision too
@@ -389,7 +404,8 @@ class Resize:
             raise TypeError(f"Size should be int or sequence. Got {type(size)}")
         if isinstance(size, (list, tuple)) and len(size) not in (1, 2):
             raise ValueError("If size is a sequence, it should have 1 or 2 values")
-        self.size, self.interpolation, self.max_size, self.antialias = size, interpolation, max_size, antialias
+        self.size, self.max_size, self.antialias = size, max_size, antialias
+        self.interpolation = _as_mode(interpolation)
 
     def __call__(self, img):
         return resize(img, self.size, self.interpolation, self.max_size, self.antialias)
@@ -493,7 +509,8 @@ class RandomRotation:
         self.degrees = [float(d) for d in degrees]
         if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
             raise ValueError("If center is a sequence, it must be of len 2.")
-        self.interpolation, self.expand, self.center, self.fill = interpolation, expand, center, fill
+        self.expand, self.center, self.fill = expand, center, fill
+        self.interpolation = _as_mode(interpolation)
 
     @staticmethod
     def get_params(degrees):
