@@ -1,7 +1,11 @@
-"""`fw plugins install` / `uninstall` round trip with a tiny plugin built in a temp dir."""
+"""`fw plugins install` / `uninstall`: a tiny plugin built in a temp dir, and the shipped
+third-party backend and Vulkan backend (uninstalled, then installed again)."""
+import importlib.util
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 PYPROJECT = """
 [build-system]
@@ -60,3 +64,25 @@ def test_builtin_plugins_cannot_be_uninstalled():
 def test_a_failed_install_is_a_clear_error(tmp_path):
     r = fw("plugins", "install", str(tmp_path / "missing"))
     assert r.returncode != 0 and "pip install failed" in r.stderr
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name,dist,path,provides", [
+    ("counting", "fw-counting", "examples/third_party_backend", "device:counting"),
+    ("vulkan", "fw-vulkan", "backends/fw_vulkan", "device:vulkan"),
+])
+def test_uninstall_and_reinstall_a_shipped_backend(name, dist, path, provides):
+    """The README's commands, on the real packages (restored whatever happens)."""
+    if importlib.util.find_spec(f"fw_{name}") is None:
+        pytest.skip(f"{dist} is not installed here (pip install ./{path})")
+    try:
+        r = fw("plugins", "uninstall", name)
+        assert r.returncode == 0 and f"removed plugins: {name}" in r.stdout, r.stderr
+        r = fw("plugins", "install", str(REPO / path))
+        assert r.returncode == 0, r.stderr
+        assert f"plugin {name} (backend, {dist} " in r.stdout and provides in r.stdout
+    finally:
+        if importlib.util.find_spec(f"fw_{name}") is None:
+            fw("plugins", "install", str(REPO / path))
