@@ -112,10 +112,11 @@ def plugins_install(targets, upgrade, editable):
 
 @plugins_group.command("uninstall")
 @click.argument("names", nargs=-1, required=True)
-@click.option("-y", "--yes", is_flag=True, default=True, hidden=True)
+@click.option("-y", "--yes", is_flag=True, hidden=True,
+              help="Accepted as pip accepts it; fw never asks before uninstalling.")
 def plugins_uninstall(names, yes):
     """Remove the distributions that provide the named plugins (a plugin name as
-    `fw plugins list` shows it, or a distribution name)."""
+    `fw plugins list` shows it, or a distribution name), without asking."""
     records = _plugin_records()
     dists = []
     for name in names:
