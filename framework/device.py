@@ -265,3 +265,38 @@ def broadcast_view(v, shape):
     for i, (d, st) in enumerate(zip(v.shape, v.strides)):
         strides.append(0 if d == 1 and shape[lead + i] != 1 else st)
     return View(v.buf, tuple(shape), tuple(strides), v.offset, v.dtype)
+
+
+# -- helpers for backends that index strided views themselves ------------------------------
+def merge_dims(shape, strides_list):
+    """Merge adjacent dims that are contiguous with each other in every operand and drop
+    size-1 dims, so a kernel walks as few dims as possible: (shape, [strides per operand])
+    as lists. A contiguous view becomes one dim."""
+    out_shape, out_st = [], [[] for _ in strides_list]
+    for i, s in enumerate(shape):
+        if s == 1:
+            continue
+        sts = [st[i] for st in strides_list]
+        if out_shape and all(o[-1] == st * s for o, st in zip(out_st, sts)):
+            out_shape[-1] *= s
+            for o, st in zip(out_st, sts):
+                o[-1] = st
+            continue
+        out_shape.append(s)
+        for o, st in zip(out_st, sts):
+            o.append(st)
+    return out_shape, out_st
+
+
+def split_dims(v, dims):
+    """(kept shape, kept strides, reduced shape, reduced strides) of View `v` when reducing
+    over the axes `dims`."""
+    ks, kst, rs, rst = [], [], [], []
+    for i, (s, st) in enumerate(zip(v.shape, v.strides)):
+        if i in dims:
+            rs.append(s)
+            rst.append(st)
+        else:
+            ks.append(s)
+            kst.append(st)
+    return tuple(ks), tuple(kst), tuple(rs), tuple(rst)

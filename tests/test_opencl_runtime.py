@@ -91,7 +91,7 @@ def test_strided_round_trip():
 
 
 def test_layout_merges_contiguous_dims():
-    from fw_opencl.layout import merge
+    from framework.device import merge_dims as merge
     assert merge((2, 3, 4), [(12, 4, 1), (12, 4, 1)]) == ([24], [[1], [1]])
     assert merge((2, 3, 4), [(12, 4, 1), (0, 4, 1)]) == ([2, 12], [[12, 1], [0, 1]])
     assert merge((2, 1, 4), [(4, 4, 1)]) == ([8], [[1]])

@@ -7,10 +7,10 @@ A View's `buf` is a runtime.Buffer; strides and offsets count elements as everyw
 import numpy as np
 
 from framework import dtypes as dt
-from framework.device import Backend, View, contiguous_strides
+from framework.device import Backend, View, contiguous_strides, merge_dims
 
 from . import runtime as rt
-from .layout import merge, pack
+from .layout import pack
 from .elementwise import ElementwiseOps
 from .reduce import ReduceOps
 from .index import IndexOps
@@ -109,7 +109,7 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         key = (dst.shape, dst.strides, src.strides, dst.offset, src.offset)
         plan = _copy_plans.get(key)
         if plan is None:
-            shape, _ = merge(dst.shape, (dst.strides, src.strides))
+            shape, _ = merge_dims(dst.shape, (dst.strides, src.strides))
             inner = shape[-1] if shape else 1
             # An explicit work-group size: PoCL's own choice for None is several times slower.
             plan = (pack(dst.shape, (dst.strides, src.strides), (dst.offset, src.offset)),

@@ -5,26 +5,11 @@ layouts are memoised: training loops see the same shapes over and over.
 """
 import numpy as np
 
+from framework.device import merge_dims
+
 MAXD = 8
 _SIZE = 2 + MAXD + 4 * MAXD + 4
 _memo = {}
-
-
-def merge(shape, strides_list):
-    """Merge adjacent dims that are contiguous with each other in every operand, and
-    drop size-1 dims: (shape, [strides per operand]) with as few dims as possible."""
-    dims = [(s, [st[i] for st in strides_list]) for i, s in enumerate(shape) if s != 1]
-    out_shape, out_st = [], [[] for _ in strides_list]
-    for s, sts in dims:
-        if out_shape and all(o[-1] == st * s for o, st in zip(out_st, sts)):
-            out_shape[-1] *= s
-            for o, st in zip(out_st, sts):
-                o[-1] = st
-            continue
-        out_shape.append(s)
-        for o, st in zip(out_st, sts):
-            o.append(st)
-    return out_shape, out_st
 
 
 def pack(shape, strides_list, offsets):
@@ -39,7 +24,7 @@ def pack(shape, strides_list, offsets):
     if n >= 2**31:
         raise RuntimeError(f"opencl backend: tensors of {n} elements are too large "
                            "(32-bit indexing; at most 2**31 - 1 elements)")
-    mshape, msts = merge(shape, strides_list)
+    mshape, msts = merge_dims(shape, strides_list)
     if len(mshape) > MAXD:
         raise RuntimeError(f"opencl backend: a view of shape {tuple(shape)} has more than "
                            f"{MAXD} non-mergeable dimensions; call .contiguous() first")

@@ -19,7 +19,7 @@ import struct
 
 from framework import dtypes as dt
 
-from .layout import merge
+from framework.device import merge_dims
 
 # Register block of the CPU kernel by element type: 6 rows x 16 floats = 12 AVX2
 # registers of accumulators (6 x 8 for double), the shape of BLIS's Haswell kernel;
@@ -61,10 +61,10 @@ class LinalgOps:
 
         # One batch dimension with a stride per operand (0 for a broadcast operand);
         # batch layouts that do not merge into one are made contiguous first.
-        bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+        bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
         if len(bshape) > 1:
             a, b = self.contiguous(a), self.contiguous(b)
-            bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+            bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
         nb = bshape[0] if bshape else 1
         sa = sa[0] if bshape else 0
         sb = sb[0] if bshape else 0

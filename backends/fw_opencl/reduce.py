@@ -11,9 +11,9 @@ are split into chunks whose partial results are reduced by a second, small launc
 import numpy as np
 
 from framework import dtypes as dt
-from framework.device import View, contiguous_strides, numel
+from framework.device import View, contiguous_strides, merge_dims, numel, split_dims
 
-from .layout import merge, pack
+from .layout import pack
 from .runtime import cl
 
 _RED = "reduce.cl"
@@ -42,22 +42,9 @@ def _pow2_at_most(n):
     return 1 << (n.bit_length() - 1)
 
 
-def _split_dims(x, dims):
-    """(kept shape, kept strides, reduced shape, reduced strides) of view `x`."""
-    ks, kst, rs, rst = [], [], [], []
-    for i, (s, st) in enumerate(zip(x.shape, x.strides)):
-        if i in dims:
-            rs.append(s)
-            rst.append(st)
-        else:
-            ks.append(s)
-            kst.append(st)
-    return tuple(ks), tuple(kst), tuple(rs), tuple(rst)
-
-
 def _inner_stride(shape, strides):
     """The stride of the innermost dim left after merging (0 when nothing is left)."""
-    ms, (mst,) = merge(shape, [strides])
+    ms, (mst,) = merge_dims(shape, [strides])
     return mst[-1] if ms else 0
 
 
@@ -111,7 +98,7 @@ class ReduceOps:
         out_dtype = dt.bool if op in ("all", "any") else x.dtype
         if x.dtype is dt.bool:
             op = _BOOL_OP.get(op, op)
-        ks, kst, rs, rst = _split_dims(x, dims)
+        ks, kst, rs, rst = split_dims(x, dims)
         shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape)) if keepdim else ks
         M, R = numel(ks), numel(rs)
         if M == 0:
@@ -166,7 +153,7 @@ class ReduceOps:
             dim, keepdim, squeeze = 0, False, True
         else:
             squeeze = False
-        ks, kst, rs, rst = _split_dims(x, (dim,))
+        ks, kst, rs, rst = split_dims(x, (dim,))
         shape = () if squeeze else (tuple(1 if i == dim else s for i, s in enumerate(x.shape))
                                     if keepdim else ks)
         M, R = numel(ks), rs[0]
@@ -204,7 +191,7 @@ class ReduceOps:
     # -- one-dim row ops: scan, softmax, sort ----------------------------------------
     def _along(self, x, dim, out):
         """(M, R, layout of the row starts in x and out, x's and out's strides along dim)."""
-        ks, kst, _, _ = _split_dims(x, (dim,))
+        ks, kst, _, _ = split_dims(x, (dim,))
         okst = tuple(st for i, st in enumerate(out.strides) if i != dim)
         d = pack(ks, (kst, okst), (x.offset, out.offset))
         return numel(ks), x.shape[dim], d, x.strides[dim], out.strides[dim]

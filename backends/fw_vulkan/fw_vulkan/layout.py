@@ -7,34 +7,10 @@ Packed blocks are memoised: training loops see the same shapes over and over.
 """
 import numpy as np
 
+from framework.device import merge_dims, numel
+
 MAXD = 8
 _memo = {}
-
-
-def merge(shape, strides_list):
-    """Merge adjacent dims that are contiguous with each other in every operand and drop
-    size-1 dims: (shape, [strides per operand]) with as few dims as possible."""
-    out_shape, out_st = [], [[] for _ in strides_list]
-    for i, s in enumerate(shape):
-        if s == 1:
-            continue
-        sts = [st[i] for st in strides_list]
-        if out_shape and all(o[-1] == st * s for o, st in zip(out_st, sts)):
-            out_shape[-1] *= s
-            for o, st in zip(out_st, sts):
-                o[-1] = st
-            continue
-        out_shape.append(s)
-        for o, st in zip(out_st, sts):
-            o.append(st)
-    return out_shape, out_st
-
-
-def numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def pack(shape, strides, offsets=(), shape2=(), strides2=(), x=(), n=None):
@@ -50,8 +26,8 @@ def pack(shape, strides, offsets=(), shape2=(), strides2=(), x=(), n=None):
     if n >= 2**31:
         raise RuntimeError(f"vulkan backend: {n} elements are too many for one kernel "
                            "(32-bit indexing; at most 2**31 - 1)")
-    ms, mst = merge(shape, list(strides)) if strides else (list(shape), [])
-    ms2, mst2 = merge(shape2, list(strides2)) if strides2 else (list(shape2), [])
+    ms, mst = merge_dims(shape, list(strides)) if strides else (list(shape), [])
+    ms2, mst2 = merge_dims(shape2, list(strides2)) if strides2 else (list(shape2), [])
     if len(ms) > MAXD or len(ms2) > MAXD:
         raise RuntimeError(f"vulkan backend: a view of shape {tuple(shape)} has more than "
                            f"{MAXD} non-mergeable dimensions; call .contiguous() first")

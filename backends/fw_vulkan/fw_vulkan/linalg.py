@@ -1,6 +1,8 @@
 """Batched matmul (kernels/matmul.wgsl): 16 x 16 tiles in work-group memory, operands
 read through their strides (transposed, sliced and batch-broadcast views cost nothing)."""
-from .layout import merge, pack
+from framework.device import merge_dims
+
+from .layout import pack
 
 
 class LinalgOps:
@@ -15,10 +17,10 @@ class LinalgOps:
             return out
         # One batch dim with a stride per operand (0 when broadcast); batch layouts that
         # do not merge into one are made contiguous first.
-        bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+        bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
         if len(bshape) > 1:
             a, b = self.contiguous(a), self.contiguous(b)
-            bshape, (sa, sb) = merge(batch, [a.strides[:-2], b.strides[:-2]])
+            bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
         nb = bshape[0] if bshape else 1
         sa = sa[0] if bshape else 0
         sb = sb[0] if bshape else 0

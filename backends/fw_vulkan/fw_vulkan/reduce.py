@@ -4,7 +4,7 @@ Each op sees its input as M rows: the kept dims (any strides) index the rows, th
 (or scanned / sorted) dims the elements of a row.
 """
 from framework import dtypes as dt
-from framework.device import View, contiguous_strides, numel
+from framework.device import View, contiguous_strides, numel, split_dims
 
 from .layout import pack
 
@@ -22,25 +22,13 @@ _INF = {"f32": ("bitcast<f32>(0xff800000u)", "bitcast<f32>(0x7f800000u)"),
         "u32": ("0u", "1u")}
 
 
-def _split(x, dims):
-    ks, kst, rs, rst = [], [], [], []
-    for i, (s, st) in enumerate(zip(x.shape, x.strides)):
-        if i in dims:
-            rs.append(s)
-            rst.append(st)
-        else:
-            ks.append(s)
-            kst.append(st)
-    return tuple(ks), tuple(kst), tuple(rs), tuple(rst)
-
-
 class ReduceOps:
     def reduce(self, op, x, dims, keepdim):
         dims = tuple(sorted(set(dims)))
         out_dtype = dt.bool if op in ("all", "any") else x.dtype
         if x.dtype is dt.bool:
             op = _BOOL_OP.get(op, op)
-        ks, kst, rs, rst = _split(x, dims)
+        ks, kst, rs, rst = split_dims(x, dims)
         shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape)) if keepdim else ks
         M, R = numel(ks), numel(rs)
         if M == 0:
@@ -71,7 +59,7 @@ class ReduceOps:
     def _rowop(self, entry, x, dim, outs, flag):
         """Dispatch `entry` of rowops.wgsl over the rows of x along `dim`; `outs` = (out
         values view or x, index view or x) laid out like x's shape (contiguous)."""
-        ks, kst, _, _ = _split(x, (dim,))
+        ks, kst, _, _ = split_dims(x, (dim,))
         o = outs[0] if outs[0] is not None else outs[1]
         okst = tuple(st for i, st in enumerate(o.strides) if i != dim) if entry != "arg" else \
             contiguous_strides(ks)
