@@ -77,12 +77,21 @@ def test_uninstall_and_reinstall_a_shipped_backend(name, dist, path, provides):
     """The README's commands, on the real packages (restored whatever happens)."""
     if importlib.util.find_spec(f"fw_{name}") is None:
         pytest.skip(f"{dist} is not installed here (pip install ./{path})")
+    # put it back the way it was: a developer's editable install stays editable
+    install = ["plugins", "install", *(["-e"] if _editable(dist) else []), str(REPO / path)]
     try:
         r = fw("plugins", "uninstall", name)
         assert r.returncode == 0 and f"removed plugins: {name}" in r.stdout, r.stderr
-        r = fw("plugins", "install", str(REPO / path))
+        r = fw(*install)
         assert r.returncode == 0, r.stderr
         assert f"plugin {name} (backend, {dist} " in r.stdout and provides in r.stdout
     finally:
         if importlib.util.find_spec(f"fw_{name}") is None:
-            fw("plugins", "install", str(REPO / path))
+            fw(*install)
+
+
+def _editable(dist):
+    import importlib.metadata as md
+    import json
+    record = md.distribution(dist).read_text("direct_url.json")
+    return bool(record) and json.loads(record).get("dir_info", {}).get("editable", False)
