@@ -54,6 +54,19 @@ def _blas_ready(a):
     return a
 
 
+_ZEROS = {}  # dtype -> the largest all-zero array asked for so far, never written
+
+
+def _zeros(like):
+    """Zeros shaped like `like`, a window on one cached array. It is made by np.zeros,
+    whose pages the OS maps lazily to its shared zero page: reading it costs no memory."""
+    z = _ZEROS.get(like.dtype)
+    if z is None or z.size < like.size:
+        z = _ZEROS[like.dtype] = np.zeros(like.size, like.dtype)
+        z.flags.writeable = False
+    return z[:like.size].reshape(like.shape)
+
+
 def _erf(a):
     from scipy.special import erf  # imported on first use: it is slow to import
     return erf(a)
@@ -142,6 +155,9 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     # -- compute -------------------------------------------------------------------------
     def unary(self, op, x):
         a = self._np(x)
+        if op == "relu" and a.dtype.kind == "f":
+            # against an array of zeros: NumPy's maximum with a scalar is not vectorised
+            return self._wrap(np.maximum(a, _zeros(a)), x.dtype)
         if op in _QUIET:
             with np.errstate(all="ignore"):
                 r = self._unary(op, a)
@@ -235,6 +251,14 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         idx = self._np(index)
         a = self._fit(self._np(x), idx.shape, dim)
         return self._wrap(np.take_along_axis(a, idx, dim), x.dtype)
+
+    def check_index_range(self, v, size, ignore, make_error):
+        """The optional hook of cross_entropy/nll_loss: every element of integer `v` is in
+        [0, size) or equals `ignore`, else `make_error(bad value)` is raised (here, now)."""
+        a = self._np(v)
+        bad = ((a < 0) | (a >= size)) & (a != ignore)
+        if bad.any():
+            raise make_error(int(a[bad].flat[0]))
 
     def scatter(self, x, dim, index, src, accumulate):
         out = np.array(self._np(x), order="C", copy=True)

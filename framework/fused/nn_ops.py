@@ -103,6 +103,34 @@ class NNOps:
         its gradient); `grad` and `out` have one shape and dtype."""
         return self.where(self.binary("le", out, 0), 0, grad)
 
+    def cross_entropy(self, x, target, ignore_index, reduction):
+        """Cross-entropy of (N, C) logits `x` against (N,) int64 `target`, each a class
+        index or `ignore_index` (the caller has checked): (the loss: per sample, 0 where
+        ignored, for reduction "none", else their 0-d "sum" or "mean" over the counted
+        targets; log_softmax(x); the count of counted targets, 0-d, x's dtype)."""
+        N = x.shape[0]
+        valid = self.binary("ne", target, ignore_index)
+        logp = self.log_softmax(x, 1)
+        picked = self.gather(logp, 1, _view(self.where(valid, target, 0), (N, 1)))
+        loss = self.where(valid, self.unary("neg", _view(picked, (N,))), 0)
+        count = self.reduce("sum", self.cast(valid, x.dtype), (0,), False)
+        if reduction != "none":
+            loss = self.reduce("sum", loss, (0,), False)
+            if reduction == "mean":
+                loss = self.binary("div", loss, count)
+        return loss, logp, count
+
+    def cross_entropy_grad(self, logp, target, ignore_index, scale):
+        """d(sum_n scale_n loss_n)/dx for the losses of `cross_entropy`, from its log_softmax:
+        (softmax - one_hot(target)) * scale_n, with 0 rows where the target is ignored.
+        `scale` is an (N,) or a 0-d View."""
+        N = logp.shape[0]
+        valid = self.binary("ne", target, ignore_index)
+        s = _view(self.where(valid, scale, 0), (N, 1))
+        grad = self.binary("mul", self.unary("exp", logp), s)
+        return self.scatter(grad, 1, _view(self.where(valid, target, 0), (N, 1)),
+                            self.unary("neg", s), True)
+
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
         """(N, O, OH, OW) cross-correlation; `bias` is an (O,) View or None."""
         N, C, H, W = x.shape

@@ -1,8 +1,9 @@
 """Losses (`torch.nn.functional.cross_entropy`, `mse_loss`, ...) with PyTorch's options.
 
 cross_entropy with class indices, the loss of almost every training step, is one autograd
-node: the backend's fused log_softmax and one gather forward; backward is
-softmax - one-hot (scaled) with one scatter-add. The other losses are short compositions
+node over the backend's fused `cross_entropy` and `cross_entropy_grad` (softmax - one-hot,
+scaled); with class weights or label smoothing, log_softmax and one gather forward and one
+scatter-add backward. The other losses are short compositions
 of differentiable ops (or small Functions where PyTorch's gradient at a kink matters).
 """
 import warnings
@@ -145,22 +146,27 @@ def _target_error(bad):
     return IndexError(f"Target {bad} is out of bounds.")
 
 
-def _targets(target, c, ignore_index):
-    """(mask of counted targets, targets made safe to gather), after checking that every
-    target is a class index or ignore_index. A backend with the optional hook
-    `check_index_range` checks on the device and raises at its next host read (an
-    accelerator's queue then never waits for the check, as CUDA's device-side asserts);
+def _check_targets(target, c, ignore_index):
+    """Every target is a class index or ignore_index. A backend with the optional hook
+    `check_index_range` checks itself (an accelerator on the device, raising at its next
+    host read, as CUDA's device-side asserts, so its queue never waits for the check);
     elsewhere one host read checks now."""
+    if not target.numel():
+        return
+    check = getattr(target._be, "check_index_range", None)
+    if check is not None:
+        check(target._v, c, ignore_index, _target_error)
+        return
+    bad = (target != ignore_index) & ((target < 0) | (target >= c))
+    if bad.any().item():
+        raise _target_error(target._host()[bad._host()][0])
+
+
+def _targets(target, c, ignore_index):
+    """(mask of counted targets, targets made safe to gather), after checking them."""
+    _check_targets(target, c, ignore_index)
     valid = target != ignore_index
-    safe = _ops.where(valid, target, 0)
-    if safe.numel():
-        check = getattr(target._be, "check_index_range", None)
-        if check is not None:
-            check(target._v, c, ignore_index, _target_error)
-        elif ((safe < 0) | (safe >= c)).any().item():
-            h = safe._host()
-            raise _target_error(h[(h < 0) | (h >= c)][0])
-    return valid, safe
+    return valid, _ops.where(valid, target, 0)
 
 
 def _pick(t, safe):
@@ -184,6 +190,32 @@ def _class_shape(weight, ndim, dtype):
 
 
 class _CrossEntropy(Function):
+    """Cross-entropy of (N, C) logits against class indices with no class weights or label
+    smoothing, the loss of almost every classifier: the backend's fused `cross_entropy`
+    forward and `cross_entropy_grad` backward."""
+    @staticmethod
+    def forward(ctx, x, t, ignore_index, reduction):
+        loss, logp, count = (x._from(v) for v in x._be.cross_entropy(x._v, t._v, ignore_index,
+                                                                     reduction))
+        ctx.ignore_index, ctx.reduction = ignore_index, reduction
+        ctx.save_for_backward(x, t, logp, count)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, logp, count = ctx.saved_tensors
+        scale = g / count if ctx.reduction == "mean" else g
+        if grad_mode._state["enabled"]:  # double backward: the same formula, recorded
+            valid = t != ctx.ignore_index
+            safe = _ops.where(valid, t, 0).unsqueeze(1)
+            onehot = _ops.zeros_like(x).scatter(1, safe, 1.0)
+            s = (scale * valid.to(x.dtype)).unsqueeze(1)
+            return (_ops.softmax(x, 1) - onehot) * s, None, None, None
+        grad = x._be.cross_entropy_grad(logp._v, t._v, ctx.ignore_index, scale._v)
+        return x._from(grad), None, None, None
+
+
+class _WeightedCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, safe, wt, weight, reduction, eps):
         logp = x._from(x._be.log_softmax(x._v, 1))
@@ -267,12 +299,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"Expected floating point type for target with class probabilities, "
                            f"got {target.type()[3:-6]}")
     x, t, scalar, c = _class_args(input, target, weight, "cross_entropy")
+    if weight is None and label_smoothing == 0 and x.ndim == 2:
+        _check_targets(t, c, ignore_index)
+        out = _CrossEntropy.apply(x, t, ignore_index, reduction)
+        return out.reshape(()) if scalar and reduction == "none" else out
     valid, safe = _targets(t, c, ignore_index)
     wt = _target_weights(weight, safe, valid, x.dtype)
     if grad_mode._state["enabled"] and x.requires_grad:
-        out = _CrossEntropy.apply(x, safe, wt, weight, reduction, float(label_smoothing))
+        out = _WeightedCrossEntropy.apply(x, safe, wt, weight, reduction, float(label_smoothing))
     else:
-        out = _CrossEntropy.forward(_NoCtx(), x, safe, wt, weight, reduction,
+        out = _WeightedCrossEntropy.forward(_NoCtx(), x, safe, wt, weight, reduction,
                                     float(label_smoothing))
     return out.reshape(()) if scalar and reduction == "none" else out
 
