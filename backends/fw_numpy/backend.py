@@ -280,6 +280,11 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
             return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)
         return self._wrap(r, a.dtype)
 
+    def matmul_bias(self, a, b, bias):
+        r = np.matmul(_blas_ready(self._np(a)), _blas_ready(self._np(b)))
+        r += self._np(bias)  # in place: no second (n, m) array
+        return self._wrap(r, a.dtype)
+
     def pad(self, x, pads, value):
         return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)
 

@@ -55,6 +55,74 @@ def _col2im(cols, input_shape, stride, padding, dilation):
     return out
 
 
+# Stride-1 convolutions with enough taps per output (C/groups * KH * KW) run as one GEMM
+# over "flat runs": in a padded, contiguous (N, C, H, W) input, the window tap (c, i, j) of
+# the outputs of sample n is the contiguous run x[n, c].flat[i*dh*W + j*dw:][:L] with
+# L = (OH-1)*W + OW, output (r, s) at position r*W + s (positions with s >= OW are junk,
+# skipped when reading the result and zero in the gradients). im2col then copies runs of
+# L elements instead of OW, col2im adds them back, and each product is one large GEMM that
+# BLAS spreads over its threads, instead of one small GEMM per sample.
+_FLAT_MIN_TAPS = 32
+
+
+def _flat_ok(stride, taps):
+    return stride == (1, 1) and taps >= _FLAT_MIN_TAPS
+
+
+def _flat_cols(a, kernel, dilation, oh, ow):
+    """((C*KH*KW, N*L) im2col of contiguous `a`, L)."""
+    N, C, H, W = a.shape
+    L = (oh - 1) * W + ow
+    sN, sC, sH, sW = a.strides
+    v = as_strided(a, (C, kernel[0], kernel[1], N, L),
+                   (sC, dilation[0] * sH, dilation[1] * sW, sN, sW), writeable=False)
+    return np.ascontiguousarray(v).reshape(-1, N * L), L
+
+
+def _flat_out(flat, N, oh, ow, W, L):
+    """The (O, N*L) flat-run result as (N, O, OH, OW), a strided view (no copy)."""
+    it = flat.itemsize
+    return as_strided(flat, (N, flat.shape[0], oh, ow), (L * it, N * L * it, W * it, it),
+                      writeable=False)
+
+
+def _flat_grad(g, W):
+    """(O, N*L) flat-run layout of the output gradient, zero at the junk positions."""
+    N, O, oh, ow = g.shape
+    L = (oh - 1) * W + ow
+    flat = np.zeros((O, N * L), g.dtype)
+    it = flat.itemsize
+    as_strided(flat, (N, O, oh, ow), (L * it, N * L * it, W * it, it))[...] = g
+    return flat, L
+
+
+def _grouped_matmul(a, b, groups, out):
+    """out = a @ b per group, the groups being equal blocks of rows of a (and out) and b."""
+    ra, rb = a.shape[0] // groups, b.shape[0] // groups
+    for gi in range(groups):
+        np.matmul(a[gi * ra:(gi + 1) * ra], b[gi * rb:(gi + 1) * rb], out=out[gi * ra:(gi + 1) * ra])
+    return out
+
+
+def _flat_grad_input(g, w, input_shape, padding, dilation, groups):
+    N, C, H, W = input_shape
+    O, Cg, KH, KW = w.shape
+    (ph, pw), (dh, dw) = padding, dilation
+    Hp, Wp = H + 2 * ph, W + 2 * pw
+    gflat, L = _flat_grad(g, Wp)
+    # (C*KH*KW, N*L) window gradients; the groups' blocks of w.T pair with blocks of gflat
+    wt = w.reshape(groups, O // groups, Cg * KH * KW).transpose(0, 2, 1).reshape(-1, O // groups)
+    cols = _grouped_matmul(wt, gflat, groups, np.empty((C * KH * KW, gflat.shape[1]), g.dtype))
+    cols = cols.reshape(C, KH, KW, N, L)
+    out = np.zeros((C, N, Hp * Wp), g.dtype)
+    for i in range(KH):
+        for j in range(KW):
+            start = i * dh * Wp + j * dw
+            out[:, :, start:start + L] += cols[:, i, j]
+    out = out.reshape(C, N, Hp, Wp)[:, :, ph:ph + H, pw:pw + W]
+    return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+
 def _tiled_max_pool(a, kh, kw, oh, ow):
     """Max pooling whose windows tile the input (kernel == stride, no padding/dilation),
     the common `MaxPool2d(2)`: (values, flat indices) from one pass per window cell over
@@ -141,8 +209,16 @@ class NumpyNNOps:
         O, Cg, KH, KW = w.shape
         oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
         ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
-        cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
         K, Og = Cg * KH * KW, O // groups
+        if _flat_ok(stride, K):
+            ap = np.ascontiguousarray(_padded(a, padding))
+            cols, L = _flat_cols(ap, (KH, KW), dilation, oh, ow)
+            flat = _grouped_matmul(w.reshape(O, K), cols, groups, np.empty((O, cols.shape[1]), a.dtype))
+            out = np.ascontiguousarray(_flat_out(flat, N, oh, ow, ap.shape[3], L))
+            if bias is not None:
+                out += self._np(bias).reshape(O, 1, 1)
+            return self._wrap(out, x.dtype)
+        cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
         if groups == 1:
             # (O, K) @ (N, K, L): one batched matmul whose result is already NCHW
             out = np.matmul(w.reshape(O, K), cols.reshape(N, K, oh * ow))
@@ -161,6 +237,9 @@ class NumpyNNOps:
         N, O, oh, ow = g.shape
         _, Cg, KH, KW = w.shape
         K, Og = Cg * KH * KW, O // groups
+        if _flat_ok(stride, K):
+            return self._wrap(_flat_grad_input(g, w, tuple(input_shape), padding, dilation, groups),
+                              grad.dtype)
         g3 = g.reshape(N, O, oh * ow)
         if groups == 1:
             cols = np.matmul(w.reshape(O, K).T, g3)
@@ -177,8 +256,18 @@ class NumpyNNOps:
         N, O, oh, ow = g.shape
         _, Cg, KH, KW = weight_shape
         Og = O // groups
+        K = Cg * KH * KW
+        if _flat_ok(stride, K):
+            ap = np.ascontiguousarray(_padded(a, padding))
+            cols, L = _flat_cols(ap, (KH, KW), dilation, oh, ow)
+            gflat, _ = _flat_grad(g, ap.shape[3])
+            out = np.empty((O, K), a.dtype)
+            for gi in range(groups):
+                np.matmul(gflat[gi * Og:(gi + 1) * Og], cols[gi * K:(gi + 1) * K].T,
+                          out=out[gi * Og:(gi + 1) * Og])
+            return self._wrap(out.reshape(tuple(weight_shape)), grad.dtype)
         cols = _cols(_padded(a, padding), (KH, KW), stride, dilation, (oh, ow))
-        K, L = Cg * KH * KW, oh * ow
+        L = oh * ow
         g3 = g.reshape(N, O, L)
         out = np.empty((O, K), a.dtype)
         for gi in range(groups):
