@@ -25,10 +25,13 @@ class _MaxPool2d(Function):
         ctx.input_shape = tuple(x.shape)
         ctx.save_for_backward(indices)
         ctx.mark_non_differentiable(indices)
+        ctx.set_materialize_grads(False)  # no zeros made for the indices' gradient
         return values, indices
 
     @staticmethod
     def backward(ctx, g, _):
+        if g is None:
+            return None, None, None, None, None, None
         (indices,) = ctx.saved_tensors
         return _MaxPoolGrad.apply(g, indices, ctx.input_shape), None, None, None, None, None
 
