@@ -11,6 +11,7 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
+from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
 from .optim_ops import NumpyOptimOps
 
@@ -74,6 +75,10 @@ def _erf(a):
 
 class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     type = "cpu"
+
+    def __init__(self, index=None):
+        super().__init__(index)
+        keep_freed_memory()
 
     @classmethod
     def describe(cls):
