@@ -90,6 +90,16 @@ class _State:
         self.geom = {}       # n -> (global size, local size, chunk)
         self.args = {}       # (n, off_a, off_b) -> (global, local, packed int4)
         self.shapes = {}     # shape -> (numel, contiguous strides)
+        # Launch plans of repeated unary and binary ops: key (op, dtype, shape, strides,
+        # offset of each tensor operand, and for a scalar operand its side; the keys of the
+        # three kinds differ in length) -> (kernel, output shape, strides, dtype, bytes,
+        # global and local size, packed index argument, chunk argument or None)
+        self.plans = {}
+
+    def plan(self, key, plan):
+        if len(self.plans) > _MEMO_MAX:
+            self.plans.clear()
+        self.plans[key] = plan
 
     def defines(self, dtype):
         ct = rt.CL_TYPES[dtype.name]
@@ -208,6 +218,17 @@ class ElementwiseOps:
     # -- unary -----------------------------------------------------------------------------
     def unary(self, op, x):
         st = self._ew or self._ew_state()
+        plan = st.plans.get((op, x.dtype, x.shape, x.strides, x.offset))
+        if plan is not None:  # a repeat: see binary
+            k, shape, strides, odt, nbytes, gs, ls, raw, chunk = plan
+            buf = st.alloc(nbytes)
+            k.set_arg(0, buf.mem)
+            k.set_arg(1, x.buf.mem)
+            k._set_arg_buf(2, raw)
+            if chunk is not None:
+                k._set_arg_buf(3, chunk)
+            _enqueue(st.queue, k, gs, ls, None, None, False, False)
+            return View(buf, shape, strides, 0, odt)
         e = st.unary.get((op, x.dtype)) or self._ew_unary_entry(st, op, x.dtype)
         shape = x.shape
         n, strides = st.shapes.get(shape) or st.shape(shape)
@@ -217,62 +238,41 @@ class ElementwiseOps:
         if n:
             if x.strides == strides or x.is_contiguous():
                 gs, ls, p = st.args.get((n, x.offset, 0)) or st.contiguous_args(n, x.offset, 0)
-                k = e[0]
-                k.set_arg(0, buf.mem)
-                k.set_arg(1, x.buf.mem)
-                k._set_arg_buf(2, p)
-                _enqueue(st.queue, k, gs, ls, None, None, False, False)
+                plan = (e[0], shape, strides, odt, n * odt.itemsize, gs, ls, p, None)
+                raw = (p,)
             else:
                 gs, ls, chunk = st.geometry(n)
                 d = pack(shape, (strides, x.strides), (0, x.offset))
-                _launch(st.queue, e[1], gs, ls, (buf.mem, x.buf.mem), (d, _INT1(chunk)))
+                chunk = _INT1(chunk)
+                plan = (e[1], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk)
+                raw = (d, chunk)
+            st.plan((op, x.dtype, shape, x.strides, x.offset), plan)
+            _launch(st.queue, plan[0], gs, ls, (buf.mem, x.buf.mem), raw)
         return out
 
     # -- binary ----------------------------------------------------------------------------
     def binary(self, op, a, b):
         st = self._ew or self._ew_state()
+        if type(b) is View and type(a) is View:
+            # A repeat of a tensor-tensor op seen before (same op, dtypes, shapes, strides,
+            # offsets) takes its launch plan from one dict: output allocation, four kernel
+            # arguments and the enqueue are all that is left per call.
+            plan = st.plans.get((op, a.dtype, b.dtype, a.shape, b.shape, a.strides, b.strides,
+                                 a.offset, b.offset))
+            if plan is not None:
+                k, shape, strides, odt, nbytes, gs, ls, raw, chunk = plan
+                buf = st.alloc(nbytes)
+                k.set_arg(0, buf.mem)
+                k.set_arg(1, a.buf.mem)
+                k.set_arg(2, b.buf.mem)
+                k._set_arg_buf(3, raw)
+                if chunk is not None:
+                    k._set_arg_buf(4, chunk)
+                _enqueue(st.queue, k, gs, ls, None, None, False, False)
+                return View(buf, shape, strides, 0, odt)
+            return self._ew_binary_tt(st, op, a, b)
         if type(a) is View:
             dtype = a.dtype
-            if type(b) is View:
-                if b.dtype is not dtype:
-                    raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name};"
-                                    " the frontend promotes both operands to one dtype first")
-                e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
-                if e[7]:
-                    self._ew_check_divisor(st, b)
-                shape = a.shape
-                if shape == b.shape:
-                    n, strides = st.shapes.get(shape) or st.shape(shape)
-                    odt = e[6]
-                    buf = st.alloc(n * odt.itemsize)
-                    out = View(buf, shape, strides, 0, odt)
-                    if not n:
-                        return out
-                    if ((a.strides == strides or a.is_contiguous())
-                            and (b.strides == strides or b.is_contiguous())):
-                        gs, ls, p = (st.args.get((n, a.offset, b.offset))
-                                     or st.contiguous_args(n, a.offset, b.offset))
-                        k = e[0]
-                        k.set_arg(0, buf.mem)
-                        k.set_arg(1, a.buf.mem)
-                        k.set_arg(2, b.buf.mem)
-                        k._set_arg_buf(3, p)
-                        _enqueue(st.queue, k, gs, ls, None, None, False, False)
-                        return out
-                else:
-                    shape = broadcast_shapes(shape, b.shape)
-                    n, strides = st.shapes.get(shape) or st.shape(shape)
-                    odt = e[6]
-                    buf = st.alloc(n * odt.itemsize)
-                    out = View(buf, shape, strides, 0, odt)
-                    if not n:
-                        return out
-                    a, b = broadcast_view(a, shape), broadcast_view(b, shape)
-                gs, ls, chunk = st.geometry(n)
-                d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
-                _launch(st.queue, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem),
-                        (d, _INT1(chunk)))
-                return out
             v, s, which = a, b, 1
         elif type(b) is View:
             dtype = b.dtype
@@ -280,6 +280,25 @@ class ElementwiseOps:
         else:
             raise TypeError(f"opencl backend: {op} needs at least one tensor operand")
         # one operand is a Python scalar, passed by value
+        key = (op, dtype, which, v.shape, v.strides, v.offset)
+        plan = st.plans.get(key)
+        if plan is not None:  # a repeat: see above
+            k, shape, strides, odt, nbytes, gs, ls, raw, chunk = plan
+            try:
+                sb = _PACK[dtype.name](s)
+            except (struct.error, OverflowError, TypeError):
+                sb = _scalar_bytes(s, dtype)
+            buf = st.alloc(nbytes)
+            k.set_arg(0, buf.mem)
+            k.set_arg(1, v.buf.mem)
+            k._set_arg_buf(2, raw)
+            if chunk is None:
+                k._set_arg_buf(3, sb)
+            else:
+                k._set_arg_buf(3, chunk)
+                k._set_arg_buf(4, sb)
+            _enqueue(st.queue, k, gs, ls, None, None, False, False)
+            return View(buf, shape, strides, 0, odt)
         e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
         if e[7] and which == 1:
             self._ew_check_divisor(st, s)
@@ -295,19 +314,63 @@ class ElementwiseOps:
         if n:
             if v.strides == strides or v.is_contiguous():
                 gs, ls, p = st.args.get((n, v.offset, 0)) or st.contiguous_args(n, v.offset, 0)
-                k = e[which]
-                k.set_arg(0, buf.mem)
-                k.set_arg(1, v.buf.mem)
-                k._set_arg_buf(2, p)
-                k._set_arg_buf(3, sb)
-                _enqueue(st.queue, k, gs, ls, None, None, False, False)
+                plan = (e[which], shape, strides, odt, n * odt.itemsize, gs, ls, p, None)
+                raw = (p, sb)
             else:
                 gs, ls, chunk = st.geometry(n)
                 d = pack(shape, (strides, v.strides), (0, v.offset))
-                _launch(st.queue, e[which + 3], gs, ls, (buf.mem, v.buf.mem),
-                        (d, _INT1(chunk), sb))
+                chunk = _INT1(chunk)
+                plan = (e[which + 3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk)
+                raw = (d, chunk, sb)
+            if not e[7]:
+                st.plan(key, plan)
+            _launch(st.queue, plan[0], gs, ls, (buf.mem, v.buf.mem), raw)
         if e[7] and which == 2:  # scalar // tensor: the tensor is the divisor
             self._ew_check_divisor(st, v)
+        return out
+
+    def _ew_binary_tt(self, st, op, a, b):
+        """Binary op of two Views, the first time its plan is seen (or when it has none:
+        empty outputs, integer division, whose divisor is checked on every call)."""
+        dtype = a.dtype
+        key = (op, dtype, b.dtype, a.shape, b.shape, a.strides, b.strides, a.offset, b.offset)
+        if b.dtype is not dtype:
+            raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name};"
+                            " the frontend promotes both operands to one dtype first")
+        e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
+        if e[7]:
+            self._ew_check_divisor(st, b)
+        shape = a.shape
+        if shape == b.shape:
+            n, strides = st.shapes.get(shape) or st.shape(shape)
+            odt = e[6]
+            buf = st.alloc(n * odt.itemsize)
+            out = View(buf, shape, strides, 0, odt)
+            if not n:
+                return out
+            if ((a.strides == strides or a.is_contiguous())
+                    and (b.strides == strides or b.is_contiguous())):
+                gs, ls, p = (st.args.get((n, a.offset, b.offset))
+                             or st.contiguous_args(n, a.offset, b.offset))
+                if not e[7]:
+                    st.plan(key, (e[0], shape, strides, odt, n * odt.itemsize, gs, ls, p, None))
+                _launch(st.queue, e[0], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (p,))
+                return out
+        else:
+            shape = broadcast_shapes(shape, b.shape)
+            n, strides = st.shapes.get(shape) or st.shape(shape)
+            odt = e[6]
+            buf = st.alloc(n * odt.itemsize)
+            out = View(buf, shape, strides, 0, odt)
+            if not n:
+                return out
+            a, b = broadcast_view(a, shape), broadcast_view(b, shape)
+        gs, ls, chunk = st.geometry(n)
+        d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
+        chunk = _INT1(chunk)
+        if not e[7]:
+            st.plan(key, (e[3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk))
+        _launch(st.queue, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (d, chunk))
         return out
 
     def _ew_check_divisor(self, st, b):

@@ -110,9 +110,19 @@ class Buffer:
         self.mem, self.nbytes, self.size, self.pool = mem, nbytes, size, pool
 
     def __del__(self):
+        # Runs once per op output: the pool's common case (cache the buffer for reuse) is
+        # inlined here rather than a call of Pool.release.
         pool = self.pool
         if pool is not None:
-            pool.release(self.mem, self.size)
+            size = self.size
+            if pool.cached + size <= pool.cache_limit:
+                free = pool.free.get(size)
+                if free is None:
+                    free = pool.free.setdefault(size, [])
+                free.append(self.mem)
+                pool.cached += size
+            else:
+                pool.release(self.mem, size)
 
 
 class Pool:
@@ -125,11 +135,12 @@ class Pool:
         self.live = 0        # bytes in buffers handed out or cached
         self.cached = 0      # bytes in self.free
         self.limit = device.global_mem_size
+        self.cache_limit = self.limit >> 2  # most bytes kept in self.free
         self.max_alloc = device.max_mem_alloc_size  # a driver query: ask once
         self.lock = threading.Lock()
 
     def alloc(self, nbytes):
-        size = _size_class(nbytes)
+        size = _classes.get(nbytes) or _size_class(nbytes)
         free = self.free.get(size)
         if free:  # the hot path: list.pop is atomic, so no lock (another thread may win)
             try:
@@ -156,7 +167,7 @@ class Pool:
             return Buffer(mem, nbytes, size, self)
 
     def release(self, mem, size):
-        if self.cached + size > self.limit >> 2:  # keep the cache bounded
+        if self.cached + size > self.cache_limit:  # keep the cache bounded
             with self.lock:
                 self.live -= size
             mem.release()

@@ -60,6 +60,9 @@ def _as(x, dtype):
     return _PY[dtype.kind](x)
 
 
+_BROADCASTS = set()  # pairs of (non-0-dim) shapes that broadcast: _binary's fast path
+
+
 def raw_binary(op, a, b, dtype=None):
     """Run binary primitive `op` without autograd; `dtype` overrides the compute dtype."""
     ops = _operands(a, b)
@@ -70,6 +73,10 @@ def raw_binary(op, a, b, dtype=None):
         d = dtype
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._v.shape != b._v.shape:
         broadcast_shapes(a._v.shape, b._v.shape)
+        if a._v.shape and b._v.shape:
+            if len(_BROADCASTS) > 4096:
+                _BROADCASTS.clear()
+            _BROADCASTS.add((a._v.shape, b._v.shape))
     return Tensor._make(be.binary(op, _as(a, d), _as(b, d)), be)
 
 
@@ -168,6 +175,27 @@ class _Binary(Function):
 
 def _binary(op, a, b, dtype=None):
     """Dispatch: the autograd Function only when a gradient is wanted."""
+    if type(a) is Tensor:
+        # The hot path of small ops, where Python overhead is the op's cost: a tensor and a
+        # tensor of the same dtype and device, of one shape or of shapes already seen to
+        # broadcast, or a tensor and a Python number of its kind, with no gradient wanted.
+        # Exactly what raw_binary does for them, minus its general checks.
+        va = a._v
+        if type(b) is Tensor:
+            vb = b._v
+            if (va.dtype is vb.dtype and a._be is b._be
+                    and (va.shape == vb.shape and va.shape
+                         or (va.shape, vb.shape) in _BROADCASTS)
+                    and (dtype is None or dtype is va.dtype)
+                    and not ((a.requires_grad or b.requires_grad)
+                             and grad_mode._state["enabled"])):
+                be = a._be
+                return Tensor._make(be.binary(op, va, vb), be)
+        elif ((type(b) is float and va.dtype.kind == 2 or type(b) is int and va.dtype.kind >= 1)
+                and (dtype is None or dtype is va.dtype)
+                and not (a.requires_grad and grad_mode._state["enabled"])):
+            be = a._be
+            return Tensor._make(be.binary(op, va, _PY[va.dtype.kind](b)), be)
     if grad_mode._state["enabled"] and (
             isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad):
         return _Binary.apply(a, b, op, dtype)
@@ -183,8 +211,11 @@ def _float_dtype(a, b):
     return d if d.is_floating_point else dt.get_default_dtype()
 
 
+_OPERAND_TYPES = (Tensor,) + _SCALARS
+
+
 def _check_operand(x, fn):
-    if not isinstance(x, (Tensor,) + _SCALARS):
+    if not isinstance(x, _OPERAND_TYPES):
         raise TypeError(f"{fn}(): argument 'other' must be Tensor or Number, not {type(x).__name__}")
 
 
