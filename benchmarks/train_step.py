@@ -9,8 +9,9 @@ Models (random data, float32, cross-entropy): (a) MLP 784-512-512-10, batch 128,
 Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool2
 linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, hidden 256,
 sequence 32, batch 32, input 64, classifying from the last step, SGD. The same code builds
-each model with fw and with torch (`lib.nn`), so only the library differs. Prints medians
-and the ratio fw / torch (lower is better).
+each model with fw and with torch (`lib.nn`), so only the library differs. torch and each
+fw device take turns, 5 steps at a time, so load from elsewhere hits them alike. Prints
+medians and the ratio fw / torch (lower is better).
 """
 import argparse
 import os
@@ -80,15 +81,21 @@ def step_fn(lib, builder, shape, opt_name, device, sync):
     return step
 
 
-def median_ms(step, steps, warm=3):
-    for _ in range(warm):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+def median_ms(steps_by_name, steps, warm=3, burst=5):
+    """Median ms per step of each step function. They take turns, `burst` steps at a time,
+    so that a change in the machine's load (a shared 2-core VM) hits all of them alike and
+    the ratios stay fair."""
+    for step in steps_by_name.values():
+        for _ in range(warm):
+            step()
+    times = {name: [] for name in steps_by_name}
+    while len(next(iter(times.values()))) < steps:
+        for name, step in steps_by_name.items():
+            for _ in range(burst):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
 def main():
@@ -106,18 +113,18 @@ def main():
     for name in args.models.split(","):
         builder, shape, opts = MODELS[name]
         for opt_name in opts:
-            t_torch = median_ms(step_fn(torch, builder, shape, opt_name, "cpu", lambda: None),
-                                args.steps)
-            t_fw = []
+            steps = {"torch": step_fn(torch, builder, shape, opt_name, "cpu", lambda: None)}
             for d in devices:
                 sync = fw.plugins.registry.backend(d).synchronize
-                t_fw.append(median_ms(step_fn(fw, builder, shape, opt_name, d, sync), args.steps))
+                steps[d] = step_fn(fw, builder, shape, opt_name, d, sync)
+            ms = median_ms(steps, args.steps)
+            t_torch, t_fw = ms["torch"], [ms[d] for d in devices]
             rows.append([name, opt_name, f"{t_torch:.2f}"] + [f"{t:.2f}" for t in t_fw]
                         + [f"{t / t_torch:.2f}x" for t in t_fw])
             print(table(rows[-1:], header) if len(rows) == 1 else "  ".join(rows[-1]), flush=True)
     print()
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; medians of "
-          f"{args.steps} steps after 3 warm-up steps")
+          f"{args.steps} steps after 3 warm-up steps, torch and fw taking turns 5 steps at a time")
     print(table(rows, header))
 
 
