@@ -1,7 +1,7 @@
 """The backward engine: walks the graph from the roots in dependency order."""
 import heapq
 
-from . import grad_mode
+from . import function as _function, grad_mode
 from .function import AccumulateGrad
 
 
@@ -190,8 +190,7 @@ def _check_count(node, grads, n_in):
 def _validate(node, i, g, nxt, nr):
     """A gradient a node returned, checked against the input it is for (PyTorch's
     validate_outputs): a broadcast shape is summed down, another dtype is cast."""
-    from ..tensor import Tensor
-    if not isinstance(g, Tensor):
+    if not isinstance(g, _function._Tensor):
         raise TypeError(f"function {node.name()} returned a gradient of type "
                         f"{type(g).__name__} at index {i}; expected a Tensor or None")
     if type(nxt) is AccumulateGrad:
@@ -228,6 +227,10 @@ def _add(buffers, node, nr, g):
 
 
 def _materialize(node, slots):
+    """The gradients of a node's outputs, with zeros for those that received none."""
+    n = len(node._out_meta)
+    if len(slots) == n:  # the common case: every output got a gradient
+        return [slots[i] for i in range(n)]
     from ..ops.creation import zeros
     grads = []
     for i, meta in enumerate(node._out_meta):
