@@ -266,7 +266,10 @@ def test_composed_max_pool2d(hw, kernel, stride, padding, dilation, ceil_mode):
     np.testing.assert_array_equal(_n(idx), tidx.numpy())
     g = _data(tuple(tout.shape))
     tout.backward(torch.tensor(g))
-    _close(_n(NNOps.max_pool2d_grad(be, _v(g), idx, x.shape)), tx.grad)
+    geo = (k, s, pair(padding), pair(dilation))
+    _close(_n(NNOps.max_pool2d_grad(be, _v(g), idx, x.shape, *geo)), tx.grad)
+    # the cpu backend's own (a plain scatter where the windows are disjoint)
+    _close(_n(be.max_pool2d_grad(_v(g), idx, x.shape, *geo)), tx.grad)
 
 
 @pytest.mark.parametrize("hw,kernel,stride,padding,ceil_mode,cip,div", AVGPOOL)

@@ -133,9 +133,12 @@ def test_max_pool2d(device, xs, kernel, stride, padding, dilation, ceil_mode, st
     np.testing.assert_array_equal(be.to_numpy(i), ti.numpy())
     g = _data(tuple(tv.shape))
     (gx,) = torch.autograd.grad(tv, tx, torch.tensor(g))
-    _close(be, be.max_pool2d_grad(_input(be, g, strided), i, xs), gx)
-    # indices that did not come from this backend's max_pool2d (a fresh upload)
-    _close(be, be.max_pool2d_grad(be.from_numpy(g), be.from_numpy(ti.numpy()), xs), gx)
+    geo = (kernel, stride, padding, dilation)
+    _close(be, be.max_pool2d_grad(_input(be, g, strided), i, xs, *geo), gx)
+    # indices that did not come from this backend's max_pool2d (torch's, uploaded; strided
+    # when the grad is): the geometry alone picks the kernel
+    _close(be, be.max_pool2d_grad(be.from_numpy(g), _input(be, ti.numpy(), strided), xs, *geo),
+           gx)
 
 
 @pytest.mark.parametrize("xs,kernel,stride,padding,dilation,ceil_mode", POOL)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import framework as fw
+from framework.device import View, contiguous_strides
 
 try:
     import wgpu  # noqa: F401
@@ -296,17 +297,25 @@ def test_max_pool2d_kernels_against_torch(be, case):
     _close(fx.grad, tx.grad)
 
 
-def test_max_pool2d_grad_with_foreign_indices_scatters_per_plane(be):
-    # indices not made by max_pool2d (no remembered geometry): the per-plane kernel
+@pytest.mark.parametrize("kernel,stride", [((3, 3), (1, 1)), ((2, 3), (3, 2))])
+def test_max_pool2d_grad_with_foreign_indices(be, kernel, stride):
+    # indices not made by this backend's max_pool2d (torch's, uploaded into a view with an
+    # offset) and the geometry they were made with; where windows overlap (stride 1 < 3) an
+    # input that is the max of several windows gets the sum of their grads
     rng = np.random.default_rng(6)
-    g = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
-    idx = rng.integers(0, 20, (2, 3, 2, 2)).astype(np.int64)
-    out = be.max_pool2d_grad(be.from_numpy(g), be.from_numpy(idx), (2, 3, 4, 5))
-    assert "max_pool_grad_plane" in _last_kernels(be, 1)
-    out = be.to_numpy(out)
-    want = torch.zeros(2, 3, 20).scatter_add_(2, torch.tensor(idx).view(2, 3, 4),
-                                              torch.tensor(g).view(2, 3, 4))
-    np.testing.assert_allclose(out, want.view(2, 3, 4, 5).numpy(), rtol=1e-6)
+    a = rng.integers(-3, 4, (2, 3, 6, 7)).astype(np.float32)
+    a[:, :, 2, 3] = 9  # the max of every window that covers it
+    tx = torch.tensor(a, requires_grad=True)
+    ty, ti = TF.max_pool2d(tx, kernel, stride, return_indices=True)
+    if stride == (1, 1):
+        assert ((ti.view(6, -1) == 2 * 7 + 3).sum(1) == 9).all()
+    g = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    ty.backward(torch.tensor(g))
+    idx = be.from_numpy(np.concatenate([[-1], ti.numpy().ravel()]))
+    idx = View(idx.buf, tuple(ti.shape), contiguous_strides(tuple(ti.shape)), 1, idx.dtype)
+    out = be.max_pool2d_grad(be.from_numpy(g), idx, a.shape, kernel, stride, (0, 0), (1, 1))
+    assert "max_pool_grad" in _last_kernels(be, 1)
+    np.testing.assert_allclose(be.to_numpy(out), tx.grad.numpy(), rtol=1e-6)
 
 
 AVG_CASES = [  # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override

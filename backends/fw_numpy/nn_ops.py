@@ -4,8 +4,6 @@ Same contract and results as the composed defaults, with fewer temporaries: im2c
 an `as_strided` window view copied once into matmul layout, col2im a loop of in-place
 strided adds, max-pool backward a `bincount`.
 """
-import weakref
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -151,14 +149,16 @@ def _tiled_max_pool(a, kh, kw, oh, ow):
     indices *= W - kw
     indices += k
     indices += (np.arange(oh) * kh * W)[:, None] + np.arange(ow) * kw
-    key = id(indices)
-    _DISTINCT[key] = weakref.ref(indices, lambda _, key=key: _DISTINCT.pop(key, None))
     return values, indices
 
 
-# id -> weakref of index arrays made by _tiled_max_pool: no input position occurs twice in
-# a plane, so their backward is a plain scatter instead of a summing bincount.
-_DISTINCT = {}
+def _counted(t, ignore_index):
+    """(mask of counted targets, or None when all are; targets safe to index with; count)."""
+    valid = t != ignore_index
+    n = np.count_nonzero(valid)
+    if n == t.size:
+        return None, t, n
+    return valid, np.where(valid, t, 0), n
 
 
 # float dtype -> the integer dtype of its size, to select floats with bit masks
@@ -183,27 +183,30 @@ class NumpyNNOps:
     # -- losses ----------------------------------------------------------------------------
     def cross_entropy(self, x, target, ignore_index, reduction):
         a, t = self._np(x), self._np(target)
-        valid = t != ignore_index
-        rows = np.arange(a.shape[0])
         logp = a - a.max(axis=1, keepdims=True)
         logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-        loss = np.where(valid, -logp[rows, np.where(valid, t, 0)], 0).astype(a.dtype, copy=False)
-        count = np.asarray(valid.sum(), a.dtype)
+        valid, safe, n = _counted(t, ignore_index)
+        loss = -logp[np.arange(len(t)), safe]
+        if valid is not None:
+            loss[~valid] = 0
+        count = np.asarray(n, a.dtype)
         if reduction != "none":
             loss = loss.sum(dtype=a.dtype)
-            if reduction == "mean":
-                with np.errstate(invalid="ignore"):  # no counted target: NaN, as PyTorch
-                    loss = loss / count
+            if reduction == "mean":  # no counted target: NaN, as PyTorch
+                loss = loss / count if n else np.asarray(np.nan, a.dtype)
         return self._wrap(loss, x.dtype), self._wrap(logp, x.dtype), self._wrap(count, x.dtype)
 
-    def cross_entropy_grad(self, logp, target, ignore_index, scale):
-        lp, t = self._np(logp), self._np(target)
-        valid = t != ignore_index
-        s = np.where(valid, self._np(scale), 0).astype(lp.dtype, copy=False)
-        grad = np.exp(lp)
-        grad *= s[:, None]
-        grad[np.arange(lp.shape[0]), np.where(valid, t, 0)] -= s
-        return self._wrap(grad, logp.dtype)
+    def cross_entropy_grad(self, logp, target, ignore_index, reduction, grad, count):
+        lp, t, g = self._np(logp), self._np(target), self._np(grad)
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):  # no counted target
+                g = g / self._np(count)
+        valid, safe, _ = _counted(t, ignore_index)
+        s = np.broadcast_to(g, t.shape) if valid is None else np.where(valid, g, 0)
+        out = np.exp(lp)
+        out *= s.astype(lp.dtype, copy=False)[:, None]
+        out[np.arange(len(t)), safe] -= s
+        return self._wrap(out, logp.dtype)
 
     # -- convolution -----------------------------------------------------------------------
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
@@ -304,13 +307,13 @@ class NumpyNNOps:
         cols = (np.arange(ow) * sw - pw) + (k % kw) * dw
         return self._wrap(values, x.dtype), self._wrap(rows * W + cols, dt.int64)
 
-    def max_pool2d_grad(self, grad, indices, input_shape):
+    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
         g, idx = self._np(grad), self._np(indices)
         N, C, H, W = input_shape
         planes = N * C
         flat = (idx.reshape(planes, -1) + (np.arange(planes) * (H * W))[:, None]).ravel()
-        ref = _DISTINCT.get(id(idx))
-        if ref is not None and ref() is idx:
+        if all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation)):
+            # disjoint windows: no position is chosen twice, a plain scatter is the sum
             out = np.zeros(planes * H * W, g.dtype)
             out[flat] = g.reshape(-1)
         else:

@@ -7,14 +7,10 @@
   input pixel sums its window cells: no atomics, deterministic).
 - conv2d_grad_weight: grad (O, N*L) @ columns^T, the batch summed inside the GEMM's K.
 - pooling (kernels/pool.cl): one work-item per output forward, gather per input pixel
-  backward. max_pool2d_grad gets no window geometry in its signature, so max_pool2d
-  remembers the geometry of the index buffers it makes (weakly, keyed by buffer); other
-  indices take a per-plane scatter kernel (still deterministic).
+  backward; max-pool backward with disjoint windows is a zero fill + one write per output.
 - layer_norm (kernels/norm.cl): one work-group per row, reductions in local memory.
 Only float32/float64 have kernels; other dtypes take the composed defaults.
 """
-import weakref
-
 import numpy as np
 
 from framework import dtypes as dt
@@ -199,16 +195,12 @@ class CLNNOps:
             p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x, N * C)
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
                             *self._grid(oh * ow, N * C), out, ind, x, p)
-        # Remember how these indices were made, for the gather-form gradient.
-        geo = self.__dict__.get("_pool_geometry")
-        if geo is None:
-            geo = self._pool_geometry = weakref.WeakKeyDictionary()
-        geo[ind.buf] = ((N, C, oh, ow), (H, W), (kernel, stride, padding, dilation))
         return out, ind
 
-    def max_pool2d_grad(self, grad, indices, input_shape):
+    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
         if grad.dtype not in _FLOATS:
-            return NNOps.max_pool2d_grad(self, grad, indices, input_shape)
+            return NNOps.max_pool2d_grad(self, grad, indices, input_shape, kernel, stride,
+                                         padding, dilation)
         N, C, H, W = input_shape
         _, _, oh, ow = grad.shape
         out = self.new(tuple(input_shape), grad.dtype)
@@ -216,28 +208,18 @@ class CLNNOps:
             return out
         if not grad.numel:
             return self.full(tuple(input_shape), 0, grad.dtype)
-        known = self.__dict__.get("_pool_geometry", {}).get(indices.buf)
-        if (known is not None and indices.offset == 0 and indices.is_contiguous()
-                and known[:2] == (tuple(indices.shape), (H, W))):
-            kernel, stride, padding, dilation = known[2]
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, grad,
-                                  N * C)
-            if all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation)):
-                # disjoint windows: zero fill + one write per output (~4x faster on PoCL
-                # than gathering over the windows of every input pixel)
-                rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem,
-                                          np.zeros(1, grad.dtype.np), 0,
-                                          out.numel * grad.dtype.itemsize)
-                self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_disjoint", grad.dtype),
-                                *self._grid(oh * ow, N * C), out, grad, indices, p)
-            else:
-                self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
-                                *self._grid(H * W, N * C), out, grad, indices, p)
+        ind = self._dense(indices)
+        p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, grad, N * C)
+        if all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation)):
+            # disjoint windows: zero fill + one write per output (~4x faster on PoCL than
+            # gathering over the windows of every input pixel)
+            rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem, np.zeros(1, grad.dtype.np),
+                                      0, out.numel * grad.dtype.itemsize)
+            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_disjoint", grad.dtype),
+                            *self._grid(oh * ow, N * C), out, grad, ind, p)
         else:
-            ind = self._dense(indices)
-            p = self._pool_params(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad, N * C)
-            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad_plane", grad.dtype),
-                            *self._grid(N * C), out, grad, ind, p)
+            self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
+                            *self._grid(H * W, N * C), out, grad, ind, p)
         return out
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,

@@ -120,15 +120,17 @@ class NNOps:
                 loss = self.binary("div", loss, count)
         return loss, logp, count
 
-    def cross_entropy_grad(self, logp, target, ignore_index, scale):
-        """d(sum_n scale_n loss_n)/dx for the losses of `cross_entropy`, from its log_softmax:
-        (softmax - one_hot(target)) * scale_n, with 0 rows where the target is ignored.
-        `scale` is an (N,) or a 0-d View."""
+    def cross_entropy_grad(self, logp, target, ignore_index, reduction, grad, count):
+        """The gradient with respect to the logits of `cross_entropy`, from its log_softmax
+        and count: (softmax - one_hot(target)) * g_n, rows of ignored targets 0, where g_n
+        is `grad` (per sample for reduction "none", else 0-d), divided by `count` for
+        "mean"."""
         N = logp.shape[0]
+        scale = self.binary("div", grad, count) if reduction == "mean" else grad
         valid = self.binary("ne", target, ignore_index)
         s = _view(self.where(valid, scale, 0), (N, 1))
-        grad = self.binary("mul", self.unary("exp", logp), s)
-        return self.scatter(grad, 1, _view(self.where(valid, target, 0), (N, 1)),
+        out = self.binary("mul", self.unary("exp", logp), s)
+        return self.scatter(out, 1, _view(self.where(valid, target, 0), (N, 1)),
                             self.unary("neg", s), True)
 
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
@@ -195,8 +197,15 @@ class NNOps:
         idx = self.gather(table, 4, k)
         return values, _view(idx, (N, C, oh, ow))
 
-    def max_pool2d_grad(self, grad, indices, input_shape):
-        """Scatter-add `grad` into zeros of `input_shape` at `indices` (per plane)."""
+    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
+        """Scatter-add `grad` into zeros of `input_shape` at `indices` (per plane).
+
+        `indices` are those max_pool2d made with the same kernel, stride, padding and
+        dilation (2-tuples; the output size is grad's). The geometry lets a backend pick a
+        faster form: where each stride >= (kernel - 1) * dilation + 1 the windows are
+        disjoint, no input position is the max of two outputs, and a plain scatter (one
+        write per output) equals the sum; otherwise positions chosen by several
+        overlapping windows get the sum of their grads. This default ignores it."""
         N, C, H, W = input_shape
         L = grad.shape[2] * grad.shape[3]
         out = self.full((N, C, H * W), 0, grad.dtype)

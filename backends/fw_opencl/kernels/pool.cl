@@ -96,24 +96,6 @@ __kernel void max_pool_grad_disjoint(__global T *out, __global const T *g,
     out[nc * p.H * p.W + j] = g[p.off + n * p.s_n + c * p.s_c + oh * p.s_h + ow * p.s_w];
 }
 
-// Max-pool gradient when the geometry is unknown: one work-item per plane scatters its
-// outputs' grads in order (deterministic). Indices outside the plane are ignored.
-__kernel void max_pool_grad_plane(__global T *out, __global const T *g,
-                                  __global const long *ind, const poolp p) {
-    int nc = get_global_id(0);
-    if (nc >= p.P) return;
-    __global T *dst = out + nc * p.H * p.W;
-    for (int i = 0; i < p.H * p.W; ++i) dst[i] = 0;
-    int n = nc / p.C, c = nc - n * p.C;
-    const __global T *gp = g + p.off + n * p.s_n + c * p.s_c;
-    const __global long *ip = ind + nc * p.OH * p.OW;
-    for (int oh = 0; oh < p.OH; ++oh)
-        for (int ow = 0; ow < p.OW; ++ow) {
-            long i = ip[oh * p.OW + ow];
-            if (i >= 0 && i < p.H * p.W) dst[i] += gp[oh * p.s_h + ow * p.s_w];
-        }
-}
-
 // The extent of window o along one axis that its sum is divided by, counted as PyTorch
 // does; the divisor is the product over both axes (or divisor_override).
 inline int avg_span(int o, int s, int pad, int K, int size, int cip) {

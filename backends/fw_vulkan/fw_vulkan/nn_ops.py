@@ -7,17 +7,13 @@
   gather form (each input pixel sums its window cells: no atomics, deterministic).
 - conv2d_grad_weight: grad (g, Og, N*L) @ columns^T, the batch summed inside the GEMM's K.
 - pooling (kernels/pool.wgsl): one item per output forward, a gather per input pixel
-  backward. max_pool2d_grad's signature has no window geometry, so max_pool2d remembers
-  the geometry of the index buffers it makes (weakly, keyed by buffer); other indices take
-  a per-plane serial scatter (still deterministic).
+  backward (over the windows of max_pool2d_grad's geometry).
 - softmax / log_softmax (kernels/softmax.wgsl): one work-group per row (one item per row
   for many short rows), an online max / sum of exponentials, then one write pass.
 Parameters travel in the Meta block's 32 stride words (`_params`). Only float dtypes have
 kernels (float64 where the device has shader-f64); others take the composed defaults, as
 do empty tensors.
 """
-import weakref
-
 import numpy as np
 
 from framework import dtypes as dt
@@ -168,16 +164,12 @@ class VKNNOps:
             ints = self._pool_ints(C, H, W, oh, ow, kernel, stride, padding, dilation, x)
             self.launch(self._nn_kernel("pool.wgsl", "max_pool", 3, x.dtype), (out, x, ind),
                         _params(out.numel, ints), out.numel)
-        # Remember how these indices were made, for the gather-form gradient.
-        geo = self.__dict__.get("_pool_geometry")
-        if geo is None:
-            geo = self._pool_geometry = weakref.WeakKeyDictionary()
-        geo[ind.buf] = ((N, C, oh, ow), (H, W), (kernel, stride, padding, dilation))
         return out, ind
 
-    def max_pool2d_grad(self, grad, indices, input_shape):
+    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
         if not self._fused(grad.dtype):
-            return NNOps.max_pool2d_grad(self, grad, indices, input_shape)
+            return NNOps.max_pool2d_grad(self, grad, indices, input_shape, kernel, stride,
+                                         padding, dilation)
         N, C, H, W = input_shape
         _, _, oh, ow = grad.shape
         out = self.new(tuple(input_shape), grad.dtype)
@@ -185,20 +177,12 @@ class VKNNOps:
             return out
         if not grad.numel:
             return self.full(tuple(input_shape), 0, grad.dtype)
-        known = self.__dict__.get("_pool_geometry", {}).get(indices.buf)
-        if (known is not None and indices.offset == 0 and indices.is_contiguous()
-                and known[:2] == (tuple(indices.shape), (H, W))):
-            ints = self._pool_ints(C, H, W, oh, ow, *known[2], grad)
-            self.launch(self._nn_kernel("pool.wgsl", "max_pool_grad", 3, grad.dtype),
-                        (out, grad, indices), _params(out.numel, ints), out.numel)
-        else:
-            ind = indices if indices.is_contiguous() else self.contiguous(indices)
-            ints = self._pool_ints(C, H, W, oh, ow, (0, 0), (1, 1), (0, 0), (1, 1), grad)
-            # the kernel indexes ind from the plane start: fold ind's offset into the view
-            if ind.offset:
-                ind = self.contiguous(ind)
-            self.launch(self._nn_kernel("pool.wgsl", "max_pool_grad_plane", 3, grad.dtype),
-                        (out, grad, ind), _params(N * C, ints), N * C)
+        # the kernel reads ind as contiguous planes from the buffer's start
+        ind = indices if indices.is_contiguous() and not indices.offset else \
+            self.contiguous(indices)
+        ints = self._pool_ints(C, H, W, oh, ow, kernel, stride, padding, dilation, grad)
+        self.launch(self._nn_kernel("pool.wgsl", "max_pool_grad", 3, grad.dtype),
+                    (out, grad, ind), _params(out.numel, ints), out.numel)
         return out
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,

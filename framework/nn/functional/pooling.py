@@ -23,6 +23,7 @@ class _MaxPool2d(Function):
         v, i = x._be.max_pool2d(x._v, kernel, stride, padding, dilation, ceil_mode)
         values, indices = x._from(v), x._from(i)
         ctx.input_shape = tuple(x.shape)
+        ctx.geometry = (kernel, stride, padding, dilation)  # the backward's fast paths need it
         ctx.save_for_backward(indices)
         ctx.mark_non_differentiable(indices)
         ctx.set_materialize_grads(False)  # no zeros made for the indices' gradient
@@ -33,23 +34,24 @@ class _MaxPool2d(Function):
         if g is None:
             return None, None, None, None, None, None
         (indices,) = ctx.saved_tensors
-        return _MaxPoolGrad.apply(g, indices, ctx.input_shape), None, None, None, None, None
+        return (_MaxPoolGrad.apply(g, indices, ctx.input_shape, ctx.geometry),
+                None, None, None, None, None)
 
 
 class _MaxPoolGrad(Function):
     node_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, indices, input_shape):
+    def forward(ctx, g, indices, input_shape, geometry):
         ctx.save_for_backward(indices)
-        return g._from(g._be.max_pool2d_grad(g._v, indices._v, input_shape))
+        return g._from(g._be.max_pool2d_grad(g._v, indices._v, input_shape, *geometry))
 
     @staticmethod
     def backward(ctx, gg):
         (indices,) = ctx.saved_tensors
         n, c = indices.shape[:2]
         picked = gg.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1))
-        return picked.reshape(indices.shape), None, None
+        return picked.reshape(indices.shape), None, None, None
 
 
 class _AvgPool2d(Function):
