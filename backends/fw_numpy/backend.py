@@ -261,6 +261,8 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         """The optional hook of cross_entropy/nll_loss: every element of integer `v` is in
         [0, size) or equals `ignore`, else `make_error(bad value)` is raised (here, now)."""
         a = self._np(v)
+        if not a.size or (a.min() >= 0 and a.max() < size):
+            return
         bad = ((a < 0) | (a >= size)) & (a != ignore)
         if bad.any():
             raise make_error(int(a[bad].flat[0]))

@@ -139,7 +139,7 @@ def _class_args(input, target, weight, name):
     if target._be is not input._be:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
                            f"two devices, {input.device} and {target.device}!")
-    return input, target.to(dt.int64), scalar, c
+    return input, target, scalar, c
 
 
 def _target_error(bad):
@@ -204,14 +204,15 @@ class _CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, t, logp, count = ctx.saved_tensors
-        scale = g / count if ctx.reduction == "mean" else g
         if grad_mode._state["enabled"]:  # double backward: the same formula, recorded
+            scale = g / count if ctx.reduction == "mean" else g
             valid = t != ctx.ignore_index
             safe = _ops.where(valid, t, 0).unsqueeze(1)
             onehot = _ops.zeros_like(x).scatter(1, safe, 1.0)
             s = (scale * valid.to(x.dtype)).unsqueeze(1)
             return (_ops.softmax(x, 1) - onehot) * s, None, None, None
-        grad = x._be.cross_entropy_grad(logp._v, t._v, ctx.ignore_index, scale._v)
+        grad = x._be.cross_entropy_grad(logp._v, t._v, ctx.ignore_index, ctx.reduction, g._v,
+                                        count._v)
         return x._from(grad), None, None, None
 
 
