@@ -159,6 +159,19 @@ def test_max_pool2d(device, hw, kernel, stride, padding, dilation, ceil_mode):
     _check_grads(out, tout, [(x, tx)], device)
 
 
+@pytest.mark.parametrize("kernel,stride,padding,ceil_mode", [(3, 2, 1, False), (2, 3, 1, True)])
+def test_max_pool2d_windows_of_minus_inf(device, kernel, stride, padding, ceil_mode):
+    # a max equal to the padding value: the index is the window's first in-bounds cell,
+    # so each input gets the grads of the windows that chose it (and none leaks elsewhere)
+    a = np.full((2, 2, 5, 7), -np.inf, np.float32)
+    a[1, 1, 2, 3] = 1
+    x, tx = fw.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, idx = F.max_pool2d(x, kernel, stride, padding, 1, ceil_mode, True)
+    tout, tidx = TF.max_pool2d(tx, kernel, stride, padding, 1, ceil_mode, True)
+    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
+    _check_grads(out, tout, [(x, tx)], device)
+
+
 def test_max_pool1d(device):
     x, tx = _pair((2, 3, 11), device)
     out, idx = F.max_pool1d(x, 3, 2, 1, 2, True, True)

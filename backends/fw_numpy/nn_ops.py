@@ -302,6 +302,14 @@ class NumpyNNOps:
         k = win.argmax(axis=4)[..., None]
         values = np.take_along_axis(win, k, 4)[..., 0]
         k = k[..., 0]
+        if xp is not a:
+            # a max equal to the padding value may sit on a padding cell; PyTorch's index is
+            # then the window's first in-bounds cell (first in-bounds row and column)
+            at_low = values == low
+            if at_low.any():
+                kr = np.maximum(0, -((np.arange(oh) * sh - ph) // dh))
+                kc = np.maximum(0, -((np.arange(ow) * sw - pw) // dw))
+                k = np.where(at_low, kr[:, None] * kw + kc, k)
         # window cell k of output (i, j) is input row i*sh - ph + (k // kw)*dh, col likewise
         rows = (np.arange(oh) * sh - ph)[:, None] + (k // kw) * dh
         cols = (np.arange(ow) * sw - pw) + (k % kw) * dw
