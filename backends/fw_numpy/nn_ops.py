@@ -220,7 +220,7 @@ class NumpyNNOps:
             ap = np.ascontiguousarray(_padded(a, padding))
             cols, L = _flat_cols(ap, (KH, KW), dilation, oh, ow)
             flat = _grouped_matmul(w.reshape(O, K), cols, groups, np.empty((O, cols.shape[1]), a.dtype))
-            out = np.ascontiguousarray(_flat_out(flat, N, oh, ow, ap.shape[3], L))
+            out = np.array(_flat_out(flat, N, oh, ow, ap.shape[3], L))  # a copy, writeable
             if bias is not None:
                 out += self._np(bias).reshape(O, 1, 1)
             return self._wrap(out, x.dtype)
