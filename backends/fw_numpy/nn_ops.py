@@ -1,8 +1,9 @@
 """NumPy versions of the fused layer ops (see framework/fused/nn_ops.py).
 
 Same contract and results as the composed defaults, with fewer temporaries: im2col is
-an `as_strided` window view copied once into matmul layout, col2im a loop of in-place
-strided adds, max-pool backward a `bincount`.
+an `as_strided` window view copied once into matmul layout (as flat runs for stride-1
+convolutions, see below), col2im a loop of in-place strided adds, max-pool backward a
+plain scatter for disjoint windows and a `bincount` otherwise.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

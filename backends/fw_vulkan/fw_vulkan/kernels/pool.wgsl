@@ -70,26 +70,6 @@ fn max_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     dst[i] = acc;
 }
 
-// Max-pool gradient when the geometry is unknown: one item per plane zeroes it and adds
-// its outputs' grads at their indices in order (deterministic). Indices outside the plane
-// are ignored.
-@compute @workgroup_size(64)
-fn max_pool_grad_plane(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-    let nc = i32(linear(gid, nw, 64u));
-    if (nc >= i32(m.n)) { return; }
-    let HW = q(1u) * q(2u);
-    let ob = nc * HW;
-    for (var j = 0; j < HW; j++) { dst[ob + j] = $T(0); }
-    let sb = plane(nc);
-    let ib = nc * q(3u) * q(4u);
-    for (var oh = 0; oh < q(3u); oh++) {
-        for (var ow = 0; ow < q(4u); ow++) {
-            let j = i32(ind[ib + oh * q(4u) + ow]);
-            if (j >= 0 && j < HW) { dst[ob + j] += src[sb + oh * q(15u) + ow * q(16u)]; }
-        }
-    }
-}
-
 // The extent of window o along one axis that its sum is divided by, counted as PyTorch
 // does; the divisor is the product over both axes (or divisor_override).
 fn avg_span(o: i32, s: i32, pad: i32, K: i32, size: i32) -> i32 {
