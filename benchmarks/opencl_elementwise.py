@@ -2,9 +2,9 @@
 
 (a) add of two 16M-element float32 tensors: GB/s counting 12 bytes per element (two
     reads, one write), medians over repeated runs after warm-up;
-(b) per-op launch overhead: microseconds per queued fw op on small tensors (many ops,
-    one synchronize at the end) against a bare PyOpenCL launch of a no-op kernel and a
-    torch CPU op.
+(b) per-op launch overhead: microseconds per queued fw op on small tensors (bursts of
+    2,000 ops, one synchronize at the end) against a bare PyOpenCL launch of a no-op kernel
+    and a torch CPU op.
 
     python benchmarks/opencl_elementwise.py [--n 16777216] [--reps 15] [--devices opencl,vulkan]
 
@@ -144,25 +144,15 @@ def _bare_wgpu(be, va, ops):
 
 
 def launch_overhead(device="opencl", ops=2000, reps=9):
-    """Per-op seconds: (median, best) wall time of the whole run with its final
-    synchronize, and (median, best) CPU time of the Python thread while it queues the ops
-    (what the op costs the caller, unaffected by other processes taking the cores)."""
+    """Per-op seconds of each row: (median, best) wall time of a burst of `ops` ops with its
+    final synchronize, and (median, best) CPU time of the Python thread while it queues the
+    ops (what the op costs the caller, including the driver's enqueue; time the thread
+    spends descheduled by other processes is not counted). The rows take turns burst by
+    burst, so drift in the machine's load touches them all alike."""
     a, b = fw.ones(8, device=device), fw.ones(8, device=device)
+    x, bias = fw.ones(4, 8, device=device), fw.ones(8, device=device)
     be = a._be
     va, vb, binary = a._v, b._v, be.binary
-
-    def timed(loop, sync):
-        def run():
-            t0 = time.perf_counter()
-            loop()
-            t1 = time.perf_counter()
-            sync()
-            return t1 - t0
-        queued = []
-        total = _median(lambda: queued.append(run()), reps)
-        queued = queued[3:]  # drop the warm-up runs
-        return (total[0] / ops, total[1] / ops, statistics.median(queued) / ops,
-                min(queued) / ops)
 
     def fw_add():
         for _ in range(ops):
@@ -172,6 +162,10 @@ def launch_overhead(device="opencl", ops=2000, reps=9):
         for _ in range(ops):
             fw.mul(a, 1.5)
 
+    def fw_bias_add():
+        for _ in range(ops):
+            fw.add(x, bias)
+
     def backend_add():
         for _ in range(ops):
             binary("add", va, vb)
@@ -179,11 +173,11 @@ def launch_overhead(device="opencl", ops=2000, reps=9):
     bare_name, bare, bare_sync = (_bare_wgpu if device == "vulkan" else _bare_pyopencl)(
         be, va, ops)
     sync = be.synchronize
-    with fw.no_grad():
-        rows = [(f"fw.add(a, b), 8 floats, no_grad, {device}", timed(fw_add, sync)),
-                ("fw.mul(a, 1.5), 8 floats, no_grad", timed(fw_mul_scalar, sync)),
-                ("backend.binary('add') only", timed(backend_add, sync)),
-                (bare_name, timed(bare, bare_sync))]
+    rows = [(f"fw.add(a, b), 8 floats, no_grad, {device}", fw_add, sync),
+            ("fw.mul(a, 1.5), 8 floats, no_grad", fw_mul_scalar, sync),
+            ("fw.add(x[4, 8], bias[8]), no_grad", fw_bias_add, sync),
+            ("backend.binary('add') only", backend_add, sync),
+            (bare_name, bare, bare_sync)]
     try:
         import torch
         ta, tb = torch.ones(8), torch.ones(8)
@@ -191,21 +185,41 @@ def launch_overhead(device="opencl", ops=2000, reps=9):
         def torch_add():
             for _ in range(ops):
                 torch.add(ta, tb)
-        with torch.no_grad():
-            rows.append(("torch.add, 8 floats, CPU", timed(torch_add, lambda: None)))
+        rows.append(("torch.add, 8 floats, CPU", torch_add, lambda: None))
     except ImportError:
         pass
-    bare_t = rows[3][1]
+
+    def burst(loop, sync):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        loop()
+        c1 = time.thread_time()
+        sync()
+        return time.perf_counter() - t0, c1 - c0
+
+    runs = [[] for _ in rows]
+    with fw.no_grad():
+        for rep in range(reps + 2):  # the first two rounds warm up
+            for i, (_, loop, sync) in enumerate(rows):
+                r = burst(loop, sync)
+                if rep >= 2:
+                    runs[i].append(r)
+    stats = []
+    for r in runs:
+        wall, cpu = [w / ops for w, _ in r], [c / ops for _, c in r]
+        stats.append((statistics.median(wall), min(wall), statistics.median(cpu), min(cpu)))
+    bare_t = stats[4]
     out = [(name, f"{t[0] * 1e6:.2f}", f"{t[1] * 1e6:.2f}", f"{t[2] * 1e6:.2f}",
-            f"{t[3] * 1e6:.2f}", f"{t[3] / bare_t[3]:.2f}x") for name, t in rows]
-    return table(out, ("per-op cost (us)", "wall median", "wall best", "python CPU median",
-                       "python CPU best", "CPU best vs bare"))
+            f"{t[3] * 1e6:.2f}", f"{t[1] / bare_t[1]:.2f}x")
+           for (name, _, _), t in zip(rows, stats)]
+    return table(out, ("per-op cost (us)", "wall median", "wall best", "thread CPU median",
+                       "thread CPU best", "wall best vs bare"))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=16 * 1024 * 1024)
-    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--reps", type=int, default=15,
+                   help="timed runs of (a), and bursts per row of (b)")
     p.add_argument("--devices", default=None,
                    help="comma-separated fw devices (default: opencl and vulkan if available)")
     args = p.parse_args()
@@ -217,7 +231,7 @@ def main():
     print(bandwidth(args.n, args.reps, devices))
     for d in devices:
         print()
-        print(launch_overhead(d))
+        print(launch_overhead(d, reps=args.reps))
 
 
 if __name__ == "__main__":

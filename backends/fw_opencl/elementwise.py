@@ -56,9 +56,9 @@ if rt.cl is not None:
     _enqueue = rt.cl._cl.enqueue_nd_range_kernel  # positional form: no keyword parsing
 
 
-def _launch(queue, kernel, gsize, lsize, mems, raw):
+def _launch(st, kernel, gsize, lsize, mems, raw):
     """Set buffer arguments `mems` (from index 0) and raw-bytes arguments `raw` after
-    them, then enqueue without waiting."""
+    them, then enqueue without waiting (counted for batched submission, see runtime)."""
     i = 0
     for m in mems:
         kernel.set_arg(i, m)
@@ -66,7 +66,11 @@ def _launch(queue, kernel, gsize, lsize, mems, raw):
     for r in raw:
         kernel._set_arg_buf(i, r)
         i += 1
-    _enqueue(queue, kernel, gsize, lsize, None, None, False, False)
+    r = st.rt
+    if r.held >= r.batch:
+        r.rebatch()
+    r.held += 1
+    _enqueue(st.queue, kernel, gsize, lsize, None, None, False, False)
 
 
 class _State:
@@ -227,6 +231,10 @@ class ElementwiseOps:
             k._set_arg_buf(2, raw)
             if chunk is not None:
                 k._set_arg_buf(3, chunk)
+            r = st.rt
+            if r.held >= r.batch:
+                r.rebatch()
+            r.held += 1
             _enqueue(st.queue, k, gs, ls, None, None, False, False)
             return View(buf, shape, strides, 0, odt)
         e = st.unary.get((op, x.dtype)) or self._ew_unary_entry(st, op, x.dtype)
@@ -247,7 +255,7 @@ class ElementwiseOps:
                 plan = (e[1], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk)
                 raw = (d, chunk)
             st.plan((op, x.dtype, shape, x.strides, x.offset), plan)
-            _launch(st.queue, plan[0], gs, ls, (buf.mem, x.buf.mem), raw)
+            _launch(st, plan[0], gs, ls, (buf.mem, x.buf.mem), raw)
         return out
 
     # -- binary ----------------------------------------------------------------------------
@@ -268,6 +276,10 @@ class ElementwiseOps:
                 k._set_arg_buf(3, raw)
                 if chunk is not None:
                     k._set_arg_buf(4, chunk)
+                r = st.rt
+                if r.held >= r.batch:
+                    r.rebatch()
+                r.held += 1
                 _enqueue(st.queue, k, gs, ls, None, None, False, False)
                 return View(buf, shape, strides, 0, odt)
             return self._ew_binary_tt(st, op, a, b)
@@ -297,6 +309,10 @@ class ElementwiseOps:
             else:
                 k._set_arg_buf(3, chunk)
                 k._set_arg_buf(4, sb)
+            r = st.rt
+            if r.held >= r.batch:
+                r.rebatch()
+            r.held += 1
             _enqueue(st.queue, k, gs, ls, None, None, False, False)
             return View(buf, shape, strides, 0, odt)
         e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
@@ -324,7 +340,7 @@ class ElementwiseOps:
                 raw = (d, chunk, sb)
             if not e[7]:
                 st.plan(key, plan)
-            _launch(st.queue, plan[0], gs, ls, (buf.mem, v.buf.mem), raw)
+            _launch(st, plan[0], gs, ls, (buf.mem, v.buf.mem), raw)
         if e[7] and which == 2:  # scalar // tensor: the tensor is the divisor
             self._ew_check_divisor(st, v)
         return out
@@ -354,7 +370,7 @@ class ElementwiseOps:
                              or st.contiguous_args(n, a.offset, b.offset))
                 if not e[7]:
                     st.plan(key, (e[0], shape, strides, odt, n * odt.itemsize, gs, ls, p, None))
-                _launch(st.queue, e[0], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (p,))
+                _launch(st, e[0], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (p,))
                 return out
         else:
             shape = broadcast_shapes(shape, b.shape)
@@ -370,7 +386,7 @@ class ElementwiseOps:
         chunk = _INT1(chunk)
         if not e[7]:
             st.plan(key, (e[3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk))
-        _launch(st.queue, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (d, chunk))
+        _launch(st, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (d, chunk))
         return out
 
     def _ew_check_divisor(self, st, b):
@@ -390,7 +406,7 @@ class ElementwiseOps:
         k = st.kernels.get(("z", b.dtype))
         if k is None:
             k = st.kernels[("z", b.dtype)] = st.kernel("has_zero", b.dtype)
-        _launch(st.queue, k, gs, ls, (flag.mem, b.buf.mem), (d, _INT1(chunk)))
+        _launch(st, k, gs, ls, (flag.mem, b.buf.mem), (d, _INT1(chunk)))
         if self.rt.download(flag, 4).view(np.int32)[0]:
             raise RuntimeError("ZeroDivisionError")
 
@@ -424,7 +440,7 @@ class ElementwiseOps:
             if k is None:
                 k = st.kernels[("wc", dtype)] = st.kernel("where_c", dtype)
             gs, ls, p = st.contiguous_args(n, cond.offset, a.offset)
-            _launch(st.queue, k, gs, ls, mems, (p, _INT1(b.offset)))
+            _launch(st, k, gs, ls, mems, (p, _INT1(b.offset)))
             return out
         c, a, b = (broadcast_view(v, shape) for v in (cond, a, b))
         k = st.kernels.get(("ws", dtype))
@@ -433,7 +449,7 @@ class ElementwiseOps:
         gs, ls, chunk = st.geometry(n)
         d = pack(shape, (strides, c.strides, a.strides, b.strides), (0, c.offset, a.offset,
                                                                       b.offset))
-        _launch(st.queue, k, gs, ls, mems, (d, _INT1(chunk)))
+        _launch(st, k, gs, ls, mems, (d, _INT1(chunk)))
         return out
 
     def _where_scalar(self, st, cond, a, b, dtype):
@@ -459,12 +475,12 @@ class ElementwiseOps:
         if (cond.shape == shape == v.shape
                 and all(x.strides == strides or x.is_contiguous() for x in (cond, v))):
             gs, ls, p = st.contiguous_args(n, cond.offset, v.offset)
-            _launch(st.queue, ks[0], gs, ls, mems, (p, sb))
+            _launch(st, ks[0], gs, ls, mems, (p, sb))
             return out
         c, v = broadcast_view(cond, shape), broadcast_view(v, shape)
         gs, ls, chunk = st.geometry(n)
         d = pack(shape, (strides, c.strides, v.strides), (0, c.offset, v.offset))
-        _launch(st.queue, ks[1], gs, ls, mems, (d, _INT1(chunk), sb))
+        _launch(st, ks[1], gs, ls, mems, (d, _INT1(chunk), sb))
         return out
 
     def relu_backward(self, grad, out):
@@ -483,7 +499,7 @@ class ElementwiseOps:
             if k is None:
                 k = st.kernels[("rb", dtype)] = st.kernel("relu_bwd", dtype)
             gs, ls, p = st.contiguous_args(n, grad.offset, out.offset)
-            _launch(st.queue, k, gs, ls, (res.buf.mem, grad.buf.mem, out.buf.mem), (p,))
+            _launch(st, k, gs, ls, (res.buf.mem, grad.buf.mem, out.buf.mem), (p,))
         return res
 
     # -- cast ------------------------------------------------------------------------------
@@ -499,9 +515,9 @@ class ElementwiseOps:
                                     st.kernel("cs_" + dtype.name, x.dtype))
         if x.strides == strides or x.is_contiguous():
             gs, ls, p = st.contiguous_args(n, x.offset, 0)
-            _launch(st.queue, ks[0], gs, ls, (out.buf.mem, x.buf.mem), (p,))
+            _launch(st, ks[0], gs, ls, (out.buf.mem, x.buf.mem), (p,))
         else:
             gs, ls, chunk = st.geometry(n)
             d = pack(x.shape, (strides, x.strides), (0, x.offset))
-            _launch(st.queue, ks[1], gs, ls, (out.buf.mem, x.buf.mem), (d, _INT1(chunk)))
+            _launch(st, ks[1], gs, ls, (out.buf.mem, x.buf.mem), (d, _INT1(chunk)))
         return out

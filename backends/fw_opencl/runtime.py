@@ -5,8 +5,10 @@ built from `kernels/*.cl` (once per file and build options), the `cl.Kernel` obj
 (created once and reused: looking one up per call costs ~50x a launch) and a pool of
 buffers. Nothing here waits on the device except reading memory back to the host.
 """
+import atexit
 import os
 import threading
+import weakref
 from importlib import resources
 
 import numpy as np
@@ -17,6 +19,27 @@ except ImportError:  # the backend then reports no devices
     cl = None
 
 ENV_DEVICE = "FW_OPENCL_DEVICE"
+ENV_BATCH = "FW_OPENCL_BATCH"  # launches released together; 0: each at once
+_CPU_BATCH = 16   # the default on CPU devices (GPUs: 0)
+_NEVER = 1 << 62  # the batch size meaning "no batching"
+_runtimes = weakref.WeakSet()  # runtimes that may hold commands: released at exit
+
+
+def _batch_size(cl_device):
+    want = os.environ.get(ENV_BATCH, "").strip()
+    if not want:
+        n = _CPU_BATCH if cl_device.type & cl.device_type.CPU else 0
+    elif want.isdigit():
+        n = int(want)
+    else:
+        raise RuntimeError(f"{ENV_BATCH}={want!r}: expected a number of launches (0: none)")
+    return n if n > 0 else _NEVER
+
+
+@atexit.register
+def _release_all():
+    for r in list(_runtimes):
+        r.open_gate()
 
 # fw dtype name -> OpenCL C type. bool is stored as one byte holding 0 or 1, as NumPy does.
 CL_TYPES = {"float32": "float", "float64": "double", "int32": "int", "int64": "long",
@@ -210,6 +233,40 @@ class Runtime:
         # array it lands in, function making the error). Looked at whenever the host waits
         # anyway (download, finish), so a check costs no round trip of its own.
         self.deferred = []
+        # Batched submission (CPU devices): commands queue up behind a marker that waits on
+        # a user event (the gate), opened every `batch` counted launches and whenever the
+        # host waits. A CPU device shares the cores with this thread; started one by one as
+        # they are queued, tiny commands make each enqueue contend with the device's worker
+        # threads, while released in batches they run back to back. Only standard OpenCL
+        # (user events, markers); GPUs start each command at once unless FW_OPENCL_BATCH says.
+        self.batch = _batch_size(cl_device)
+        self.held = self.batch   # counted launches since the gate closed; the next closes it
+        self.gate = None         # the cl.UserEvent holding the queue, None when open
+        self._gate_lock = threading.Lock()
+        if self.batch < _NEVER:
+            _runtimes.add(self)
+
+    # -- batched submission ----------------------------------------------------------
+    def rebatch(self):
+        """Release the commands held so far and hold the next ones behind a new gate."""
+        with self._gate_lock:
+            g = self.gate
+            self.gate = cl.UserEvent(self.ctx)
+            cl.enqueue_marker(self.queue, wait_for=[self.gate])
+            self.held = 0
+            if g is not None:
+                g.set_status(cl.command_execution_status.COMPLETE)
+
+    def _open(self):
+        """Release held commands (the caller holds the gate lock)."""
+        g, self.gate = self.gate, None
+        self.held = self.batch
+        if g is not None:
+            g.set_status(cl.command_execution_status.COMPLETE)
+
+    def open_gate(self):
+        with self._gate_lock:
+            self._open()
 
     # -- programs and kernels --------------------------------------------------------
     def kernel(self, file, name, defines=()):
@@ -254,14 +311,22 @@ class Runtime:
         """A new Buffer holding a C-contiguous NumPy array (copied by the caller)."""
         buf = self.alloc(array.nbytes)
         if array.nbytes:
-            # Non-blocking: PyOpenCL keeps `array` alive until the copy has run.
-            cl.enqueue_copy(self.queue, buf.mem, array, is_blocking=False)
+            # Non-blocking, but dropping the event PyOpenCL returns (which keeps `array`
+            # alive) waits for the copy: so the gate is opened first, as for a read.
+            with self._gate_lock:
+                self._open()
+                cl.enqueue_copy(self.queue, buf.mem, array, is_blocking=False)
         return buf
 
     def download(self, buf, nbytes, byte_offset=0):
         out = np.empty(nbytes, np.uint8)
-        if nbytes:
-            cl.enqueue_copy(self.queue, out, buf.mem, src_offset=byte_offset, is_blocking=True)
+        # Open the gate (deferred checks wait too); kept open until the read is done: with
+        # the lock held, no other thread can close one in front of it.
+        with self._gate_lock:
+            self._open()
+            if nbytes:
+                cl.enqueue_copy(self.queue, out, buf.mem, src_offset=byte_offset,
+                                is_blocking=True)
         if self.deferred:
             self.raise_deferred()
         return out
@@ -275,8 +340,7 @@ class Runtime:
         ev = cl.enqueue_copy(self.queue, host, flag.mem, is_blocking=False)
         self.deferred.append((ev, host, on_fail))
         if len(self.deferred) > 32:  # a loop that never reads back: check now and then
-            self.queue.finish()
-            self.raise_deferred()
+            self.finish()
 
     def raise_deferred(self):
         """Raise the error of the first failed deferred check (all have completed: the
@@ -298,10 +362,15 @@ class Runtime:
                 kernel._set_arg_buf(i, a.tobytes())
             else:
                 kernel.set_arg(i, a)
+        if self.held >= self.batch:
+            self.rebatch()
+        self.held += 1
         _enqueue(self.queue, kernel, global_size, local_size, None, None, False, False)
 
     def finish(self):
-        self.queue.finish()
+        with self._gate_lock:
+            self._open()
+            self.queue.finish()
         if self.deferred:
             self.raise_deferred()
 
