@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..device import device as Device
 from ..plugins import get_backend
 from ..tensor import Tensor, method
+from .out import into
 
 _default_device = ["cpu"]
 
@@ -149,17 +150,21 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     return _new(be.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype), be, requires_grad)
 
 
-def _filled(value):
+def _filled(value, name):
     def make(*size, dtype=None, device=None, requires_grad=False, out=None):
+        if out is not None:  # out's dtype and device unless given
+            dtype = out.dtype if dtype is None else dtype
+            device = out.device if device is None else device
         d = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
         be = _be(device)
-        return _new(be.full(_shape(size), value, d), be, requires_grad)
+        made = _new(be.full(_shape(size), value, d), be, requires_grad)
+        return into(name, out, made)
     return make
 
 
-zeros = _filled(0)
-ones = _filled(1)
-empty = _filled(0)  # fw's empty is zero-filled: never expose stale memory
+zeros = _filled(0, "zeros")
+ones = _filled(1, "ones")
+empty = _filled(0, "empty")  # fw's empty is zero-filled: never expose stale memory
 zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
 
 

@@ -14,6 +14,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import COMPARISONS, broadcast_shapes
 from ..tensor import Tensor, method
+from .out import into
 
 _PY = (builtins.bool, builtins.int, builtins.float)
 _SCALARS = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
@@ -249,7 +250,7 @@ def add(input, other, *, alpha=1, out=None):
     _check_operand(other, "add")
     if alpha != 1:
         other = _scaled(input, other, alpha, "add")
-    return _binary("add", input, other)
+    return into("add", out, _binary("add", input, other))
 
 
 def _is_bool(x):
@@ -267,15 +268,19 @@ def sub(input, other, *, alpha=1, out=None):
                            "operator instead.")
     if alpha != 1:
         other = _scaled(input, other, alpha, "sub")
-    return _binary("sub", input, other)
+    return into("sub", out, _binary("sub", input, other))
 
 
 def mul(input, other, *, out=None):
     _check_operand(other, "mul")
-    return _binary("mul", input, other)
+    return into("mul", out, _binary("mul", input, other))
 
 
 def div(input, other, *, rounding_mode=None, out=None):
+    return into("div", out, _div(input, other, rounding_mode))
+
+
+def _div(input, other, rounding_mode):
     _check_operand(other, "div")
     if rounding_mode == "floor":
         return floor_divide(input, other)

@@ -6,6 +6,7 @@ the version counter, so writes through a view reach the base and are seen by aut
 import numpy as np
 
 from ..autograd.function import Function
+from .out import into
 from ..device import contiguous_strides, numel
 from ..tensor import Tensor, method
 
@@ -593,7 +594,7 @@ def cat(tensors, dim=0, *, out=None):
                                    f"size {ref.shape[j]} but got size {t.shape[j]} for tensor "
                                    f"number {i} in the list.")
     parts = [t if t.dtype is dtype else t.to(dtype) for t in parts]
-    return _Cat.apply(d, *parts)
+    return into("cat", out, _Cat.apply(d, *parts))
 
 
 concat = concatenate = cat
@@ -606,7 +607,7 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
     d = tensors[0]._dim(dim, tensors[0].ndim + 1)
-    return cat([t.unsqueeze(d) for t in tensors], d)
+    return into("stack", out, cat([t.unsqueeze(d) for t in tensors], d))
 
 
 def hstack(tensors):
