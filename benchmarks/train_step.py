@@ -10,7 +10,8 @@ Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool
 linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, hidden 256,
 sequence 32, batch 32, input 64, classifying from the last step, SGD. The same code builds
 each model with fw and with torch (`lib.nn`), so only the library differs. torch and each
-fw device take turns, 5 steps at a time, so load from elsewhere hits them alike. Prints
+fw device take turns, 10 steps at a time (the first 3 untimed), so load from elsewhere hits
+them alike. Prints
 medians and the ratio fw / torch (lower is better).
 """
 import argparse
@@ -81,20 +82,19 @@ def step_fn(lib, builder, shape, opt_name, device, sync):
     return step
 
 
-def median_ms(steps_by_name, steps, warm=3, burst=5):
+def median_ms(steps_by_name, steps, burst=10, settle=3):
     """Median ms per step of each step function. They take turns, `burst` steps at a time,
-    so that a change in the machine's load (a shared 2-core VM) hits all of them alike and
-    the ratios stay fair."""
-    for step in steps_by_name.values():
-        for _ in range(warm):
-            step()
+    so that a change in the machine's load hits all of them alike; the first `settle` steps
+    of each turn are not timed, since the other library's worker threads may still be
+    spinning (OpenMP and OpenBLAS threads busy-wait a while after their last task)."""
     times = {name: [] for name in steps_by_name}
     while len(next(iter(times.values()))) < steps:
         for name, step in steps_by_name.items():
-            for _ in range(burst):
+            for i in range(burst):
                 t0 = time.perf_counter()
                 step()
-                times[name].append(time.perf_counter() - t0)
+                if i >= settle:
+                    times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
@@ -124,7 +124,7 @@ def main():
             print(table(rows[-1:], header) if len(rows) == 1 else "  ".join(rows[-1]), flush=True)
     print()
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; medians of "
-          f"{args.steps} steps after 3 warm-up steps, torch and fw taking turns 5 steps at a time")
+          f"{args.steps} steps, torch and fw taking turns 10 steps at a time (3 untimed)")
     print(table(rows, header))
 
 
