@@ -184,11 +184,10 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
             if r.dtype.kind == "f":
                 r[np.isnan(r)] = 0  # PyTorch: sign(nan) == 0
             return r
-        if op == "sigmoid":
-            r = np.tanh(a * 0.5)
-            r *= 0.5
-            r += 0.5
-            return r
+        if op == "sigmoid":  # 1 / (1 + e^-x): NumPy's exp is vectorised, its tanh is not
+            r = np.exp(-a) if a.dtype.kind == "f" else np.exp(-a.astype(np.float32))
+            r += 1
+            return np.reciprocal(r, out=r)
         if op == "rsqrt":
             return 1 / np.sqrt(a)
         if op == "erf":
