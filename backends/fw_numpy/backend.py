@@ -185,7 +185,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
                 r[np.isnan(r)] = 0  # PyTorch: sign(nan) == 0
             return r
         if op == "sigmoid":  # 1 / (1 + e^-x): NumPy's exp is vectorised, its tanh is not
-            r = np.exp(-a) if a.dtype.kind == "f" else np.exp(-a.astype(np.float32))
+            r = np.asarray(np.exp(-(a if a.dtype.kind == "f" else a.astype(np.float32))))
             r += 1
             return np.reciprocal(r, out=r)
         if op == "rsqrt":
