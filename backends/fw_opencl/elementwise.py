@@ -52,10 +52,6 @@ _INT1 = struct.Struct("<i").pack
 _MIN_CHUNK = 8192     # CPU devices: fewest elements worth a work-item of their own
 _MEMO_MAX = 4096
 
-if rt.cl is not None:
-    _enqueue = rt.cl._cl.enqueue_nd_range_kernel  # positional form: no keyword parsing
-
-
 def _launch(st, kernel, gsize, lsize, mems, raw):
     """Set buffer arguments `mems` (from index 0) and raw-bytes arguments `raw` after
     them, then enqueue without waiting (counted for batched submission, see runtime)."""
@@ -66,11 +62,7 @@ def _launch(st, kernel, gsize, lsize, mems, raw):
     for r in raw:
         kernel._set_arg_buf(i, r)
         i += 1
-    r = st.rt
-    if r.held >= r.batch:
-        r.rebatch()
-    r.held += 1
-    _enqueue(st.queue, kernel, gsize, lsize, None, None, False, False)
+    st.rt.submit(kernel, gsize, lsize)
 
 
 class _State:
@@ -231,11 +223,7 @@ class ElementwiseOps:
             k._set_arg_buf(2, raw)
             if chunk is not None:
                 k._set_arg_buf(3, chunk)
-            r = st.rt
-            if r.held >= r.batch:
-                r.rebatch()
-            r.held += 1
-            _enqueue(st.queue, k, gs, ls, None, None, False, False)
+            st.rt.submit(k, gs, ls)
             return View(buf, shape, strides, 0, odt)
         e = st.unary.get((op, x.dtype)) or self._ew_unary_entry(st, op, x.dtype)
         shape = x.shape
@@ -276,11 +264,7 @@ class ElementwiseOps:
                 k._set_arg_buf(3, raw)
                 if chunk is not None:
                     k._set_arg_buf(4, chunk)
-                r = st.rt
-                if r.held >= r.batch:
-                    r.rebatch()
-                r.held += 1
-                _enqueue(st.queue, k, gs, ls, None, None, False, False)
+                st.rt.submit(k, gs, ls)
                 return View(buf, shape, strides, 0, odt)
             return self._ew_binary_tt(st, op, a, b)
         if type(a) is View:
@@ -309,11 +293,7 @@ class ElementwiseOps:
             else:
                 k._set_arg_buf(3, chunk)
                 k._set_arg_buf(4, sb)
-            r = st.rt
-            if r.held >= r.batch:
-                r.rebatch()
-            r.held += 1
-            _enqueue(st.queue, k, gs, ls, None, None, False, False)
+            st.rt.submit(k, gs, ls)
             return View(buf, shape, strides, 0, odt)
         e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
         if e[7] and which == 1:

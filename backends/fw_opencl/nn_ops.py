@@ -58,7 +58,7 @@ class CLNNOps:
                 kern._set_arg_buf(i, a)   # PyOpenCL's generic set_arg is ~10 us per scalar
             else:
                 kern.set_arg(i, a.buf.mem if isinstance(a, View) else a)
-        rt.cl.enqueue_nd_range_kernel(self.rt.queue, kern, gsize, lsize)
+        self.rt.submit(kern, gsize, lsize)
 
     def _grid(self, n0, n1=1, n2=1):
         """(global, local) sizes for n0 x n1 x n2 work-items: work-groups of _WG0 x r x 1,

@@ -6,7 +6,6 @@ Views that are not contiguous fall back to the composed default of the base clas
 import struct
 
 from . import runtime as rt
-from .elementwise import _enqueue
 
 FILE = "optim.cl"
 _MOMENTUM, _NESTEROV, _MAXIMIZE, _FIRST, _WD, _DECOUPLED, _AMSGRAD = 1, 2, 4, 8, 16, 32, 64
@@ -42,7 +41,7 @@ class CLOptimOps:
         f = _FLOAT[dtype.name]
         for j, s in enumerate(scalars, i + 1):
             k._set_arg_buf(j, f(s))
-        _enqueue(st.queue, k, gs, ls, None, None, False, False)
+        st.rt.submit(k, gs, ls)
 
     def sgd_step_(self, param, grad, momentum_buf, lr, momentum, dampening, nesterov,
                   weight_decay, maximize, first_step):

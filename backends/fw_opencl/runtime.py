@@ -362,6 +362,10 @@ class Runtime:
                 kernel._set_arg_buf(i, a.tobytes())
             else:
                 kernel.set_arg(i, a)
+        self.submit(kernel, global_size, local_size)
+
+    def submit(self, kernel, global_size, local_size):
+        """Enqueue `kernel` (its arguments set) without waiting, counted for batching."""
         if self.held >= self.batch:
             self.rebatch()
         self.held += 1
