@@ -265,3 +265,33 @@ def test_dropout_warning_single_layer():
 
 def test_zero_length_sequence_error():
     assert_same_error_kind("L.nn.GRU(3, 4)(L.zeros(0, 2, 3))")
+
+
+@pytest.mark.parametrize("dtype", [fw.float32, fw.float64])
+def test_lstm_cell_fused_ops_match_torch_and_the_composed_default(device, dtype):
+    """The backend's lstm_cell / lstm_cell_grad (numpy, an OpenCL kernel) against torch's
+    LSTM cell math, and the composed default (what a new backend gets) against both."""
+    from framework.fused.nn_ops import NNOps
+    if dtype is fw.float64 and device.startswith("opencl") and not fw.tensor(
+            [0.0], device=device)._be.rt.fp64:
+        pytest.skip("this OpenCL device has no fp64")
+    N, H = 3, 5
+    gates = RNG.standard_normal((N, 4 * H)) * 4
+    gates[0, :3] = [-120.0, 120.0, 0.0]  # saturated sigmoids and tanh
+    c, dh, dc = (RNG.standard_normal((N, H)) for _ in range(3))
+    tg, tcp = (torch.tensor(v, requires_grad=True) for v in (gates, c))
+    i, f, g, o = tg.chunk(4, 1)
+    tc2 = i.sigmoid() * g.tanh() + f.sigmoid() * tcp
+    th = o.sigmoid() * tc2.tanh()
+    torch.autograd.backward([th, tc2], [torch.tensor(dh), torch.tensor(dc)])
+    be = fw.tensor([0.0], device=device)._be
+    v = {k: be.from_numpy(x.astype(dtype.np)) for k, x in
+         (("gates", gates), ("c", c), ("dh", dh), ("dc", dc))}
+    tol = 1e-5 if dtype is fw.float32 else 1e-12
+    for impl in (type(be), NNOps):
+        h, c2, act, tc = impl.lstm_cell(be, v["gates"], v["c"])
+        np.testing.assert_allclose(be.to_numpy(h), th.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(be.to_numpy(c2), tc2.detach().numpy(), rtol=tol, atol=tol)
+        dg, dcp = impl.lstm_cell_grad(be, v["dh"], v["dc"], act, v["c"], tc)
+        np.testing.assert_allclose(be.to_numpy(dg), tg.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(be.to_numpy(dcp), tcp.grad.numpy(), rtol=tol, atol=tol)

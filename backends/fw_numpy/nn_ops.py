@@ -181,6 +181,37 @@ class NumpyNNOps:
         m &= g.view(ints)
         return self._wrap(m.view(g.dtype), grad.dtype)
 
+    # -- recurrent cells ---------------------------------------------------------------------
+    def lstm_cell(self, gates, c):
+        a, cp = self._np(gates), self._np(c)
+        H = cp.shape[1]
+        with np.errstate(over="ignore"):  # exp overflows to inf: sigmoid 0, as it should
+            act = self._unary("sigmoid", a)
+        act[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])
+        i, f, g, o = (act[:, k * H:(k + 1) * H] for k in range(4))
+        c2 = f * cp
+        c2 += i * g
+        tc = np.tanh(c2)
+        return (self._wrap(o * tc, c.dtype), self._wrap(c2, c.dtype), self._wrap(act, c.dtype),
+                self._wrap(tc, c.dtype))
+
+    def lstm_cell_grad(self, dh, dc, act, c_prev, tanh_c):
+        a, dh_, tc = self._np(act), self._np(dh), self._np(tanh_c)
+        H = tc.shape[1]
+        i, f, g, o = (a[:, k * H:(k + 1) * H] for k in range(4))
+        dct = tc * tc
+        np.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= dh_
+        dct += self._np(dc)
+        d = np.empty_like(a)
+        for k, (x, y, s) in enumerate(((dct, g, i), (dct, self._np(c_prev), f), (dct, i, None),
+                                       (dh_, tc, o))):
+            dk = np.multiply(x, y, out=d[:, k * H:(k + 1) * H])
+            dk *= 1 - g * g if s is None else s - s * s  # tanh' or sigmoid' from the output
+        dct *= f
+        return self._wrap(d, act.dtype), self._wrap(dct, act.dtype)
+
     # -- losses ----------------------------------------------------------------------------
     def cross_entropy(self, x, target, ignore_index, reduction):
         a, t = self._np(x), self._np(target)

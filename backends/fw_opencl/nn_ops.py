@@ -9,6 +9,7 @@
 - pooling (kernels/pool.cl): one work-item per output forward, gather per input pixel
   backward; max-pool backward with disjoint windows is a zero fill + one write per output.
 - layer_norm (kernels/norm.cl): one work-group per row, reductions in local memory.
+- lstm_cell and its gradient (kernels/rnn.cl): one work-item per unit of the state.
 Only float32/float64 have kernels; other dtypes take the composed defaults.
 """
 import numpy as np
@@ -253,6 +254,30 @@ class CLNNOps:
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
                             *self._grid(H * W, N * C), out, grad, p)
         return out
+
+    # -- recurrent cells -----------------------------------------------------------------
+    def lstm_cell(self, gates, c):
+        if c.dtype not in _FLOATS:
+            return NNOps.lstm_cell(self, gates, c)
+        N, H = c.shape
+        h, c2, tc = (self.new((N, H), c.dtype) for _ in range(3))
+        act = self.new((N, 4 * H), c.dtype)
+        if N * H:
+            self._nn_launch(self._nn_kernel("rnn.cl", "lstm_cell", c.dtype), *self._grid(H, N),
+                            h, c2, act, tc, self._dense(gates), self._dense(c), _i32(N), _i32(H))
+        return h, c2, act, tc
+
+    def lstm_cell_grad(self, dh, dc, act, c_prev, tanh_c):
+        if act.dtype not in _FLOATS:
+            return NNOps.lstm_cell_grad(self, dh, dc, act, c_prev, tanh_c)
+        N, H = c_prev.shape
+        dgates, dcp = self.new((N, 4 * H), act.dtype), self.new((N, H), act.dtype)
+        if N * H:
+            self._nn_launch(self._nn_kernel("rnn.cl", "lstm_cell_grad", act.dtype),
+                            *self._grid(H, N), dgates, dcp,
+                            *(self._dense(v) for v in (dh, dc, act, c_prev, tanh_c)),
+                            _i32(N), _i32(H))
+        return dgates, dcp
 
     # -- layer norm ----------------------------------------------------------------------
     def _ln_wg(self, n):

@@ -56,6 +56,12 @@ def _avg_divisors(hw, out_hw, kernel, stride, padding, count_include_pad):
     return np.outer(div[0], div[1])
 
 
+def _quarter(v, k):
+    """Columns [k*H, (k+1)*H) of an (N, 4H) View: gate k of an LSTM."""
+    H = v.shape[1] // 4
+    return _view(v, (v.shape[0], H), v.strides, v.offset + k * H * v.strides[1])
+
+
 def _contig(be, v):
     return v if v.is_contiguous() else be.contiguous(v)
 
@@ -132,6 +138,29 @@ class NNOps:
         out = self.binary("mul", self.unary("exp", logp), s)
         return self.scatter(out, 1, _view(self.where(valid, target, 0), (N, 1)),
                             self.unary("neg", s), True)
+
+    def lstm_cell(self, gates, c):
+        """One LSTM step from the pre-activation gates (N, 4H), in PyTorch's order input,
+        forget, cell, output, and the cell state c (N, H): (o * tanh(c'), the new cell
+        state c' = f * c + i * g, the gate activations (N, 4H): sigmoid of i, f, o and tanh
+        of g, and tanh(c')), the last two kept for `lstm_cell_grad`."""
+        N, H = c.shape
+        act = self.unary("sigmoid", gates)
+        self.copy_(_quarter(act, 2), self.unary("tanh", _quarter(gates, 2)))
+        i, f, g, o = (_quarter(act, k) for k in range(4))
+        c2 = self.binary("add", self.binary("mul", f, c), self.binary("mul", i, g))
+        tc = self.unary("tanh", c2)
+        return self.binary("mul", o, tc), c2, act, tc
+
+    def lstm_cell_grad(self, dh, dc, act, c_prev, tanh_c):
+        """The backward of `lstm_cell`: (the gradient of its gates (N, 4H), of c_prev) from
+        the gradients dh of its first output and dc of c'."""
+        mul, sub = (lambda a, b: self.binary("mul", a, b)), (lambda a, b: self.binary("sub", a, b))
+        i, f, g, o = (_quarter(act, k) for k in range(4))
+        dct = self.binary("add", dc, mul(mul(dh, o), sub(1, mul(tanh_c, tanh_c))))
+        parts = [mul(mul(dct, g), sub(i, mul(i, i))), mul(mul(dct, c_prev), sub(f, mul(f, f))),
+                 mul(mul(dct, i), sub(1, mul(g, g))), mul(mul(dh, tanh_c), sub(o, mul(o, o)))]
+        return self.cat(parts, 1), mul(dct, f)
 
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
         """(N, O, OH, OW) cross-correlation; `bias` is an (O,) View or None."""

@@ -4,7 +4,8 @@ Speed comes from two choices. The input projection W_ih x + b of every time step
 matmul over the whole sequence before the loop. The loop itself is one autograd node per
 (layer, direction) (`_Recurrence`): its forward runs the steps with grad mode off and keeps
 the gate activations; its backward runs backpropagation through time by hand and forms
-dW_hh with one matmul over all steps. When the backward itself must be recorded
+dW_hh with one matmul over all steps. An LSTM step is the backend's fused `lstm_cell`
+(and `lstm_cell_grad` backward) after the h @ W_hh^T matmul. When the backward itself must be recorded
 (`create_graph=True`) the same steps are replayed with ordinary differentiable ops.
 
 Not implemented: PackedSequence inputs (pad the batch instead).
@@ -16,6 +17,7 @@ import warnings
 from ... import ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...device import View
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -49,6 +51,13 @@ def _step(mode, gx, h, c, w_hh, b_hh, w_hr):
     return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
+def _row(x, t):
+    """x[t] as a view, without the indexing op's autograd bookkeeping (the recurrence runs
+    its steps unrecorded)."""
+    v = x._v
+    return x._from(View(v.buf, v.shape[1:], v.strides[1:], v.offset + t * v.strides[0], v.dtype))
+
+
 def _replay(mode, reverse, gx, h, c, w_hh, b_hh, w_hr):
     """The whole recurrence with differentiable ops: (outputs (L, N, Hr), h_n, c_n)."""
     L = gx.shape[0]
@@ -77,27 +86,24 @@ class _Recurrence(Function):
         hprev = [None] * L
         h0, c0 = h, c
         w_t = w_hh.t().contiguous()  # one copy, then L matmuls against a contiguous operand
+        be = gx._be
         for t in order:
             hprev[t] = h
             gh = h @ w_t if b_hh is None else h @ w_t + b_hh
-            if mode == "LSTM":
-                H = c.shape[-1]
-                a = (gx[t] + gh).sigmoid()  # i, f, o stay sigmoids; g becomes tanh
-                a[:, 2 * H:3 * H] = (gx[t][:, 2 * H:3 * H] + gh[:, 2 * H:3 * H]).tanh()
-                c = a[:, H:2 * H] * c + a[:, :H] * a[:, 2 * H:3 * H]
-                tc = c.tanh()
-                m = a[:, 3 * H:] * tc
-                acts[t], cells[t], extra[t] = a, c, tc
+            gxt = _row(gx, t)
+            if mode == "LSTM":  # the backend's fused cell: one call per step
+                m, c, acts[t], extra[t] = (gx._from(v) for v in be.lstm_cell((gxt + gh)._v, c._v))
+                cells[t] = c
                 h = m if w_hr is None else F.linear(m, w_hr)
             elif mode == "GRU":
                 H = h.shape[-1]
-                rz = (gx[t][:, :2 * H] + gh[:, :2 * H]).sigmoid()
+                rz = (gxt[:, :2 * H] + gh[:, :2 * H]).sigmoid()
                 ghn = gh[:, 2 * H:]
-                n = (gx[t][:, 2 * H:] + rz[:, :H] * ghn).tanh()
+                n = (gxt[:, 2 * H:] + rz[:, :H] * ghn).tanh()
                 h = n + rz[:, H:] * (h - n)
                 acts[t], extra[t] = ops.cat([rz, n], 1), ghn
             else:
-                a = gx[t] + gh
+                a = gxt + gh
                 h = a.tanh() if mode == "RNN_TANH" else a.relu()
             outs[t] = h
         out = ops.stack(outs) if L else gx.new_zeros((0,) + tuple(h.shape))
@@ -120,23 +126,16 @@ class _Recurrence(Function):
         dms = [None] * L
         if mode != "LSTM":
             dc = None
+        be = gx._be
         for t in (range(L) if reverse else range(L - 1, -1, -1)):
-            dht = dh + dout[t]
+            dht = dh + _row(dout, t)
             if mode == "LSTM":
-                H = c0.shape[-1]
-                a = acts[t]
-                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
                 dm = dht if w_hr is None else dht @ w_hr
                 dms[t] = dht
-                tc = extra[t]
-                dc = dc + dm * o * (1 - tc * tc)
                 prev = t + 1 if reverse else t - 1  # the step before t in processing order
                 cp = cells[prev] if 0 <= prev < L else c0
-                da = ops.cat([dc * g, dc * cp, dc * i, dm * tc], 1)
-                deriv = a * (1 - a)
-                deriv[:, 2 * H:3 * H] = 1 - g * g
-                d = da * deriv
-                dc = dc * f
+                d, dc = (gx._from(v) for v in be.lstm_cell_grad(dm._v, dc._v, acts[t]._v, cp._v,
+                                                                extra[t]._v))
                 dgx[t] = d
             elif mode == "GRU":
                 H = dht.shape[-1]
