@@ -3,8 +3,8 @@
 cross_entropy with class indices, the loss of almost every training step, is one autograd
 node over the backend's fused `cross_entropy` and `cross_entropy_grad` (softmax - one-hot,
 scaled); with class weights or label smoothing, log_softmax and one gather forward and one
-scatter-add backward. The other losses are short compositions
-of differentiable ops (or small Functions where PyTorch's gradient at a kink matters).
+scatter-add backward. The other losses are short compositions of differentiable ops (or
+small Functions where PyTorch's gradient at a kink matters).
 """
 import warnings
 
@@ -217,6 +217,7 @@ class _CrossEntropy(Function):
 
 
 class _WeightedCrossEntropy(Function):
+    """Cross-entropy with class weights or label smoothing (or (N, C, *) inputs)."""
     @staticmethod
     def forward(ctx, x, safe, wt, weight, reduction, eps):
         logp = x._from(x._be.log_softmax(x._v, 1))
@@ -310,7 +311,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         out = _WeightedCrossEntropy.apply(x, safe, wt, weight, reduction, float(label_smoothing))
     else:
         out = _WeightedCrossEntropy.forward(_NoCtx(), x, safe, wt, weight, reduction,
-                                    float(label_smoothing))
+                                            float(label_smoothing))
     return out.reshape(()) if scalar and reduction == "none" else out
 
 
