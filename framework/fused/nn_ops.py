@@ -144,7 +144,6 @@ class NNOps:
         forget, cell, output, and the cell state c (N, H): (o * tanh(c'), the new cell
         state c' = f * c + i * g, the gate activations (N, 4H): sigmoid of i, f, o and tanh
         of g, and tanh(c')), the last two kept for `lstm_cell_grad`."""
-        N, H = c.shape
         act = self.unary("sigmoid", gates)
         self.copy_(_quarter(act, 2), self.unary("tanh", _quarter(gates, 2)))
         i, f, g, o = (_quarter(act, k) for k in range(4))
