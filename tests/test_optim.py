@@ -12,13 +12,14 @@ from framework import optim
 RTOL, ATOL = 1e-4, 1e-5
 
 
-def _problem(device, seed=0, dtype=np.float32):
-    """A random linear least-squares problem; initial W, b as NumPy arrays."""
+def _problem(device, seed=0, dtype=np.float32, shape=(5, 3)):
+    """A random linear least-squares problem; initial W (`shape`), b as NumPy arrays."""
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((16, 5)).astype(dtype)
-    Y = rng.standard_normal((16, 3)).astype(dtype)
-    W0 = rng.standard_normal((5, 3)).astype(dtype)
-    b0 = rng.standard_normal(3).astype(dtype)
+    k, m = shape
+    A = rng.standard_normal((16, k)).astype(dtype)
+    Y = rng.standard_normal((16, m)).astype(dtype)
+    W0 = rng.standard_normal((k, m)).astype(dtype)
+    b0 = rng.standard_normal(m).astype(dtype)
     return A, Y, W0, b0
 
 
@@ -39,10 +40,11 @@ def _fw_grads(params, A, Y, device):
     return loss
 
 
-def _run(device, make_fw, make_torch, steps=30, groups=None, seed=0, start=None):
+def _run(device, make_fw, make_torch, steps=30, groups=None, seed=0, start=None,
+         shape=(5, 3)):
     """Step both optimizers `steps` times with the same gradients (fw's, copied into
     torch's .grad) and compare the parameters after every step."""
-    A, Y, W0, b0 = _problem(device, seed)
+    A, Y, W0, b0 = _problem(device, seed, shape=shape)
     fp, tp = _fw_params(device, W0, b0), _torch_params(W0, b0)
     if groups is None:
         fopt, topt = make_fw(fp), make_torch(tp)
@@ -97,6 +99,16 @@ ADAM_CASES = [
 @pytest.mark.parametrize("kw", ADAM_CASES, ids=str)
 def test_adam_trajectory(device, kw):
     _run(device, lambda p: optim.Adam(p, **kw), lambda p: torch.optim.Adam(p, **kw))
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5, maximize=True)),
+    ("Adam", dict(lr=0.01)), ("AdamW", dict(lr=0.01, amsgrad=True))], ids=str)
+def test_large_parameter_trajectories(device, name, kw):
+    """A (128, 64) weight: large enough for the cpu backend's BLAS axpy update."""
+    _run(device, lambda p: getattr(optim, name)(p, **kw),
+         lambda p: getattr(torch.optim, name)(p, **kw), steps=10, shape=(128, 64))
 
 
 @pytest.mark.parametrize("kw", ADAM_CASES[:6] + [dict(lr=0.01, weight_decay=0.5)], ids=str)
