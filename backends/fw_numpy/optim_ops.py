@@ -2,32 +2,9 @@
 
 Every update is done with ufuncs writing into the state arrays (`out=`), with one
 scratch array (a second one for Adam with L2 weight decay). The scratch memory is kept
-between calls: a fresh large array would be page-faulted in again at every step. The last
-`param += a * x` of a large contiguous parameter is BLAS's axpy: one pass, on BLAS's
-threads, where NumPy needs two (a scaled copy, then the add).
+between calls: a fresh large array would be page-faulted in again at every step.
 """
 import numpy as np
-
-_AXPY_MIN = 4096  # smaller arrays: NumPy's two passes cost less than a BLAS call
-_axpy_fns = {}
-
-
-def _axpy(a, x, y, scratch):
-    """y += a * x in place (`scratch`, shaped like y, may be x itself)."""
-    f = _axpy_fns.get(y.dtype) if y.size >= _AXPY_MIN else None
-    if f is None and y.size >= _AXPY_MIN and not _axpy_fns:
-        from scipy.linalg import blas  # imported on first use: it is slow to import
-        _axpy_fns.update({np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy})
-        f = _axpy_fns.get(y.dtype)
-    if (f is not None and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous
-            and y.flags.writeable):
-        flat = y.reshape(-1)
-        out = f(x.reshape(-1), flat, a=a)
-        if out is not flat:  # the wrapper made a copy after all: write it back
-            flat[...] = out
-        return
-    np.multiply(x, a, out=scratch)
-    y += scratch
 
 
 class NumpyOptimOps:
@@ -65,11 +42,18 @@ class NumpyOptimOps:
                     scaled = np.multiply(d, 1 - dampening, out=s)
                     buf += scaled
             if nesterov:  # p -= lr * (d + momentum * buf), as two scaled adds
-                _axpy(-lr, d, p, s)
-                _axpy(-lr * momentum, buf, p, s)
+                if d is s:
+                    d *= -lr
+                    p += d
+                else:
+                    np.multiply(d, -lr, out=s)
+                    p += s
+                np.multiply(buf, -lr * momentum, out=s)
+                p += s
                 return
             d = buf
-        _axpy(-lr, d, p, s)
+        np.multiply(d, -lr, out=s)
+        p += s
 
     def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
                    beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize):
@@ -106,4 +90,5 @@ class NumpyOptimOps:
         s /= bc2_sqrt
         s += eps
         np.divide(m, s, out=s)
-        _axpy(-step_size, s, p, s)
+        s *= -step_size
+        p += s
