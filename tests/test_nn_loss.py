@@ -75,6 +75,30 @@ def test_cross_entropy_probabilities(reduction, smoothing, weighted, device):
     compare(fn, [X, p], grads=(0, 1), device=device)
 
 
+@pytest.mark.parametrize("n,c", [(1, 1), (3, 1000), (300, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction,ignore", [("mean", -100), ("sum", 1), ("none", 0)])
+def test_cross_entropy_fused_shapes_and_dtypes(device, n, c, dtype, reduction, ignore):
+    """The backends' fused cross-entropy (row reductions in one work-group on OpenCL) on
+    long rows, many rows, a single class, float64, and an ignored class."""
+    if dtype == np.float64 and device.startswith("opencl") and not fw.ones(
+            1, device=device)._be.rt.fp64:
+        pytest.skip("this OpenCL device has no fp64")
+    rng = np.random.default_rng(n * c)
+    x = (rng.standard_normal((n, c)) * 4).astype(dtype)
+    t = rng.integers(0, c, n)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    compare(lambda L, F, x: F.cross_entropy(x, L.tensor(t, **_dev(L, device)),
+                                            ignore_index=ignore, reduction=reduction),
+            [x], device=device, rtol=tol, atol=tol)
+
+
+def test_cross_entropy_with_every_target_ignored(device):
+    """mean over no counted target: NaN, and a zero gradient, as PyTorch."""
+    compare(lambda L, F, x: F.cross_entropy(x, L.tensor([-100, -100], **_dev(L, device))),
+            [np.ones((2, 3), np.float32)], device=device)
+
+
 def test_cross_entropy_is_one_node():
     x = fw.tensor(X, requires_grad=True)
     loss = fw.nn.functional.cross_entropy(x, fw.tensor(T))

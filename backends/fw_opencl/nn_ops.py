@@ -8,7 +8,8 @@
 - conv2d_grad_weight: grad (O, N*L) @ columns^T, the batch summed inside the GEMM's K.
 - pooling (kernels/pool.cl): one work-item per output forward, gather per input pixel
   backward; max-pool backward with disjoint windows is a zero fill + one write per output.
-- layer_norm (kernels/norm.cl): one work-group per row, reductions in local memory.
+- layer_norm and cross_entropy (kernels/norm.cl): one work-group per row, reductions in
+  local memory; cross_entropy_grad one work-item per logit.
 - lstm_cell and its gradient (kernels/rnn.cl): one work-item per unit of the state.
 Only float32/float64 have kernels; other dtypes take the composed defaults.
 """
@@ -253,6 +254,38 @@ class CLNNOps:
                                   divisor=divisor_override)
             self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
                             *self._grid(H * W, N * C), out, grad, p)
+        return out
+
+    # -- cross-entropy (kernels/norm.cl) ---------------------------------------------------
+    def cross_entropy(self, x, target, ignore_index, reduction):
+        N, C = x.shape
+        if x.dtype not in _FLOATS or not N * C:
+            return NNOps.cross_entropy(self, x, target, ignore_index, reduction)
+        logp, loss = self.new((N, C), x.dtype), self.new((N,), x.dtype)
+        total, count = self.new((), x.dtype), self.new((), x.dtype)
+        t, ignore = self._dense(target), np.int64(ignore_index).tobytes()
+        wg = self._ln_wg(C)
+        self._nn_launch(self._nn_kernel("norm.cl", "cross_entropy", x.dtype), (N * wg,), (wg,),
+                        logp, loss, self._dense(x), t, ignore, _i32(C),
+                        rt.cl.LocalMemory(wg * x.dtype.itemsize))
+        wg = self._ln_wg(N)
+        flags = (reduction != "none") | ((reduction == "mean") << 1)
+        self._nn_launch(self._nn_kernel("norm.cl", "cross_entropy_total", x.dtype), (wg,),
+                        (wg,), total, count, loss, t, ignore, _i32(N), _i32(flags),
+                        rt.cl.LocalMemory(wg * x.dtype.itemsize))
+        return (loss if reduction == "none" else total), logp, count
+
+    def cross_entropy_grad(self, logp, target, ignore_index, reduction, grad, count):
+        N, C = logp.shape
+        if logp.dtype not in _FLOATS or not N * C:
+            return NNOps.cross_entropy_grad(self, logp, target, ignore_index, reduction, grad,
+                                            count)
+        out = self.new((N, C), logp.dtype)
+        flags = (reduction == "none") | ((reduction == "mean") << 1)
+        self._nn_launch(self._nn_kernel("norm.cl", "cross_entropy_grad", logp.dtype),
+                        *self._grid(C, N), out, self._dense(logp), self._dense(target),
+                        self._dense(grad), self._dense(count), np.int64(ignore_index).tobytes(),
+                        _i32(N), _i32(C), _i32(flags))
         return out
 
     # -- recurrent cells -----------------------------------------------------------------

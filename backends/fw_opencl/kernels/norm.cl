@@ -1,6 +1,7 @@
-// Layer norm over rows of n contiguous elements, and its gradient. Built per T (float or
-// double). Forward and input-gradient kernels run one work-group per row (local size a
-// power of two), reducing in local memory; mean and variance are two passes, like the
+// Row-wise kernels, built per T (float or double): layer norm over rows of n contiguous
+// elements and its gradient, and cross-entropy over rows of logits and its gradient. The
+// forward and input-gradient kernels run one work-group per row (local size a power of
+// two), reducing in local memory; layer norm's mean and variance are two passes, like the
 // composed default (mean, then the mean of squared deviations).
 
 // Tree-sum of buf[0..wg) into buf[0]; every work-item gets the total.
@@ -91,4 +92,73 @@ __kernel void layer_norm_grad_wb_final(__global T *gw, __global T *gb, __global 
     }
     gb[j] = ab;
     if (flags & 1) gw[j] = aw;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cross-entropy of rows of C logits against int64 class indices (checked by the caller;
+// `ignore` marks rows that count 0).
+
+// Max of buf[0..wg) that keeps a NaN (as max does); every work-item gets it.
+inline T group_max(__local T *buf, T v) {
+    int lid = get_local_id(0), wg = get_local_size(0);
+    buf[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = wg >> 1; h > 0; h >>= 1) {
+        if (lid < h) { T o = buf[lid + h]; if (o > buf[lid] || isnan(o)) buf[lid] = o; }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    T m = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return m;
+}
+
+// One work-group per row: logp = (x - max) - log(sum(exp(x - max))), loss = -logp[target].
+__kernel void cross_entropy(__global T *logp, __global T *loss, __global const T *x,
+                            __global const long *t, long ignore, int C, __local T *buf) {
+    int row = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const __global T *xr = x + (long)row * C;
+    __global T *lr = logp + (long)row * C;
+    T m = -INFINITY;
+    for (int i = lid; i < C; i += wg) { T v = xr[i]; if (v > m || isnan(v)) m = v; }
+    m = group_max(buf, m);
+    T s = 0;
+    for (int i = lid; i < C; i += wg) s += exp(xr[i] - m);
+    T ls = log(group_sum(buf, s));
+    for (int i = lid; i < C; i += wg) lr[i] = (xr[i] - m) - ls;
+    if (lid == 0) {
+        long k = t[row];
+        loss[row] = k == ignore ? (T)0 : ls - (xr[k] - m);
+    }
+}
+
+// One work-group: count = the rows not ignored; with flags & 1, total = the sum of the
+// losses, divided by count with flags & 2 (the mean).
+__kernel void cross_entropy_total(__global T *total, __global T *count, __global const T *loss,
+                                  __global const long *t, long ignore, int N, int flags,
+                                  __local T *buf) {
+    int lid = get_local_id(0), wg = get_local_size(0);
+    T s = 0, c = 0;
+    for (int i = lid; i < N; i += wg) { s += loss[i]; c += t[i] != ignore; }
+    s = group_sum(buf, s);
+    c = group_sum(buf, c);
+    if (lid == 0) {
+        count[0] = c;
+        if (flags & 1) total[0] = flags & 2 ? s / c : s;
+    }
+}
+
+// d loss / d x = (exp(logp) - one_hot(target)) * s_row, s_row = 0 where ignored, else g
+// (per row with flags & 1, else 0-d), divided by count with flags & 2 (the mean).
+__kernel void cross_entropy_grad(__global T *gx, __global const T *logp, __global const long *t,
+                                 __global const T *g, __global const T *count, long ignore,
+                                 int N, int C, int flags) {
+    int j = get_global_id(0), r = get_global_id(1);
+    if (j >= C || r >= N) return;
+    long k = t[r], i = (long)r * C + j;
+    T s = 0;
+    if (k != ignore) {
+        s = g[flags & 1 ? r : 0];
+        if (flags & 2) s /= count[0];
+    }
+    gx[i] = (exp(logp[i]) - (j == k ? (T)1 : (T)0)) * s;
 }
