@@ -159,13 +159,13 @@ def _filled(value, name):
         be = _be(device)
         made = _new(be.full(_shape(size), value, d), be, requires_grad)
         return into(name, out, made)
+    make.__name__ = name
     return make
 
 
 zeros = _filled(0, "zeros")
 ones = _filled(1, "ones")
 empty = _filled(0, "empty")  # fw's empty is zero-filled: never expose stale memory
-zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
 
 
 def _like(maker):

@@ -3,7 +3,6 @@
 fw does not resize a non-empty `out` of another shape (PyTorch resizes it with a warning):
 that is an error here. An empty `out` takes the result's shape, as in PyTorch.
 """
-from .. import dtypes as dt
 from ..autograd import grad_mode
 from ..tensor import Tensor
 

@@ -6,9 +6,9 @@ the version counter, so writes through a view reach the base and are seen by aut
 import numpy as np
 
 from ..autograd.function import Function
-from .out import into
 from ..device import contiguous_strides, numel
 from ..tensor import Tensor, method
+from .out import into
 
 
 def _int_list(args, name):
