@@ -16,18 +16,6 @@ typedef struct {
     int P;                          // planes N*C (the grid is rounded up past them)
 } poolp;
 
-// The outputs o whose window (first cell o*s - p, cells k*d for k < K) covers input
-// position i are o in [win_lo, win_hi); cell k = (i + p - o*s) / d where that divides.
-// Ranges instead of a division per cell, and the quotients in float: integer division
-// costs ~30 cycles on CPUs and is not vectorised. Exact for 0 <= t < 2^22: the true
-// quotient plus (r + 0.5) / s stays half a step 1/s away from the next integer.
-inline int qdiv(int t, int s) { return s == 1 ? t : (int)(((float)t + 0.5f) / (float)s); }
-inline int win_lo(int i, int p, int K, int d, int s) {
-    int t = i + p - (K - 1) * d;
-    return t <= 0 ? 0 : qdiv(t - 1, s) + 1;
-}
-inline int win_hi(int i, int p, int s, int O) { return min(qdiv(i + p, s) + 1, O); }
-
 // Max over the window; padding counts as -inf, i.e. is skipped. The index starts at the
 // first in-bounds cell (as PyTorch's does), a larger value replaces it, and the first NaN
 // wins for good. Indices are flat h * W + w within the input plane.
