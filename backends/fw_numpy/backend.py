@@ -160,9 +160,6 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     # -- compute -------------------------------------------------------------------------
     def unary(self, op, x):
         a = self._np(x)
-        if op == "relu" and a.dtype.kind == "f":
-            # against an array of zeros: NumPy's maximum with a scalar is not vectorised
-            return self._wrap(np.maximum(a, _zeros(a)), x.dtype)
         if op in _QUIET:
             with np.errstate(all="ignore"):
                 r = self._unary(op, a)
@@ -175,8 +172,8 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         f = _UNARY.get(op)
         if f is not None:
             return f(a)
-        if op == "relu":
-            return np.maximum(a, 0)
+        if op == "relu":  # floats against zeros: NumPy's maximum with a scalar is not vectorised
+            return np.maximum(a, _zeros(a) if a.dtype.kind == "f" else 0)
         if op == "sign":
             if a.dtype == np.bool_:
                 return a.copy()
@@ -287,9 +284,10 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return self._wrap(r, a.dtype)
 
     def matmul_bias(self, a, b, bias):
-        r = np.matmul(_blas_ready(self._np(a)), _blas_ready(self._np(b)))
+        out = self.matmul(a, b)
+        r = self._np(out)
         r += self._np(bias)  # in place: no second (n, m) array
-        return self._wrap(r, a.dtype)
+        return out
 
     def pad(self, x, pads, value):
         return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)

@@ -9,22 +9,17 @@ there for the next step; the peak resident size does not change. FW_CPU_KEEP_MEM
 leaves the allocator alone.
 """
 import ctypes
+import functools
 import os
 import platform
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters from glibc's malloc.h
-_done = []
 
 
+@functools.cache
 def keep_freed_memory():
     """Tune glibc's malloc once per process; True when it was tuned."""
-    if not _done:
-        _done.append(_tune())
-    return _done[0]
-
-
-def _tune():
     if (os.environ.get("FW_CPU_KEEP_MEMORY", "1") == "0" or sys.platform != "linux"
             or platform.libc_ver()[0] != "glibc"):
         return False
