@@ -3,10 +3,12 @@ PyTorch CPU, in the same run. fw is timed through `fw.matmul` (the framework's c
 and waits for the device after each product; every figure is a median after warm-up.
 
     python benchmarks/sgemm.py [--sizes 512 1024 2048] [--repeat 7] [--devices opencl,vulkan]
+                               [--torch-device cuda]
 
 --devices defaults to those of opencl and vulkan that are available (vulkan needs the
 fw-vulkan package). Prints GFLOP/s and the ratios device/numpy and device/torch (higher
-is better).
+is better). --torch-device cuda times torch (cuBLAS) on an NVIDIA GPU instead of the CPU,
+for a run on a machine that has one.
 """
 import argparse
 import os
@@ -28,6 +30,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--devices", default=None,
                     help="comma-separated fw devices (default: opencl and vulkan if available)")
+    ap.add_argument("--torch-device", default="cpu", help="where torch runs (cpu or cuda)")
     args = ap.parse_args()
     try:
         import torch
@@ -60,8 +63,13 @@ def main():
         flop = 2.0 * n ** 3
         fns.append(lambda: np.matmul(a, b))
         if torch is not None:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            fns.append(lambda: torch.matmul(ta, tb))
+            ta, tb = (torch.from_numpy(m).to(args.torch_device) for m in (a, b))
+            tsync = torch.cuda.synchronize if ta.is_cuda else (lambda: None)
+
+            def torch_mm(ta=ta, tb=tb, tsync=tsync):
+                torch.matmul(ta, tb)
+                tsync()
+            fns.append(torch_mm)
         # Interleaved, one call of each per round, so that all see the same load.
         times = [[] for _ in fns]
         for f in fns:
@@ -78,9 +86,10 @@ def main():
         for x in g[:len(devices)]:
             row += [f"{x / g_np:.3f}", f"{x / g_th:.3f}"]
         rows.append(row + [f"{e:.1e}" for e in errs])
-    header = ["n"] + [f"{d} GFLOP/s" for d in devices] + ["numpy", "torch"]
+    th = f"torch {args.torch_device}"
+    header = ["n"] + [f"{d} GFLOP/s" for d in devices] + ["numpy", th]
     for d in devices:
-        header += [f"{d}/numpy", f"{d}/torch"]
+        header += [f"{d}/numpy", f"{d}/{th}"]
     print(table(rows, header + [f"{d} rel err" for d in devices]))
 
 

@@ -1,9 +1,11 @@
 """Milliseconds per training step, fw on each device against PyTorch on CPU, same run.
 
     python benchmarks/train_step.py [--devices cpu,opencl] [--steps 30] [--models mlp,cnn,lstm]
+                                    [--torch-device cuda]
 
 --devices takes any fw devices, e.g. cpu,opencl,vulkan (vulkan needs the fw-vulkan package;
 it is left out of the default because lavapipe, Vulkan without a GPU, is slow).
+--torch-device cuda runs the torch side on an NVIDIA GPU (for a machine that has one).
 
 Models (random data, float32, cross-entropy): (a) MLP 784-512-512-10, batch 128, SGD and
 Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool2
@@ -104,16 +106,19 @@ def main():
         d for d in ("cpu", "opencl") if d == "cpu" or fw.opencl.is_available()))
     p.add_argument("--models", default="mlp,cnn,lstm")
     p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--torch-device", default="cpu", help="where torch runs (cpu or cuda)")
     args = p.parse_args()
     import torch
+    tdev = args.torch_device
+    tsync = torch.cuda.synchronize if tdev.startswith("cuda") else (lambda: None)
     devices = args.devices.split(",")
-    header = ["model", "optimizer", "torch cpu ms"] + [f"fw {d} ms" for d in devices] + \
+    header = ["model", "optimizer", f"torch {tdev} ms"] + [f"fw {d} ms" for d in devices] + \
         [f"fw {d} / torch" for d in devices]
     rows = []
     for name in args.models.split(","):
         builder, shape, opts = MODELS[name]
         for opt_name in opts:
-            steps = {"torch": step_fn(torch, builder, shape, opt_name, "cpu", lambda: None)}
+            steps = {"torch": step_fn(torch, builder, shape, opt_name, tdev, tsync)}
             for d in devices:
                 sync = fw.plugins.registry.backend(d).synchronize
                 steps[d] = step_fn(fw, builder, shape, opt_name, d, sync)
