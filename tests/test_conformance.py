@@ -53,6 +53,7 @@ class WrongExp(NumpyBackend):
 
 @pytest.fixture
 def wrong_registry(monkeypatch):
+    monkeypatch.delenv("FW_TEST_DEVICES", raising=False)  # a run restricted to other devices
     @hookimpl
     def fw_register_backends(register):
         register("wrongexp", WrongExp)
