@@ -68,6 +68,19 @@ def test_kernel_build_failure_shows_the_compiler_log(be, monkeypatch):
         be.rt.program("broken.cl")
 
 
+def test_build_log_shows_all_but_stock_remarks(be, monkeypatch):
+    from fw_opencl import runtime
+    stock = ("(): Warning: Function k is a kernel, so overriding noinline attribute. The "
+             "function may be inlined when called.\n\n")  # NVIDIA's, for every kernel
+    assert runtime.compiler_notes(stock) == []
+    assert runtime.compiler_notes(stock + "<source>:1:2: warning: odd\n") == [
+        "<source>:1:2: warning: odd"]
+    monkeypatch.setitem(runtime._sources, "noisy.cl",
+                        '#warning "fw-test-note"\n__kernel void k(__global float *x) { x[0] = 1; }')
+    with pytest.warns(UserWarning, match=r"(?s)says of kernel file 'noisy.cl'.*fw-test-note"):
+        be.rt.program("noisy.cl")
+
+
 def test_float64_without_fp64_names_the_device(be, monkeypatch):
     monkeypatch.setattr(be.rt, "fp64", False)
     with pytest.raises(RuntimeError, match=r"float64 is not supported on OpenCL device .*cl_khr_fp64"):

@@ -8,6 +8,7 @@ buffers. Nothing here waits on the device except reading memory back to the host
 import atexit
 import os
 import threading
+import warnings
 import weakref
 from importlib import resources
 
@@ -17,6 +18,18 @@ try:
     import pyopencl as cl
 except ImportError:  # the backend then reports no devices
     cl = None
+
+# NVIDIA's compiler (driver 580) says this of every kernel in every program: a remark about
+# its own attributes, not about fw's code, so users are not shown it.
+_STOCK_REMARKS = ("is a kernel, so overriding noinline attribute",)
+
+
+def compiler_notes(log):
+    """The lines of an OpenCL build log worth showing: all but blank lines and the
+    drivers' stock remarks."""
+    return [ln for ln in log.splitlines()
+            if ln.strip() and not any(r in ln for r in _STOCK_REMARKS)]
+
 
 ENV_DEVICE = "FW_OPENCL_DEVICE"
 ENV_BATCH = "FW_OPENCL_BATCH"  # launches released together; 0: each at once
@@ -295,13 +308,25 @@ class Runtime:
         options = [f"-D{k}={v}" for k, v in defines] + ["-cl-mad-enable"]
         if self.fp64:
             options.append("-DHAVE_FP64=1")
+        return self.build(src, options, f"kernel file {file!r}")
+
+    def build(self, src, options, what):
+        """Build OpenCL C `src`. A failure raises, naming `what`; a build log with more
+        than the driver's stock remarks becomes one warning that shows it."""
         try:
             # PyOpenCL keeps built binaries on disk (keyed by source, options and device),
             # so only the first run on a machine pays for compiling.
-            return cl.Program(self.ctx, src).build(options=options)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", cl.CompilerWarning)  # its log is read below
+                prg = cl.Program(self.ctx, src).build(options=options)
         except cl.Error as e:
-            raise RuntimeError(f"OpenCL kernel file {file!r} failed to build on {self.name} "
+            raise RuntimeError(f"OpenCL {what} failed to build on {self.name} "
                                f"with options {' '.join(options)}:\n{e}") from None
+        notes = compiler_notes(prg.get_build_info(self.device, cl.program_build_info.LOG))
+        if notes:
+            warnings.warn(f"the OpenCL compiler of {self.name} says of {what}:\n"
+                          + "\n".join(notes[:20]), stacklevel=3)
+        return prg
 
     # -- memory ----------------------------------------------------------------------
     def alloc(self, nbytes):

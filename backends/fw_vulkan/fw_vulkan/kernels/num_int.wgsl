@@ -2,19 +2,21 @@
 fn isnan_(x: $T) -> bool { return false; }
 fn maxv(a: $T, b: $T) -> $T { return max(a, b); }
 fn minv(a: $T, b: $T) -> $T { return min(a, b); }
-// Python's floor division and modulo (the divisor is checked for zeros on the host).
+// Python's floor division and modulo (the divisor is checked for zeros on the host). The
+// remainder is a - (a / b) * b, not `%`: NVIDIA's Vulkan driver (580, on an H200) gives `%`
+// of negative signed integers as if they were unsigned.
 fn floordiv_(a: $T, b: $T) -> $T {
     let q = a / b;
-    return select(q, q - $T(1), (a % b != $T(0)) && ((a < $T(0)) != (b < $T(0))));
+    return select(q, q - $T(1), (a - q * b != $T(0)) && ((a < $T(0)) != (b < $T(0))));
 }
 fn remainder_(a: $T, b: $T) -> $T {
-    let r = a % b;
+    let r = a - (a / b) * b;
     return select(r, r + b, r != $T(0) && ((r < $T(0)) != (b < $T(0))));
 }
 fn pow_(a: $T, b: $T) -> $T {
     if (b < $T(0)) {  // only 1 and -1 have integral negative powers
         if (a == $T(1)) { return $T(1); }
-        if (a == $T(-1)) { return select($T(-1), $T(1), b % $T(2) == $T(0)); }
+        if (a == $T(-1)) { return select($T(-1), $T(1), (b & $T(1)) == $T(0)); }
         return $T(0);
     }
     var r = $T(1);
@@ -22,7 +24,7 @@ fn pow_(a: $T, b: $T) -> $T {
     var e = b;
     loop {
         if (e == $T(0)) { break; }
-        if (e % $T(2) == $T(1)) { r = r * base; }
+        if ((e & $T(1)) == $T(1)) { r = r * base; }
         base = base * base;
         e = e / $T(2);
     }
