@@ -77,18 +77,18 @@ class NumpyOptimOps:
         m += s
         # v = beta2 * v + (1 - beta2) * g * g (the sign of g does not matter)
         v *= beta2
-        np.multiply(g, g, out=s)
+        np.square(g, out=s)
         s *= 1 - beta2
         v += s
         if amsgrad:
             mx = self._np(max_exp_avg_sq)
             np.maximum(mx, v, out=mx)
             v = mx
-        step_size = lr / (1 - beta1 ** step)
-        bc2_sqrt = (1 - beta2 ** step) ** 0.5
+        # p -= lr/bc1 * m / (sqrt(v)/bc2 + eps), with bc2 moved out of the denominator
+        # (m / (sqrt(v) + eps*bc2) * bc2): one pass less over the arrays
+        bc2 = (1 - beta2 ** step) ** 0.5
         np.sqrt(v, out=s)
-        s /= bc2_sqrt
-        s += eps
+        s += eps * bc2
         np.divide(m, s, out=s)
-        s *= -step_size
+        s *= -lr / (1 - beta1 ** step) * bc2
         p += s
