@@ -308,11 +308,6 @@ class Runtime:
         options = [f"-D{k}={v}" for k, v in defines] + ["-cl-mad-enable"]
         if self.fp64:
             options.append("-DHAVE_FP64=1")
-        return self.build(src, options, f"kernel file {file!r}")
-
-    def build(self, src, options, what):
-        """Build OpenCL C `src`. A failure raises, naming `what`; a build log with more
-        than the driver's stock remarks becomes one warning that shows it."""
         try:
             # PyOpenCL keeps built binaries on disk (keyed by source, options and device),
             # so only the first run on a machine pays for compiling.
@@ -320,11 +315,12 @@ class Runtime:
                 warnings.simplefilter("ignore", cl.CompilerWarning)  # its log is read below
                 prg = cl.Program(self.ctx, src).build(options=options)
         except cl.Error as e:
-            raise RuntimeError(f"OpenCL {what} failed to build on {self.name} "
+            raise RuntimeError(f"OpenCL kernel file {file!r} failed to build on {self.name} "
                                f"with options {' '.join(options)}:\n{e}") from None
+        # a log with more than the driver's stock remarks becomes one warning showing it
         notes = compiler_notes(prg.get_build_info(self.device, cl.program_build_info.LOG))
         if notes:
-            warnings.warn(f"the OpenCL compiler of {self.name} says of {what}:\n"
+            warnings.warn(f"the OpenCL compiler of {self.name} says of kernel file {file!r}:\n"
                           + "\n".join(notes[:20]), stacklevel=3)
         return prg
 
