@@ -433,3 +433,51 @@ def test_empty_tensors_round_trip(shape):
     x = t(np.zeros(shape, np.float32))
     assert x.shape == shape and x.cpu().numpy().shape == shape
     assert (x + 1).sum().item() == 0
+
+
+# -- matmul: register-blocked 64 x 64 kernel and the 16 x 16 one for thin products ---------
+def _mm_check(a, b, ref_a, ref_b, dtype):
+    got = (a @ b).cpu().numpy()
+    want = ref_a.astype(np.float64) @ ref_b.astype(np.float64)
+    assert got.shape == want.shape
+    if np.issubdtype(dtype, np.integer):
+        np.testing.assert_array_equal(got, want.astype(dtype))
+    else:
+        scale = max(1.0, np.abs(want).max())
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("n,k,m", [(1, 1, 1), (65, 3, 129), (130, 77, 5), (150, 130, 70),
+                                   (64, 16, 64), (17, 33, 200)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
+def test_matmul_awkward_shapes_against_float64(n, k, m, dtype):
+    rng = np.random.default_rng(n * 1000 + k * 10 + m)
+    a = (rng.standard_normal((n, k)) * 4).astype(dtype)
+    b = (rng.standard_normal((k, m)) * 4).astype(dtype)
+    _mm_check(t(a), t(b), a, b, dtype)
+    # both operands transposed (the loads then walk the other stride)
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    _mm_check(t(at).t(), t(bt).t(), a, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_batched_transposed_offset_views(dtype):
+    rng = np.random.default_rng(3)
+    abase = rng.standard_normal((4, 64, 205)).astype(dtype)
+    bbase = rng.standard_normal((3, 70, 64)).astype(dtype)
+    a = abase[1:, :, 5:].transpose(0, 2, 1)          # (3, 200, 64): offset, transposed
+    b = bbase.transpose(0, 2, 1)                     # (3, 64, 70): transposed
+    fa = t(abase)[1:, :, 5:].transpose(1, 2)
+    fb = t(bbase).transpose(1, 2)
+    assert not fa.is_contiguous() and not fb.is_contiguous()
+    _mm_check(fa, fb, a, b, dtype)
+    _mm_check(fa, fb[0], a, b[0], dtype)             # B broadcast over the batch
+    _mm_check(fa[:, 3:150], fb[:, :, 1:], a[:, 3:150], b[:, :, 1:], dtype)
+
+
+def test_matmul_k_zero_gives_zeros():
+    for shape_a, shape_b in (((5, 0), (0, 7)), ((2, 70, 0), (0, 90))):
+        got = (t(np.ones(shape_a, np.float32)) @ t(np.ones(shape_b, np.float32))).cpu().numpy()
+        assert got.shape == shape_a[:-1] + shape_b[-1:]
+        assert (got == 0).all()

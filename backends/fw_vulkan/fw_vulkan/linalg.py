@@ -1,5 +1,6 @@
-"""Batched matmul (kernels/matmul.wgsl): 16 x 16 tiles in work-group memory, operands
-read through their strides (transposed, sliced and batch-broadcast views cost nothing)."""
+"""Batched matmul (kernels/matmul.wgsl): 64 x 64 output tiles, 4 x 4 outputs per invocation
+(16 x 16 tiles, one output each, for thin products); operands read through their strides
+(transposed, sliced and batch-broadcast views cost nothing)."""
 from framework.device import merge_dims
 
 from .layout import pack
@@ -24,9 +25,14 @@ class LinalgOps:
         nb = bshape[0] if bshape else 1
         sa = sa[0] if bshape else 0
         sb = sb[0] if bshape else 0
-        kern = self.rt.kernel("matmul.wgsl", "matmul", 3, (("T", self.wtype(a.dtype)),))
+        # One rule: an output side of at most 16 (matrix-vector and other thin products) takes
+        # the one-output-per-invocation kernel: its 16-wide tiles give 4x the work-groups per
+        # side, and 64-row tiles would leave 3/4 of each invocation's outputs out of range.
+        entry, tile = ("matmul16", 16) if min(n, m) <= 16 else ("matmul", 64)
+        pad = 1 if self.isize(a.dtype) == 4 else 0  # work-group row padding, see matmul.wgsl
+        kern = self.rt.kernel("matmul.wgsl", entry, 3, (("T", self.wtype(a.dtype)), ("P", pad)))
         lim = self.rt.max_groups
-        gx, gy = -(-m // 16), -(-n // 16)
+        gx, gy = -(-m // tile), -(-n // tile)
         if gx > lim or gy > lim:
             raise RuntimeError(f"vulkan backend: matmul output {n} x {m} exceeds the dispatch "
                                f"limit of {self.rt.name}")
