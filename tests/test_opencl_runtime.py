@@ -1,4 +1,5 @@
 """The OpenCL runtime: device choice, memory pool, errors. Skips where no OpenCL device."""
+import numpy as np
 import pytest
 
 import framework as fw
@@ -79,6 +80,35 @@ def test_build_log_shows_all_but_stock_remarks(be, monkeypatch):
                         '#warning "fw-test-note"\n__kernel void k(__global float *x) { x[0] = 1; }')
     with pytest.warns(UserWarning, match=r"(?s)says of kernel file 'noisy.cl'.*fw-test-note"):
         be.rt.program("noisy.cl")
+
+
+def test_batch_size_setting(monkeypatch):
+    from fw_opencl import runtime
+    monkeypatch.delenv("FW_OPENCL_BATCH", raising=False)
+    assert runtime._batch_size() == 16
+    monkeypatch.setenv("FW_OPENCL_BATCH", "4")
+    assert runtime._batch_size() == 4
+    monkeypatch.setenv("FW_OPENCL_BATCH", "0")
+    assert runtime._batch_size() == runtime._NEVER
+    monkeypatch.setenv("FW_OPENCL_BATCH", "many")
+    with pytest.raises(RuntimeError, match="FW_OPENCL_BATCH='many': expected a number"):
+        runtime._batch_size()
+
+
+def test_batched_submission_gives_the_same_values(be, monkeypatch):
+    from fw_opencl import runtime
+    x = np.linspace(-1, 1, 37, dtype=np.float32)
+    want = x.copy()
+    for _ in range(20):
+        want = want * np.float32(1.5) - np.float32(0.25)
+    for batch in (1, 3, runtime._NEVER):
+        be.rt.open_gate()
+        monkeypatch.setattr(be.rt, "batch", batch)
+        t = fw.tensor(x, device="opencl")
+        for _ in range(20):
+            t = t * 1.5 - 0.25
+        np.testing.assert_allclose(t.cpu().numpy(), want, rtol=1e-6)
+        assert be.rt.gate is None  # the read released everything held
 
 
 def test_float64_without_fp64_names_the_device(be, monkeypatch):
