@@ -250,8 +250,8 @@ class Runtime:
         # (the gate), opened every `batch` counted launches and whenever the host waits. A
         # CPU device shares the cores with this thread: started one by one as they are
         # queued, tiny commands make each enqueue contend with the device's worker threads,
-        # while released in batches they run back to back. NVIDIA's driver, too, takes a
-        # held command at about half the cost of one it must start at once. Only standard
+        # while released in batches they run back to back. NVIDIA's driver, too, queues a
+        # held command in about half the time of one it must start at once. Only standard
         # OpenCL (user events, markers).
         self.batch = _batch_size()
         self.held = self.batch   # counted launches since the gate closed; the next closes it
