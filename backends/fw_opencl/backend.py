@@ -7,7 +7,8 @@ A View's `buf` is a runtime.Buffer; strides and offsets count elements as everyw
 import numpy as np
 
 from framework import dtypes as dt
-from framework.device import Backend, View, contiguous_strides, merge_dims
+from framework.buffer_backend import BufferBackend
+from framework.device import View, contiguous_strides, merge_dims
 
 from . import runtime as rt
 from .layout import pack
@@ -23,34 +24,15 @@ _BITS = {1: "uchar", 4: "int", 8: "long"}
 
 
 class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLOptimOps,
-                    Backend):
+                    BufferBackend):
     type = "opencl"
     is_accelerator = True
     priority = 10
-
-    def __init__(self, index=None):
-        index = rt.default_index() if index is None else index
-        super().__init__(index)
-        self.rt = rt.Runtime(rt.all_devices()[index], index)
-
-    # -- describing the hardware -----------------------------------------------------
-    @classmethod
-    def device_count(cls):
-        return len(rt.all_devices())
+    runtime = rt  # BufferBackend's hooks: default_index, describe, Runtime
 
     @classmethod
-    def describe(cls):
-        return [rt.describe(d) for d in rt.all_devices()]
-
-    @classmethod
-    def default_device_index(cls):
-        return rt.default_index()
-
-    def synchronize(self):
-        self.rt.finish()
-
-    def empty_cache(self):
-        self.rt.pool.empty()
+    def _handles(cls):
+        return rt.all_devices()
 
     # -- helpers for the mixins ------------------------------------------------------
     def new(self, shape, dtype):
@@ -92,14 +74,6 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         if nbytes:
             pattern = np.array(value, dtype.np).reshape(1)
             rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem, pattern, 0, nbytes)
-        return out
-
-    def copy_(self, dst, src):
-        self._copy(dst, src)
-
-    def contiguous(self, x):
-        out = self.new(x.shape, x.dtype)
-        self._copy(out, x)
         return out
 
     def _copy(self, dst, src):

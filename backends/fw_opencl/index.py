@@ -1,6 +1,7 @@
-"""Data movement by index: gather, scatter(-add), cat, pad."""
+"""Data movement by index: gather, scatter(-add), pad (cat: framework/buffer_backend.py)."""
 import numpy as np
 
+from framework.buffer_backend import as_1d
 from framework.device import View, contiguous_strides
 
 from .layout import pack
@@ -11,10 +12,6 @@ _BITS = {1: ("uchar", np.uint8), 4: ("int", np.int32), 8: ("long", np.int64)}
 
 
 _CHECK_WG = {}  # check_range kernel -> its work-group size
-
-
-def _as_1d(v):
-    return View(v.buf, (1,), (1,), v.offset, v.dtype) if not v.shape else v
 
 
 class IndexOps:
@@ -33,7 +30,7 @@ class IndexOps:
         return pack(index.shape, (ost, index.strides, xst), (out.offset, index.offset, xoff))
 
     def gather(self, x, dim, index):
-        x, index = _as_1d(x), _as_1d(index)
+        x, index = as_1d(x), as_1d(index)
         out = self.new(index.shape, x.dtype)
         if out.numel:
             bits, _ = _BITS[x.dtype.itemsize]
@@ -45,12 +42,12 @@ class IndexOps:
 
     def scatter(self, x, dim, index, src, accumulate):
         shape = x.shape
-        x, index = _as_1d(x), _as_1d(index)
+        x, index = as_1d(x), as_1d(index)
         out = self.contiguous(x)
         if index.numel:
             is_view = isinstance(src, View)
             if is_view:
-                src = _as_1d(src)
+                src = as_1d(src)
             itype = self.ctype(index.dtype)
             if accumulate:
                 k = self._scatter_add_kernel(x.dtype, itype)
@@ -103,21 +100,6 @@ class IndexOps:
                                    "lacks (no cl_khr_int64_base_atomics); use float32/int32")
             defs.append(("ATOM64", "1"))
         return self.rt.kernel("index_add.cl", "scatter_add", tuple(defs))
-
-    def cat(self, views, dim):
-        dtype = views[0].dtype
-        shape = list(views[0].shape)
-        shape[dim] = sum(v.shape[dim] for v in views)
-        out = self.new(shape, dtype)
-        start = 0
-        for v in views:
-            if v.numel:
-                if v.dtype is not dtype:
-                    v = self.cast(v, dtype)
-                # each input is a strided copy into its slice of the output
-                self._copy(View(out.buf, v.shape, out.strides, start * out.strides[dim], dtype), v)
-            start += v.shape[dim]
-        return out
 
     def pad(self, x, pads, value):
         if not any(lo or hi for lo, hi in pads):

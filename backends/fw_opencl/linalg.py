@@ -17,10 +17,6 @@ them; reg-packed: the CPU kernel with both operands packed).
 import os
 import struct
 
-from framework import dtypes as dt
-
-from framework.device import merge_dims
-
 # Register block of the CPU kernel by element type: 6 rows x 16 floats = 12 AVX2
 # registers of accumulators (6 x 8 for double), the shape of BLIS's Haswell kernel;
 # measured with a sweep over 4x8..8x16 on PoCL (6x16 and 4x16 lead, 8x8 is ~25% slower).
@@ -37,9 +33,6 @@ def _ceil(a, b):
 
 
 class LinalgOps:
-    def matmul(self, a, b):
-        return self._matmul(a, b, None)
-
     def matmul_bias(self, a, b, bias):
         """The fused op (framework/fused/nn_ops.py): the bias added in the product's
         write-back instead of by a second kernel."""
@@ -48,26 +41,10 @@ class LinalgOps:
             return super().matmul_bias(a, b, bias)
         return self._matmul(a, b, bias)
 
-    def _matmul(self, a, b, bias):
-        *batch, n, k = a.shape
+    def _gemm(self, out, a, b, bias, nb, sa, sb):
+        """BufferBackend's hook (shapes, empty products and batch merging are its)."""
+        n, k = a.shape[-2:]
         m = b.shape[-1]
-        batch = tuple(batch)
-        if k == 0:
-            out = self.full(batch + (n, m), 0, a.dtype)
-            return out if bias is None else self.binary("add", out, bias)
-        out = self.new(batch + (n, m), a.dtype)
-        if not out.numel:
-            return out
-
-        # One batch dimension with a stride per operand (0 for a broadcast operand);
-        # batch layouts that do not merge into one are made contiguous first.
-        bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
-        if len(bshape) > 1:
-            a, b = self.contiguous(a), self.contiguous(b)
-            bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
-        nb = bshape[0] if bshape else 1
-        sa = sa[0] if bshape else 0
-        sb = sb[0] if bshape else 0
         a_sn, a_sk = a.strides[-2:]
         b_sk, b_sm = b.strides[-2:]
         # A shared B and A's rows running on across batches (x @ w in a linear layer):

@@ -16,8 +16,8 @@ Only float32/float64 have kernels; other dtypes take the composed defaults.
 import numpy as np
 
 from framework import dtypes as dt
-from framework.device import View, contiguous_strides
-from framework.fused.nn_ops import NNOps, _out_size
+from framework.device import View
+from framework.fused.nn_ops import NNOps, _view
 
 from . import runtime as rt
 
@@ -39,12 +39,6 @@ def _check_extent(*sizes):
 
 def _ceil(a, b):
     return -(-a // b) * b
-
-
-def _view(v, shape, strides=None, offset=None):
-    shape = tuple(shape)
-    return View(v.buf, shape, contiguous_strides(shape) if strides is None else tuple(strides),
-                v.offset if offset is None else offset, v.dtype)
 
 
 class CLNNOps:
@@ -73,11 +67,7 @@ class CLNNOps:
             r *= 2
         return (_ceil(n0, _WG0), _ceil(n1, r), n2), (_WG0, r, 1)
 
-    def _dense(self, v):
-        """A contiguous View with offset 0 (kernels index from the buffer's start)."""
-        return v if v.is_contiguous() and v.offset == 0 else self.contiguous(v)
-
-    # -- convolution ---------------------------------------------------------------------
+    # -- convolution and pooling: kernel hooks of framework/buffer_backend.py -----------
     def _conv_params(self, x_shape, x_strides, x_off, w_shape, stride, padding, dilation,
                      groups, out_hw, n, bias=None):
         N, C, H, W = x_shape
@@ -103,82 +93,31 @@ class CLNNOps:
         return cols
 
     def _grad_onl(self, grad):
-        """grad (N, O, OH, OW), any strides, as a contiguous (O, N*OH*OW)."""
         N, O, oh, ow = grad.shape
-        g = self.new((O, N, oh, ow), grad.dtype)
         s = grad.strides
-        if s[3] == 1 and s[2] == ow:   # rows of L in place: a plain transposing copy
-            self._nn_launch(self._nn_kernel("conv.cl", "to_onl", grad.dtype),
-                            *self._grid(oh * ow, N, O), g, grad,
-                            _i32(N, O, oh * ow, s[0], s[1], grad.offset))
-        else:
-            self._copy(g, _view(grad, (O, N, oh, ow), (s[1], s[0], s[2], s[3])))
+        if not (s[3] == 1 and s[2] == ow):
+            return super()._grad_onl(grad)
+        # rows of L in place: a plain transposing copy
+        g = self.new((O, N, oh, ow), grad.dtype)
+        self._nn_launch(self._nn_kernel("conv.cl", "to_onl", grad.dtype),
+                        *self._grid(oh * ow, N, O), g, grad,
+                        _i32(N, O, oh * ow, s[0], s[1], grad.offset))
         return g
 
-    @staticmethod
-    def _weight_groups(w, groups, transpose=False):
-        """Contiguous weight (O, Cg, KH, KW) as (g, Og, K), or (g, K, Og) transposed."""
-        O, Cg, KH, KW = w.shape
-        og, k = O // groups, Cg * KH * KW
-        if transpose:
-            return _view(w, (groups, k, og), (og * k, 1, k))
-        return _view(w, (groups, og, k), (og * k, k, 1))
-
-    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
-        if x.dtype not in _FLOATS:
-            return NNOps.conv2d(self, x, weight, bias, stride, padding, dilation, groups)
-        N, C, H, W = x.shape
-        O, Cg, KH, KW = weight.shape
-        oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
-        ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
-        L = oh * ow
-        if N * O * L == 0 or Cg * KH * KW == 0:
-            return NNOps.conv2d(self, x, weight, bias, stride, padding, dilation, groups)
-        cols = self._im2col(x, weight.shape, stride, padding, dilation, groups, (oh, ow))
-        w = self._weight_groups(self._dense(weight), groups)
-        r = self.matmul(w, cols)                                   # (g, Og, N*L) = (O, N, L)
-        if N == 1 and bias is None:
-            return _view(r, (1, O, oh, ow))
-        out = self.new((N, O, oh, ow), x.dtype)
-        p = self._conv_params(x.shape, x.strides, x.offset, weight.shape, stride, padding,
+    def _conv_out(self, out, r, bias, x, w_shape, stride, padding, dilation, groups):
+        N, O, oh, ow = out.shape
+        p = self._conv_params(x.shape, x.strides, x.offset, w_shape, stride, padding,
                               dilation, groups, (oh, ow), N, bias)
-        self._nn_launch(self._nn_kernel("conv.cl", "conv_out", x.dtype), *self._grid(L, O, N),
-                        out, r, r if bias is None else bias, p)
-        return out
+        self._nn_launch(self._nn_kernel("conv.cl", "conv_out", x.dtype),
+                        *self._grid(oh * ow, O, N), out, r, r if bias is None else bias, p)
 
-    def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
-        if grad.dtype not in _FLOATS:
-            return NNOps.conv2d_grad_input(self, grad, weight, input_shape, stride, padding,
-                                           dilation, groups)
-        N, C, H, W = input_shape
-        _, O, oh, ow = grad.shape
-        if N * C * H * W == 0 or O * oh * ow == 0:
-            return self.full(tuple(input_shape), 0, grad.dtype)
-        g = self._grad_onl(grad)
-        wt = self._weight_groups(self._dense(weight), groups, transpose=True)
-        cols = self.matmul(wt, _view(g, (groups, O // groups, N * oh * ow)))   # (g, K, N*L)
-        out = self.new(tuple(input_shape), grad.dtype)
-        p = self._conv_params(tuple(input_shape), (0, 0, 0, 0), 0, weight.shape, stride,
-                              padding, dilation, groups, (oh, ow), N)
-        self._nn_launch(self._nn_kernel("conv.cl", "col2im", grad.dtype),
+    def _col2im(self, out, cols, w_shape, stride, padding, dilation, groups, out_hw):
+        N, C, H, W = out.shape
+        p = self._conv_params(out.shape, (0, 0, 0, 0), 0, w_shape, stride, padding, dilation,
+                              groups, out_hw, N)
+        self._nn_launch(self._nn_kernel("conv.cl", "col2im", out.dtype),
                         *self._grid(H * W, N * C), out, cols, p)
-        return out
 
-    def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
-        if grad.dtype not in _FLOATS:
-            return NNOps.conv2d_grad_weight(self, grad, x, weight_shape, stride, padding,
-                                            dilation, groups)
-        N, O, oh, ow = grad.shape
-        _, Cg, KH, KW = weight_shape
-        K, NL = Cg * KH * KW, N * oh * ow
-        if NL == 0:
-            return self.full(tuple(weight_shape), 0, grad.dtype)
-        g = _view(self._grad_onl(grad), (groups, O // groups, NL))
-        cols = self._im2col(x, weight_shape, stride, padding, dilation, groups, (oh, ow))
-        colsT = _view(cols, (groups, NL, K), (K * NL, 1, NL))
-        return _view(self.matmul(g, colsT), tuple(weight_shape))   # (g, Og, K)
-
-    # -- pooling -------------------------------------------------------------------------
     @staticmethod
     def _pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, v, planes,
                      count_include_pad=True, divisor=0):
@@ -186,31 +125,16 @@ class CLNNOps:
         return _i32(C, H, W, oh, ow, *kernel, *stride, *padding, *dilation, *v.strides,
                     v.offset, int(bool(count_include_pad)), int(divisor or 0), planes)
 
-    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
-        if x.dtype not in _FLOATS:
-            return NNOps.max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode)
+    def _max_pool_kernel(self, out, ind, x, kernel, stride, padding, dilation):
         N, C, H, W = x.shape
-        oh = _out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
-        ow = _out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
-        out, ind = self.new((N, C, oh, ow), x.dtype), self.new((N, C, oh, ow), dt.int64)
-        if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x, N * C)
-            self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
-                            *self._grid(oh * ow, N * C), out, ind, x, p)
-        return out, ind
+        oh, ow = out.shape[2:]
+        p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, x, N * C)
+        self._nn_launch(self._nn_kernel("pool.cl", "max_pool", x.dtype),
+                        *self._grid(oh * ow, N * C), out, ind, x, p)
 
-    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
-        if grad.dtype not in _FLOATS:
-            return NNOps.max_pool2d_grad(self, grad, indices, input_shape, kernel, stride,
-                                         padding, dilation)
-        N, C, H, W = input_shape
-        _, _, oh, ow = grad.shape
-        out = self.new(tuple(input_shape), grad.dtype)
-        if not out.numel:
-            return out
-        if not grad.numel:
-            return self.full(tuple(input_shape), 0, grad.dtype)
-        ind = self._dense(indices)
+    def _max_pool_grad_kernel(self, out, grad, ind, kernel, stride, padding, dilation):
+        N, C, H, W = out.shape
+        oh, ow = grad.shape[2:]
         p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, grad, N * C)
         if all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation)):
             # disjoint windows: zero fill + one write per output (~4x faster on PoCL than
@@ -222,39 +146,23 @@ class CLNNOps:
         else:
             self._nn_launch(self._nn_kernel("pool.cl", "max_pool_grad", grad.dtype),
                             *self._grid(H * W, N * C), out, grad, ind, p)
-        return out
 
-    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
-                   divisor_override):
-        if x.dtype not in _FLOATS:
-            return NNOps.avg_pool2d(self, x, kernel, stride, padding, ceil_mode,
-                                    count_include_pad, divisor_override)
+    def _avg_pool_kernel(self, out, x, kernel, stride, padding, count_include_pad, divisor):
         N, C, H, W = x.shape
-        oh = _out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
-        ow = _out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
-        out = self.new((N, C, oh, ow), x.dtype)
-        if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x, N * C,
-                                  count_include_pad=count_include_pad, divisor=divisor_override)
-            self._nn_launch(self._nn_kernel("pool.cl", "avg_pool", x.dtype),
-                            *self._grid(oh * ow, N * C), out, x, p)
-        return out
+        oh, ow = out.shape[2:]
+        p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), x, N * C,
+                              count_include_pad=count_include_pad, divisor=divisor)
+        self._nn_launch(self._nn_kernel("pool.cl", "avg_pool", x.dtype),
+                        *self._grid(oh * ow, N * C), out, x, p)
 
-    def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
-                        count_include_pad, divisor_override):
-        if grad.dtype not in _FLOATS:
-            return NNOps.avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding,
-                                         ceil_mode, count_include_pad, divisor_override)
-        N, C, H, W = input_shape
-        _, _, oh, ow = grad.shape
-        out = self.new(tuple(input_shape), grad.dtype)
-        if out.numel:
-            p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), grad, N * C,
-                                  count_include_pad=count_include_pad,
-                                  divisor=divisor_override)
-            self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
-                            *self._grid(H * W, N * C), out, grad, p)
-        return out
+    def _avg_pool_grad_kernel(self, out, grad, kernel, stride, padding, count_include_pad,
+                              divisor):
+        N, C, H, W = out.shape
+        oh, ow = grad.shape[2:]
+        p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, (1, 1), grad, N * C,
+                              count_include_pad=count_include_pad, divisor=divisor)
+        self._nn_launch(self._nn_kernel("pool.cl", "avg_pool_grad", grad.dtype),
+                        *self._grid(H * W, N * C), out, grad, p)
 
     # -- cross-entropy (kernels/norm.cl) ---------------------------------------------------
     def cross_entropy(self, x, target, ignore_index, reduction):

@@ -7,6 +7,8 @@ memory, for rows that are contiguous (reads coalesce across the group); and "col
 work-item per row looping over it, for rows whose neighbours are neighbours in memory
 (reads coalesce across work-items). When there are too few rows to fill the device, rows
 are split into chunks whose partial results are reduced by a second, small launch.
+Output shapes and empty / 0-dim / bool cases are framework/buffer_backend.py's; the
+methods here are its kernel hooks.
 """
 import numpy as np
 
@@ -20,9 +22,6 @@ _RED = "reduce.cl"
 _SORT = "reduce_sort.cl"
 _LIMITS = {"float": ("-INFINITY", "INFINITY"), "double": ("-INFINITY", "INFINITY"),
            "int": ("INT_MIN", "INT_MAX"), "long": ("LONG_MIN", "LONG_MAX"), "uchar": ("0", "1")}
-# bool has no arithmetic: NumPy sums bools as ints and casts back, which is "any"
-_BOOL_OP = {"sum": "any", "prod": "all", "max": "any", "min": "all"}
-_IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 _defines = {}
 
 
@@ -92,23 +91,9 @@ class ReduceOps:
         local = min(64, wg)
         self.rt.launch(k, (_cdiv(n, local) * local,), (local,), *args)
 
-    # -- reduce ----------------------------------------------------------------------
-    def reduce(self, op, x, dims, keepdim):
-        dims = tuple(sorted(set(dims)))
-        out_dtype = dt.bool if op in ("all", "any") else x.dtype
-        if x.dtype is dt.bool:
-            op = _BOOL_OP.get(op, op)
-        ks, kst, rs, rst = split_dims(x, dims)
-        shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape)) if keepdim else ks
-        M, R = numel(ks), numel(rs)
-        if M == 0:
-            return self.new(shape, out_dtype)
-        if R == 0:
-            if op in ("max", "min"):
-                d = next(d for d in dims if x.shape[d] == 0)
-                raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
-            return self.full(shape, _IDENTITY[op], out_dtype)
-        out = self._reduce_rows(op, x.buf, x.dtype, x.offset, ks, kst, rs, rst)
+    # -- reduce (edge cases: framework/buffer_backend.py) -----------------------------
+    def _reduce_kernel(self, op, x, split, shape, out_dtype):
+        out = self._reduce_rows(op, x.buf, x.dtype, x.offset, *split)
         return View(out.buf, shape, contiguous_strides(shape), 0, out_dtype)
 
     def _reduce_rows(self, op, buf, dtype, offset, ks, kst, rs, rst):
@@ -147,21 +132,9 @@ class ReduceOps:
         return self._reduce_rows(op, out.buf, acc, 0, (M,), (1,), (S,), (M,))
 
     # -- argmax / argmin -------------------------------------------------------------
-    def arg_reduce(self, op, x, dim, keepdim):
-        if not x.shape:  # a 0-dim tensor is its own single element
-            x = View(x.buf, (1,), (1,), x.offset, x.dtype)
-            dim, keepdim, squeeze = 0, False, True
-        else:
-            squeeze = False
+    def _arg_reduce_kernel(self, op, x, dim, out):
         ks, kst, rs, rst = split_dims(x, (dim,))
-        shape = () if squeeze else (tuple(1 if i == dim else s for i, s in enumerate(x.shape))
-                                    if keepdim else ks)
         M, R = numel(ks), rs[0]
-        out = self.new(shape, dt.int64)
-        if M == 0:
-            return out
-        if R == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
         groups, items, _ = self._rtune()
         mx = _i32(op == "argmax")
         dk = pack(ks, (kst,), (x.offset,))
@@ -183,10 +156,9 @@ class ReduceOps:
                 loc = (cl.LocalMemory(wg * x.dtype.itemsize), cl.LocalMemory(wg * 4))
                 self.rt.launch(k, (M * wg,), (wg,), out.buf.mem, pv.buf.mem, pi.mem, _i32(S),
                                mx, *loc)
-            return out
+            return
         k, wg = self._rkernel(_RED, "arg_cols", x.dtype)
         self._launch_items(k, wg, M, out.buf.mem, x.buf.mem, dk, dr, _i32(R), mx)
-        return out
 
     # -- one-dim row ops: scan, softmax, sort ----------------------------------------
     def _along(self, x, dim, out):
@@ -196,66 +168,38 @@ class ReduceOps:
         d = pack(ks, (kst, okst), (x.offset, out.offset))
         return numel(ks), x.shape[dim], d, x.strides[dim], out.strides[dim]
 
-    @staticmethod
-    def _as_1d(x):
-        return View(x.buf, (1,), (1,), x.offset, x.dtype) if not x.shape else x
+    # Hooks of framework/buffer_backend.py: x non-empty and at least 1-d.
+    def _scan_kernel(self, op, x, dim, out):
+        M, R, d, xs, os = self._along(x, dim, out)
+        prod = _i32(op == "prod")
+        _, items, _ = self._rtune()
+        if R <= 16 or (xs != 1 and M >= 256) or M >= items:
+            k, wg = self._rkernel(_RED, "scan_cols", x.dtype)
+            self._launch_items(k, wg, M, out.buf.mem, x.buf.mem, d, _i32(R), _i32(xs),
+                               _i32(os), prod)
+        else:
+            k, wg = self._rkernel(_RED, "scan_rows", x.dtype)
+            wg = min(wg, _pow2_at_least(R))
+            self.rt.launch(k, (M * wg,), (wg,), out.buf.mem, x.buf.mem, d, _i32(R),
+                           _i32(xs), _i32(os), prod, cl.LocalMemory(wg * x.dtype.itemsize))
 
-    def scan(self, op, x, dim):
-        v = self._as_1d(x)
-        out = self.new(v.shape, x.dtype)
-        if v.numel:
-            M, R, d, xs, os = self._along(v, dim, out)
-            prod = _i32(op == "prod")
-            _, items, _ = self._rtune()
-            if R <= 16 or (xs != 1 and M >= 256) or M >= items:
-                k, wg = self._rkernel(_RED, "scan_cols", x.dtype)
-                self._launch_items(k, wg, M, out.buf.mem, v.buf.mem, d, _i32(R), _i32(xs),
-                                   _i32(os), prod)
-            else:
-                k, wg = self._rkernel(_RED, "scan_rows", x.dtype)
-                wg = min(wg, _pow2_at_least(R))
-                self.rt.launch(k, (M * wg,), (wg,), out.buf.mem, v.buf.mem, d, _i32(R),
-                               _i32(xs), _i32(os), prod, cl.LocalMemory(wg * x.dtype.itemsize))
-        return out if x.shape else View(out.buf, (), (), 0, x.dtype)
+    def _softmax_kernel(self, x, dim, out, log):
+        M, R, d, xs, os = self._along(x, dim, out)
+        _, items, _ = self._rtune()
+        if R > 32 and (xs == 1 or M < items // 4):
+            k, wg = self._rkernel(_RED, "softmax_rows", x.dtype)
+            wg = min(wg, _pow2_at_least(R))
+            loc = cl.LocalMemory(wg * x.dtype.itemsize)
+            self.rt.launch(k, (M * wg,), (wg,), out.buf.mem, x.buf.mem, d, _i32(R),
+                           _i32(xs), _i32(os), _i32(log), loc, loc)
+        else:
+            k, wg = self._rkernel(_RED, "softmax_cols", x.dtype)
+            self._launch_items(k, wg, M, out.buf.mem, x.buf.mem, d, _i32(R), _i32(xs),
+                               _i32(os), _i32(log))
 
-    def softmax(self, x, dim):
-        return self._softmax(x, dim, 0)
-
-    def log_softmax(self, x, dim):
-        return self._softmax(x, dim, 1)
-
-    def _softmax(self, x, dim, logsm):
-        if not x.dtype.is_floating_point:
-            raise RuntimeError(f"softmax: expected a floating-point tensor, got {x.dtype}")
-        v = self._as_1d(x)
-        out = self.new(v.shape, x.dtype)
-        if v.numel:
-            M, R, d, xs, os = self._along(v, dim, out)
-            _, items, _ = self._rtune()
-            if R > 32 and (xs == 1 or M < items // 4):
-                k, wg = self._rkernel(_RED, "softmax_rows", x.dtype)
-                wg = min(wg, _pow2_at_least(R))
-                loc = cl.LocalMemory(wg * x.dtype.itemsize)
-                self.rt.launch(k, (M * wg,), (wg,), out.buf.mem, v.buf.mem, d, _i32(R),
-                               _i32(xs), _i32(os), _i32(logsm), loc, loc)
-            else:
-                k, wg = self._rkernel(_RED, "softmax_cols", x.dtype)
-                self._launch_items(k, wg, M, out.buf.mem, v.buf.mem, d, _i32(R), _i32(xs),
-                                   _i32(os), _i32(logsm))
-        return out if x.shape else View(out.buf, (), (), 0, x.dtype)
-
-    def sort(self, x, dim, descending, stable):
-        # Always stable: sorting (value, index) pairs costs nothing extra and gives one answer.
-        v = self._as_1d(x)
-        vals = self.new(v.shape, x.dtype)
-        idx = self.new(v.shape, dt.int64)
-        if v.numel:
-            self._sort(v, dim, vals, idx, _i32(bool(descending)))
-        if not x.shape:
-            return View(vals.buf, (), (), 0, x.dtype), View(idx.buf, (), (), 0, dt.int64)
-        return vals, idx
-
-    def _sort(self, x, dim, vals, idx, desc):
+    def _sort_kernel(self, x, dim, vals, idx, descending):
+        # Stable: sorting (value, index) pairs costs nothing extra and gives one answer.
+        desc = _i32(descending)
         M, R, d, xs, os = self._along(x, dim, vals)
         _, _, local = self._rtune()
         size = x.dtype.itemsize
