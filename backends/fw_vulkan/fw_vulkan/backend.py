@@ -12,7 +12,8 @@ checked at upload, fill and cast (out-of-range values raise instead of wrapping)
 import numpy as np
 
 from framework import dtypes as dt
-from framework.device import Backend, View, contiguous_strides, numel
+from framework.buffer_backend import BufferBackend, scalar_array
+from framework.device import View, contiguous_strides, numel
 
 from . import runtime as rt
 from .layout import pack
@@ -27,18 +28,18 @@ _BITS = {4: "u32", 8: "vec2<u32>"}
 
 
 class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKOptimOps,
-                    Backend):
+                    BufferBackend):
     type = "vulkan"
     is_accelerator = True
     priority = 5  # below opencl: lavapipe (the usual Vulkan without a GPU) is slow
+    runtime = rt  # BufferBackend's hooks: default_index, describe, Runtime
+
+    @classmethod
+    def _handles(cls):
+        return rt.all_adapters()
 
     def __init__(self, index=None):
-        index = rt.default_index() if index is None else index
         super().__init__(index)
-        ads = rt.all_adapters()
-        if index >= len(ads):
-            raise RuntimeError(f"device 'vulkan:{index}' does not exist: {len(ads)} adapter(s)")
-        self.rt = rt.Runtime(ads[index], index)
         r = self.rt
         # fw dtype name -> (WGSL storage type, NumPy storage dtype)
         self.st = {"float32": ("f32", np.float32), "int32": ("i32", np.int32),
@@ -46,25 +47,6 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
                    "int64": ("i64", np.int64) if r.i64 else ("i32", np.int32),
                    "float64": ("f64", np.float64)}
         self._consts = {}
-
-    # -- describing the hardware -----------------------------------------------------
-    @classmethod
-    def device_count(cls):
-        return len(rt.all_adapters())
-
-    @classmethod
-    def describe(cls):
-        return [rt.describe(a) for a in rt.all_adapters()]
-
-    @classmethod
-    def default_device_index(cls):
-        return rt.default_index()
-
-    def synchronize(self):
-        self.rt.finish()
-
-    def empty_cache(self):
-        self.rt.pool.empty()
 
     # -- helpers for the mixins ------------------------------------------------------
     def wtype(self, dtype):
@@ -104,7 +86,7 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
         key = (dtype.name, type(value).__name__, repr(value))  # repr: -0.0 and nan
         v = self._consts.get(key)
         if v is None:
-            a = self.storage_array(_scalar_array(value, dtype), dtype)
+            a = self.storage_array(scalar_array(value, dtype), dtype)
             if len(self._consts) > 1024:
                 self._consts.clear()
             v = self._consts[key] = View(self.rt.upload(a.reshape(1)), (), (), 0, dtype)
@@ -135,14 +117,6 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
             self._copy(out, self.const(value, dtype))
         return out
 
-    def copy_(self, dst, src):
-        self._copy(dst, src)
-
-    def contiguous(self, x):
-        out = self.new(x.shape, x.dtype)
-        self._copy(out, x)
-        return out
-
     def _copy(self, dst, src):
         n = dst.numel
         if not n:
@@ -156,19 +130,3 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
         meta = pack(dst.shape, (dst.strides, src.strides), (dst.offset, src.offset))
         self.launch(k, (dst,) if same else (dst, src), meta, n)
 
-
-def _scalar_array(x, dtype):
-    """`x` as a NumPy scalar array of `dtype`, with PyTorch's overflow rules."""
-    if dtype.kind == 2:
-        with np.errstate(over="ignore"):
-            return np.asarray(float(x), dtype.np)
-    if dtype.kind == 0:
-        return np.asarray(bool(x), dtype.np)
-    if isinstance(x, (float, np.floating)):
-        if not np.isfinite(x):
-            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
-        x = int(x)
-    info = np.iinfo(dtype.np)
-    if not info.min <= int(x) <= info.max:
-        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
-    return np.asarray(int(x), dtype.np)

@@ -1,30 +1,15 @@
 """Batched matmul (kernels/matmul.wgsl): 64 x 64 output tiles, 4 x 4 outputs per invocation
 (16 x 16 tiles, one output each, for thin products); operands read through their strides
 (transposed, sliced and batch-broadcast views cost nothing)."""
-from framework.device import merge_dims
-
 from .layout import pack
 
 
 class LinalgOps:
-    def matmul(self, a, b):
-        *batch, n, k = a.shape
+    def _gemm(self, out, a, b, bias, nb, sa, sb):
+        """BufferBackend's hook (shapes, empty products and batch merging are its); `bias`
+        is always None: this backend keeps the composed matmul_bias."""
+        n, k = a.shape[-2:]
         m = b.shape[-1]
-        batch = tuple(batch)
-        if k == 0:
-            return self.full(batch + (n, m), 0, a.dtype)
-        out = self.new(batch + (n, m), a.dtype)
-        if not out.numel:
-            return out
-        # One batch dim with a stride per operand (0 when broadcast); batch layouts that
-        # do not merge into one are made contiguous first.
-        bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
-        if len(bshape) > 1:
-            a, b = self.contiguous(a), self.contiguous(b)
-            bshape, (sa, sb) = merge_dims(batch, [a.strides[:-2], b.strides[:-2]])
-        nb = bshape[0] if bshape else 1
-        sa = sa[0] if bshape else 0
-        sb = sb[0] if bshape else 0
         # One rule: an output side of at most 16 (matrix-vector and other thin products) takes
         # the one-output-per-invocation kernel: its 16-wide tiles give 4x the work-groups per
         # side, and 64-row tiles would leave 3/4 of each invocation's outputs out of range.
