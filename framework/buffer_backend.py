@@ -19,13 +19,14 @@ Fused nn kernels are taken for floating-point dtypes; others get the composed de
 import numpy as np
 
 from . import dtypes as dt
-from .device import Backend, View, contiguous_strides, merge_dims, numel, split_dims
+from .device import Backend, View, merge_dims, numel, split_dims
 from .fused.nn_ops import NNOps, _out_size, _view
 from .fused.optim_ops import OptimOps
 
 # bool has no arithmetic: NumPy sums bools as ints and casts back, which is "any"
 _BOOL_OP = {"sum": "any", "prod": "all", "max": "any", "min": "all"}
-_IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
+# what a reduction over no elements gives (max / min raise instead)
+IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 # Flag bits of the optimizer step kernels (`_step` hook): the kernels test these bits.
 MOMENTUM, NESTEROV, MAXIMIZE, FIRST, WD, DECOUPLED, AMSGRAD = 1, 2, 4, 8, 16, 32, 64
 
@@ -121,6 +122,48 @@ class BufferBackend(Backend):
             start += v.shape[dim]
         return out
 
+    # -- indexing ------------------------------------------------------------------------
+    def gather(self, x, dim, index):
+        x, index = as_1d(x), as_1d(index)
+        out = self.new(index.shape, x.dtype)
+        if out.numel:
+            self._gather_kernel(out, x, dim, index)
+        return out
+
+    def _gather_kernel(self, out, x, dim, index):
+        """Hook: out = x gathered along `dim` at `index` (both at least 1-d, non-empty)."""
+        raise NotImplementedError
+
+    def scatter(self, x, dim, index, src, accumulate):
+        out = self.contiguous(as_1d(x))
+        index = as_1d(index)
+        if index.numel:
+            self._scatter_kernel(out, dim, index, as_1d(src) if type(src) is View else src,
+                                 accumulate)
+        return _like(out, x)
+
+    def _scatter_kernel(self, out, dim, index, src, accumulate):
+        """Hook: write (or add) `src`, a View or a Python scalar, into `out` in place at
+        the non-empty `index` along `dim`."""
+        raise NotImplementedError
+
+    def _where_dtype(self, cond, a, b):
+        """The dtype of where(cond, a, b), `a` or `b` possibly a Python scalar; raises
+        what the frontend should have ruled out (it promotes the operands first)."""
+        if type(a) is View:
+            dtype = a.dtype
+        elif type(b) is View:
+            dtype = b.dtype
+        else:
+            raise TypeError(f"{self.type} backend: where needs at least one tensor operand")
+        if type(b) is View and b.dtype is not dtype:
+            raise TypeError(f"{self.type} backend: where of {a.dtype.name} and {b.dtype.name}; "
+                            "the frontend promotes both operands to one dtype first")
+        if cond.dtype is not dt.bool:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
+                            f"tensor with dtype {cond.dtype.name}")
+        return dtype
+
     # -- reductions and row ops ------------------------------------------------------------
     def reduce(self, op, x, dims, keepdim):
         dims = tuple(sorted(set(dims)))
@@ -136,7 +179,7 @@ class BufferBackend(Backend):
             if op in ("max", "min"):
                 d = next(d for d in dims if x.shape[d] == 0)
                 raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
-            return self.full(shape, _IDENTITY[op], out_dtype)
+            return self.full(shape, IDENTITY[op], out_dtype)
         return self._reduce_kernel(op, x, split, shape, out_dtype)
 
     def _reduce_kernel(self, op, x, split, shape, out_dtype):

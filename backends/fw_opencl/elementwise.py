@@ -9,12 +9,12 @@ The per-call Python path is kept short, since a small op costs little more than 
 launch: kernels, launch geometry and packed arguments are memoised, and arguments are set
 with PyOpenCL's raw-bytes setter (its generic `set_arg` of a non-buffer costs ~10 us).
 """
-import math
 import struct
 
 import numpy as np
 
 from framework import dtypes as dt
+from framework.buffer_backend import scalar_array
 from framework.device import (BINARY_OPS, COMPARISONS, UNARY_OPS, View, broadcast_shapes,
                               broadcast_view, contiguous_strides)
 
@@ -152,21 +152,8 @@ def _scalar_bytes(x, dtype):
     """`x` as raw bytes of `dtype`, with PyTorch's overflow rules."""
     try:
         return _PACK[dtype.name](x)
-    except (struct.error, OverflowError, TypeError):
-        pass
-    if dtype.kind == 2:  # a float too large for float32 rounds to +-inf, as in a cast
-        with np.errstate(over="ignore"):
-            return np.asarray(float(x), dtype.np).tobytes()
-    if dtype.kind == 0:
-        return _PACK["bool"](bool(x))
-    if isinstance(x, float) or isinstance(x, np.floating):
-        if not math.isfinite(x):
-            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
-        x = int(x)
-    info = np.iinfo(dtype.np)
-    if not info.min <= int(x) <= info.max:
-        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
-    return _PACK[dtype.name](int(x))
+    except (struct.error, OverflowError, TypeError):  # out of range or another type
+        return _PACK[dtype.name](scalar_array(x, dtype).item())
 
 
 class ElementwiseOps:
@@ -393,20 +380,9 @@ class ElementwiseOps:
     # -- where -----------------------------------------------------------------------------
     def where(self, cond, a, b):
         st = self._ew or self._ew_state()
-        if type(a) is View:
-            dtype = a.dtype
-        elif type(b) is View:
-            dtype = b.dtype
-        else:
-            raise TypeError("opencl backend: where needs at least one tensor operand")
+        dtype = self._where_dtype(cond, a, b)
         if type(a) is not View or type(b) is not View:
             return self._where_scalar(st, cond, a, b, dtype)
-        if a.dtype is not dtype or b.dtype is not dtype:
-            raise TypeError(f"opencl backend: where of {a.dtype.name} and {b.dtype.name}; "
-                            "the frontend promotes both operands to one dtype first")
-        if cond.dtype is not dt.bool:
-            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
-                            f"tensor with dtype {cond.dtype.name}")
         shape = cond.shape
         if not (shape == a.shape == b.shape):
             shape = broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -435,9 +411,6 @@ class ElementwiseOps:
     def _where_scalar(self, st, cond, a, b, dtype):
         """where with one operand a Python scalar, passed to the kernel by value."""
         which, v, s = ("vs", a, b) if type(a) is View else ("sv", b, a)
-        if cond.dtype is not dt.bool:
-            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
-                            f"tensor with dtype {cond.dtype.name}")
         try:
             sb = _PACK[dtype.name](s)
         except (struct.error, OverflowError, TypeError):

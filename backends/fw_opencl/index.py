@@ -1,7 +1,6 @@
 """Data movement by index: gather, scatter(-add), pad (cat: framework/buffer_backend.py)."""
 import numpy as np
 
-from framework.buffer_backend import as_1d
 from framework.device import View, contiguous_strides
 
 from .layout import pack
@@ -29,41 +28,32 @@ class IndexOps:
         xoff = other.offset if other is not None else 0
         return pack(index.shape, (ost, index.strides, xst), (out.offset, index.offset, xoff))
 
-    def gather(self, x, dim, index):
-        x, index = as_1d(x), as_1d(index)
-        out = self.new(index.shape, x.dtype)
-        if out.numel:
-            bits, _ = _BITS[x.dtype.itemsize]
-            k = self.rt.kernel("index.cl", "gather", (("T", bits), ("I", self.ctype(index.dtype))))
-            d = self._index_layout(index, dim, out, x, False)
-            self.rt.launch(k, (out.numel,), None, out.buf.mem, x.buf.mem, index.buf.mem, d,
-                           np.int32(x.strides[dim]), np.int32(x.shape[dim]))
-        return out
+    # gather / scatter: kernel hooks of framework/buffer_backend.py (0-dim and empty cases)
+    def _gather_kernel(self, out, x, dim, index):
+        bits, _ = _BITS[x.dtype.itemsize]
+        k = self.rt.kernel("index.cl", "gather", (("T", bits), ("I", self.ctype(index.dtype))))
+        d = self._index_layout(index, dim, out, x, False)
+        self.rt.launch(k, (out.numel,), None, out.buf.mem, x.buf.mem, index.buf.mem, d,
+                       np.int32(x.strides[dim]), np.int32(x.shape[dim]))
 
-    def scatter(self, x, dim, index, src, accumulate):
-        shape = x.shape
-        x, index = as_1d(x), as_1d(index)
-        out = self.contiguous(x)
-        if index.numel:
-            is_view = isinstance(src, View)
-            if is_view:
-                src = as_1d(src)
-            itype = self.ctype(index.dtype)
-            if accumulate:
-                k = self._scatter_add_kernel(x.dtype, itype)
-                value = np.array(0 if is_view else src, x.dtype.np).reshape(())
-                if x.dtype.np == np.bool_:
-                    value = value.view(np.uint8)
-            else:
-                bits, bits_np = _BITS[x.dtype.itemsize]
-                k = self.rt.kernel("index.cl", "scatter", (("T", bits), ("I", itype)))
-                value = np.array(0 if is_view else src, x.dtype.np).reshape(()).view(bits_np)
-            d = self._index_layout(index, dim, out, src if is_view else None, True)
-            self.rt.launch(k, (index.numel,), None, out.buf.mem,
-                           (src if is_view else out).buf.mem, index.buf.mem, d,
-                           np.int32(out.strides[dim]), np.int32(out.shape[dim]), value[()],
-                           np.int32(not is_view))
-        return out if shape else View(out.buf, (), (), 0, out.dtype)
+    def _scatter_kernel(self, out, dim, index, src, accumulate):
+        dtype = out.dtype
+        is_view = isinstance(src, View)
+        itype = self.ctype(index.dtype)
+        if accumulate:
+            k = self._scatter_add_kernel(dtype, itype)
+            value = np.array(0 if is_view else src, dtype.np).reshape(())
+            if dtype.np == np.bool_:
+                value = value.view(np.uint8)
+        else:
+            bits, bits_np = _BITS[dtype.itemsize]
+            k = self.rt.kernel("index.cl", "scatter", (("T", bits), ("I", itype)))
+            value = np.array(0 if is_view else src, dtype.np).reshape(()).view(bits_np)
+        d = self._index_layout(index, dim, out, src if is_view else None, True)
+        self.rt.launch(k, (index.numel,), None, out.buf.mem,
+                       (src if is_view else out).buf.mem, index.buf.mem, d,
+                       np.int32(out.strides[dim]), np.int32(out.shape[dim]), value[()],
+                       np.int32(not is_view))
 
     def check_index_range(self, v, size, ignore, make_error):
         """Optional backend hook (used by cross_entropy / nll_loss for class targets): every

@@ -134,22 +134,11 @@ class ElementwiseOps:
             raise RuntimeError("ZeroDivisionError")
 
     def where(self, cond, a, b):
-        if type(a) is View:
-            dtype = a.dtype
-        elif type(b) is View:
-            dtype = b.dtype
-        else:
-            raise TypeError("vulkan backend: where needs at least one tensor operand")
+        dtype = self._where_dtype(cond, a, b)
         if type(a) is not View:
             a = self.const(a, dtype)
         if type(b) is not View:
             b = self.const(b, dtype)
-        if a.dtype is not dtype or b.dtype is not dtype:
-            raise TypeError(f"vulkan backend: where of {a.dtype.name} and {b.dtype.name}; "
-                            "the frontend promotes both operands to one dtype first")
-        if cond.dtype is not dt.bool:
-            raise TypeError(f"where expected condition to be a boolean tensor, but got a "
-                            f"tensor with dtype {cond.dtype.name}")
         shape = broadcast_shapes(cond.shape, a.shape, b.shape)
         out = self.new(shape, dtype)
         n = out.numel

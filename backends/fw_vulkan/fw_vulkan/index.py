@@ -1,12 +1,8 @@
-"""Data movement by index: gather, scatter(-add), cat (kernels/index*.wgsl, copy.wgsl)."""
-from framework import dtypes as dt
+"""Data movement by index: gather, scatter(-add) (kernels/index*.wgsl); cat is
+framework/buffer_backend.py's."""
 from framework.device import View
 
 from .layout import pack
-
-
-def _as_1d(v):
-    return View(v.buf, (1,), (1,), v.offset, v.dtype) if not v.shape else v
 
 
 class IndexOps:
@@ -26,32 +22,24 @@ class IndexOps:
                     (out.offset, index.offset, other.offset),
                     x=(addressed.strides[dim], addressed.shape[dim]))
 
-    def gather(self, x, dim, index):
-        x, index = _as_1d(x), _as_1d(index)
-        out = self.new(index.shape, x.dtype)
-        if out.numel:
-            k = self.rt.kernel("index.wgsl", "gather", 3, (("B", self.bits(x.dtype)),
-                                                          ("I", self.wtype(index.dtype))))
-            self.launch(k, (out, x, index), self._index_meta(index, dim, out, x, False),
-                        out.numel)
-        return out
+    # gather / scatter: kernel hooks of framework/buffer_backend.py (0-dim and empty cases)
+    def _gather_kernel(self, out, x, dim, index):
+        k = self.rt.kernel("index.wgsl", "gather", 3, (("B", self.bits(x.dtype)),
+                                                      ("I", self.wtype(index.dtype))))
+        self.launch(k, (out, x, index), self._index_meta(index, dim, out, x, False), out.numel)
 
-    def scatter(self, x, dim, index, src, accumulate):
-        shape = x.shape
-        x, index = _as_1d(x), _as_1d(index)
-        out = self.contiguous(x)
-        if index.numel:
-            src = _as_1d(src) if type(src) is View else self.const(src, x.dtype)
-            meta = self._index_meta(index, dim, out, src, True)
-            itype = self.wtype(index.dtype)
-            if accumulate:
-                k, serial = self._scatter_add_kernel(x.dtype, itype)
-            else:
-                k, serial = self.rt.kernel("index.wgsl", "scatter", 3,
-                                           (("B", self.bits(x.dtype)), ("I", itype))), False
-            self.launch(k, (out, src, index), meta, 1 if serial else index.numel,
-                        1 if serial else 64)
-        return out if shape else View(out.buf, (), (), 0, out.dtype)
+    def _scatter_kernel(self, out, dim, index, src, accumulate):
+        if type(src) is not View:
+            src = self.const(src, out.dtype)
+        meta = self._index_meta(index, dim, out, src, True)
+        itype = self.wtype(index.dtype)
+        if accumulate:
+            k, serial = self._scatter_add_kernel(out.dtype, itype)
+        else:
+            k, serial = self.rt.kernel("index.wgsl", "scatter", 3,
+                                       (("B", self.bits(out.dtype)), ("I", itype))), False
+        self.launch(k, (out, src, index), meta, 1 if serial else index.numel,
+                    1 if serial else 64)
 
     def _scatter_add_kernel(self, dtype, itype):
         """(kernel, serial) of scatter-add for `dtype` with index type `itype`."""
@@ -72,17 +60,3 @@ class IndexOps:
         subs = (("AT", at), ("T", t), ("I", itype), ("ADD", add))
         return self.rt.kernel(files, "scatter_add", 3, subs), False
 
-    def cat(self, views, dim):
-        dtype = views[0].dtype
-        shape = list(views[0].shape)
-        shape[dim] = sum(v.shape[dim] for v in views)
-        out = self.new(shape, dtype)
-        start = 0
-        for v in views:
-            if v.numel:
-                if v.dtype is not dtype:
-                    v = self.cast(v, dtype)
-                # each input is a strided copy into its slice of the output
-                self._copy(View(out.buf, v.shape, out.strides, start * out.strides[dim], dtype), v)
-            start += v.shape[dim]
-        return out
