@@ -11,13 +11,15 @@
 - layer_norm and cross_entropy (kernels/norm.cl): one work-group per row, reductions in
   local memory; cross_entropy_grad one work-item per logit.
 - lstm_cell and its gradient (kernels/rnn.cl): one work-item per unit of the state.
-Only float32/float64 have kernels; other dtypes take the composed defaults.
+Only float32/float64 have kernels; other dtypes take the composed defaults. Conv and
+pooling are kernel hooks here: shapes, empty cases and the conv plan are
+framework/buffer_backend.py's.
 """
 import numpy as np
 
 from framework import dtypes as dt
 from framework.device import View
-from framework.fused.nn_ops import NNOps, _view
+from framework.fused.nn_ops import NNOps
 
 from . import runtime as rt
 
