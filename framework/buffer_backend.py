@@ -60,6 +60,8 @@ def scalar_array(x, dtype):
 
 
 class BufferBackend(Backend):
+    """See the module docstring. Put kernel mixins before this class in the bases, so
+    that their hooks are found first."""
     runtime = None
 
     def __init__(self, index=None):
@@ -206,14 +208,19 @@ class BufferBackend(Backend):
         """Hook: write argmax/argmin of x along `dim` (non-empty) into int64 `out`."""
         raise NotImplementedError
 
-    def scan(self, op, x, dim):
+    def _row_op(self, kernel, x, dim, arg):
+        """`kernel(v, dim, out, arg)` for v = x as at least 1-d, when not empty; `out`
+        (contiguous, x's dtype) shaped back like x."""
         v = as_1d(x)
         out = self.new(v.shape, x.dtype)
         if v.numel:
-            self._scan_kernel(op, v, dim, out)
+            kernel(v, dim, out, arg)
         return _like(out, x)
 
-    def _scan_kernel(self, op, x, dim, out):
+    def scan(self, op, x, dim):
+        return self._row_op(self._scan_kernel, x, dim, op)
+
+    def _scan_kernel(self, x, dim, out, op):
         """Hook: inclusive 'sum'/'prod' of non-empty x along `dim` into contiguous `out`."""
         raise NotImplementedError
 
@@ -237,11 +244,7 @@ class BufferBackend(Backend):
     def _softmax(self, x, dim, log):
         if not x.dtype.is_floating_point:
             raise RuntimeError(f"softmax: expected a floating-point tensor, got {x.dtype}")
-        v = as_1d(x)
-        out = self.new(v.shape, x.dtype)
-        if v.numel:
-            self._softmax_kernel(v, dim, out, log)
-        return _like(out, x)
+        return self._row_op(self._softmax_kernel, x, dim, log)
 
     def _softmax_kernel(self, x, dim, out, log):
         """Hook: (log-)softmax of non-empty x along `dim` into contiguous `out`."""

@@ -169,7 +169,7 @@ class ReduceOps:
         return numel(ks), x.shape[dim], d, x.strides[dim], out.strides[dim]
 
     # Hooks of framework/buffer_backend.py: x non-empty and at least 1-d.
-    def _scan_kernel(self, op, x, dim, out):
+    def _scan_kernel(self, x, dim, out, op):
         M, R, d, xs, os = self._along(x, dim, out)
         prod = _i32(op == "prod")
         _, items, _ = self._rtune()

@@ -64,7 +64,7 @@ class ReduceOps:
     def _arg_reduce_kernel(self, op, x, dim, out):
         self._rowop("arg", x, dim, (None, out), int(op == "argmax"))
 
-    def _scan_kernel(self, op, x, dim, out):
+    def _scan_kernel(self, x, dim, out, op):
         if x.dtype is dt.bool:  # NumPy/PyTorch scan bools as integers
             raise TypeError("vulkan backend: scan of bool; the frontend casts to int64 first")
         self._rowop("scan", x, dim, (out, None), int(op == "prod"))
