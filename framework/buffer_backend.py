@@ -13,7 +13,9 @@ A subclass provides:
 - `new(shape, dtype)`: an uninitialised contiguous View; `_copy(dst, src)`: a strided copy
   of `src` into `dst` (same shape and dtype); plus the other primitives of `Backend`.
 - the kernel hooks below (`_reduce_kernel`, `_gemm`, `_im2col`, ...), each called only
-  with non-empty work; a hook a subclass lacks makes that op raise NotImplementedError.
+  with non-empty work. Without the hooks of a fused op (conv, pooling, softmax, optimizer
+  steps) that op runs fw's composed default; without those of a primitive (reduce, gemm,
+  sort, ...) it raises NotImplementedError.
 Fused nn kernels are taken for floating-point dtypes; others get the composed defaults.
 """
 import numpy as np
@@ -104,6 +106,10 @@ class BufferBackend(Backend):
         out = self.new(x.shape, x.dtype)
         self._copy(out, x)
         return out
+
+    def _lacks(self, hook):
+        """Whether the subclass left kernel hook `hook` out (its op then runs composed)."""
+        return getattr(type(self), hook) is getattr(BufferBackend, hook)
 
     def _dense(self, v):
         """A contiguous View with offset 0 (for kernels that index from the buffer start)."""
@@ -244,6 +250,8 @@ class BufferBackend(Backend):
     def _softmax(self, x, dim, log):
         if not x.dtype.is_floating_point:
             raise RuntimeError(f"softmax: expected a floating-point tensor, got {x.dtype}")
+        if self._lacks("_softmax_kernel"):
+            return (Backend.log_softmax if log else Backend.softmax)(self, x, dim)
         return self._row_op(self._softmax_kernel, x, dim, log)
 
     def _softmax_kernel(self, x, dim, out, log):
@@ -306,7 +314,8 @@ class BufferBackend(Backend):
         O, Cg, KH, KW = weight.shape
         oh = _out_size(H, KH, stride[0], padding[0], dilation[0])
         ow = _out_size(W, KW, stride[1], padding[1], dilation[1])
-        if not x.dtype.is_floating_point or N * O * oh * ow == 0 or Cg * KH * KW == 0:
+        if (not x.dtype.is_floating_point or N * O * oh * ow == 0 or Cg * KH * KW == 0
+                or self._lacks("_im2col") or self._lacks("_conv_out")):
             return NNOps.conv2d(self, x, weight, bias, stride, padding, dilation, groups)
         cols = self._im2col(x, weight.shape, stride, padding, dilation, groups, (oh, ow))
         r = self.matmul(self._weight_groups(weight, groups), cols)  # (g, Og, N*L) = (O, N, L)
@@ -325,7 +334,7 @@ class BufferBackend(Backend):
         raise NotImplementedError
 
     def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
-        if not grad.dtype.is_floating_point:
+        if not grad.dtype.is_floating_point or self._lacks("_col2im"):
             return NNOps.conv2d_grad_input(self, grad, weight, input_shape, stride, padding,
                                            dilation, groups)
         N, C, H, W = input_shape
@@ -343,7 +352,7 @@ class BufferBackend(Backend):
         raise NotImplementedError
 
     def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
-        if not grad.dtype.is_floating_point:
+        if not grad.dtype.is_floating_point or self._lacks("_im2col"):
             return NNOps.conv2d_grad_weight(self, grad, x, weight_shape, stride, padding,
                                             dilation, groups)
         N, O, oh, ow = grad.shape
@@ -358,7 +367,7 @@ class BufferBackend(Backend):
 
     # -- pooling ---------------------------------------------------------------------------
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
-        if not x.dtype.is_floating_point:
+        if not x.dtype.is_floating_point or self._lacks("_max_pool_kernel"):
             return NNOps.max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode)
         N, C, H, W = x.shape
         oh = _out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
@@ -369,7 +378,7 @@ class BufferBackend(Backend):
         return out, ind
 
     def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
-        if not grad.dtype.is_floating_point:
+        if not grad.dtype.is_floating_point or self._lacks("_max_pool_grad_kernel"):
             return NNOps.max_pool2d_grad(self, grad, indices, input_shape, kernel, stride,
                                          padding, dilation)
         out = self.new(tuple(input_shape), grad.dtype)
@@ -383,7 +392,7 @@ class BufferBackend(Backend):
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
                    divisor_override):
-        if not x.dtype.is_floating_point:
+        if not x.dtype.is_floating_point or self._lacks("_avg_pool_kernel"):
             return NNOps.avg_pool2d(self, x, kernel, stride, padding, ceil_mode,
                                     count_include_pad, divisor_override)
         N, C, H, W = x.shape
@@ -397,7 +406,7 @@ class BufferBackend(Backend):
 
     def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
                         count_include_pad, divisor_override):
-        if not grad.dtype.is_floating_point:
+        if not grad.dtype.is_floating_point or self._lacks("_avg_pool_grad_kernel"):
             return NNOps.avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding,
                                          ceil_mode, count_include_pad, divisor_override)
         out = self.new(tuple(input_shape), grad.dtype)
@@ -429,7 +438,8 @@ class BufferBackend(Backend):
 
     def sgd_step_(self, param, grad, momentum_buf, lr, momentum, dampening, nesterov,
                   weight_decay, maximize, first_step):
-        if not self._step_ok(param, grad, momentum_buf if momentum != 0 else None):
+        if self._lacks("_step") or not self._step_ok(param, grad,
+                                                     momentum_buf if momentum != 0 else None):
             return OptimOps.sgd_step_(self, param, grad, momentum_buf, lr, momentum, dampening,
                                       nesterov, weight_decay, maximize, first_step)
         flags = (MAXIMIZE if maximize else 0) | (WD if weight_decay != 0 else 0)
@@ -442,8 +452,8 @@ class BufferBackend(Backend):
 
     def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
                    beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize):
-        if not self._step_ok(param, grad, exp_avg, exp_avg_sq,
-                             max_exp_avg_sq if amsgrad else None):
+        if self._lacks("_step") or not self._step_ok(param, grad, exp_avg, exp_avg_sq,
+                                                     max_exp_avg_sq if amsgrad else None):
             return OptimOps.adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
                                        step, lr, beta1, beta2, eps, weight_decay,
                                        decoupled_weight_decay, amsgrad, maximize)

@@ -223,3 +223,31 @@ def test_empty_and_deterministic(device):
     runs = [be.to_numpy(be.conv2d_grad_input(be.from_numpy(g), be.from_numpy(w), x.shape,
                                              (1, 1), (1, 1), (1, 1), 1)) for _ in range(3)]
     assert all((r == runs[0]).all() for r in runs)
+
+
+@pytest.mark.skipif("opencl" not in fw.plugins.registry.device_types()
+                    or not fw.opencl.is_available(), reason="no OpenCL device")
+def test_buffer_backend_composes_fused_ops_whose_hooks_are_missing(monkeypatch):
+    """A BufferBackend subclass without the kernel hooks of a fused op gets fw's composed
+    default for it (BufferBackend's own hooks raise, so reaching one fails the test)."""
+    from framework.buffer_backend import BufferBackend
+    F = fw.nn.functional
+    x, w = _data((2, 3, 8, 8)), _data((4, 3, 3, 3))
+
+    def train_step():
+        xt = fw.tensor(x, device="opencl", requires_grad=True)
+        wt = fw.nn.Parameter(fw.tensor(w, device="opencl"))
+        y = F.conv2d(xt, wt, padding=1)
+        z = F.max_pool2d(y, 2) + F.avg_pool2d(y, 2)
+        F.log_softmax(z.flatten(1), 1).sum().backward()
+        grads = [xt.grad.cpu().numpy(), wt.grad.cpu().numpy()]
+        fw.optim.Adam([wt], lr=0.1).step()
+        return [z.detach().cpu().numpy()] + grads + [wt.detach().cpu().numpy()]
+
+    want = train_step()
+    cls = type(_be("opencl"))
+    for hook in ("_im2col", "_conv_out", "_col2im", "_max_pool_kernel", "_max_pool_grad_kernel",
+                 "_avg_pool_kernel", "_avg_pool_grad_kernel", "_softmax_kernel", "_step"):
+        monkeypatch.setattr(cls, hook, getattr(BufferBackend, hook))
+    for got, ref in zip(train_step(), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
