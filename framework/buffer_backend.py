@@ -18,6 +18,8 @@ A subclass provides:
   sort, ...) it raises NotImplementedError.
 Fused nn kernels are taken for floating-point dtypes; others get the composed defaults.
 """
+import os
+
 import numpy as np
 
 from . import dtypes as dt
@@ -31,6 +33,24 @@ _BOOL_OP = {"sum": "any", "prod": "all", "max": "any", "min": "all"}
 IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 # Flag bits of the optimizer step kernels (`_step` hook): the kernels test these bits.
 MOMENTUM, NESTEROV, MAXIMIZE, FIRST, WD, DECOUPLED, AMSGRAD = 1, 2, 4, 8, 16, 32, 64
+
+
+def pick_device(env, what, names, preferred=()):
+    """The index that a bare device type ("opencl") means: the device named by environment
+    variable `env` (an index, or part of one of `names`, any case), else the first index in
+    `preferred`, else 0. `what` is a device in words, for errors ("OpenCL device")."""
+    want = os.environ.get(env, "").strip()
+    if not want:
+        return next(iter(preferred), 0)
+    if want.isdigit():
+        if int(want) >= len(names):
+            raise RuntimeError(f"{env}={want}, but there are only {len(names)} {what}s "
+                               "(see `fw devices`)")
+        return int(want)
+    for i, name in enumerate(names):
+        if want.lower() in name.lower():
+            return i
+    raise RuntimeError(f"{env}={want!r} matches no {what}; have: " + "; ".join(names))
 
 
 def as_1d(v):

@@ -538,3 +538,21 @@ def test_register_each_falls_back_to_a_prefixed_name():
         table[name] = obj
     register_each(register, SimpleNamespace(Compose=1, Resize=2), ["Compose", "Resize"], "vision")
     assert table == {"Compose": "someone else's", "vision.Compose": 1, "Resize": 2}
+
+
+def test_pick_device_for_a_bare_device_type(monkeypatch):
+    from framework.buffer_backend import pick_device
+    names = ["Some Platform cpu-x", "Other gpu-y"]
+    monkeypatch.delenv("FW_TEST_PICK", raising=False)
+    assert pick_device("FW_TEST_PICK", "test device", names, [1]) == 1   # preferred first
+    assert pick_device("FW_TEST_PICK", "test device", names) == 0
+    monkeypatch.setenv("FW_TEST_PICK", "GPU-Y")                          # part of a name
+    assert pick_device("FW_TEST_PICK", "test device", names) == 1
+    monkeypatch.setenv("FW_TEST_PICK", "0")
+    assert pick_device("FW_TEST_PICK", "test device", names, [1]) == 0
+    monkeypatch.setenv("FW_TEST_PICK", "2")
+    with pytest.raises(RuntimeError, match=r"FW_TEST_PICK=2, but there are only 2 test devices"):
+        pick_device("FW_TEST_PICK", "test device", names)
+    monkeypatch.setenv("FW_TEST_PICK", "tpu")
+    with pytest.raises(RuntimeError, match="matches no test device; have: Some Platform cpu-x; Other"):
+        pick_device("FW_TEST_PICK", "test device", names)

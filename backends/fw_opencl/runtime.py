@@ -14,6 +14,8 @@ from importlib import resources
 
 import numpy as np
 
+from framework.buffer_backend import pick_device
+
 try:
     import pyopencl as cl
 except ImportError:  # the backend then reports no devices
@@ -83,25 +85,11 @@ def all_devices():
 
 
 def default_index():
-    """`"opencl"` means the device named by FW_OPENCL_DEVICE (an index or part of a
-    name), else the first GPU, else the first device."""
+    """`"opencl"` means the device named by FW_OPENCL_DEVICE (an index or part of its
+    platform and device name), else the first GPU, else the first device."""
     devs = all_devices()
-    want = os.environ.get(ENV_DEVICE, "").strip()
-    if want:
-        if want.isdigit():
-            if int(want) >= len(devs):
-                raise RuntimeError(f"{ENV_DEVICE}={want}, but there are only {len(devs)} "
-                                   "OpenCL devices (see `fw devices`)")
-            return int(want)
-        for i, d in enumerate(devs):
-            if want.lower() in f"{d.platform.name} {d.name}".lower():
-                return i
-        raise RuntimeError(f"{ENV_DEVICE}={want!r} matches no OpenCL device; have: "
-                           + "; ".join(d.name for d in devs))
-    for i, d in enumerate(devs):
-        if d.type & cl.device_type.GPU:
-            return i
-    return 0
+    return pick_device(ENV_DEVICE, "OpenCL device", [f"{d.platform.name} {d.name}" for d in devs],
+                       [i for i, d in enumerate(devs) if d.type & cl.device_type.GPU])
 
 
 def describe(d):

@@ -19,6 +19,8 @@ from importlib import resources
 
 import numpy as np
 
+from framework.buffer_backend import pick_device
+
 try:
     import wgpu
 except ImportError:  # the backend then reports no devices
@@ -62,27 +64,15 @@ def adapter_name(a):
 
 
 def default_index():
-    """`"vulkan"` means the adapter named by FW_VULKAN_DEVICE (an index or part of a name),
-    else the first discrete or integrated GPU, else the first adapter."""
+    """`"vulkan"` means the adapter named by FW_VULKAN_DEVICE (an index or part of its name,
+    API or vendor), else the first discrete or integrated GPU, else the first adapter."""
     ads = all_adapters()
-    want = os.environ.get(ENV_DEVICE, "").strip()
-    if want:
-        if want.isdigit():
-            if int(want) >= len(ads):
-                raise RuntimeError(f"{ENV_DEVICE}={want}, but there are only {len(ads)} "
-                                   "Vulkan/WebGPU adapters (see `fw devices`)")
-            return int(want)
-        for i, a in enumerate(ads):
-            text = f"{adapter_name(a)} {_info(a).get('backend_type', '')} {_info(a).get('vendor', '')}"
-            if want.lower() in text.lower():
-                return i
-        raise RuntimeError(f"{ENV_DEVICE}={want!r} matches no Vulkan/WebGPU adapter; have: "
-                           + "; ".join(adapter_name(a) for a in ads))
-    for kind in ("DiscreteGPU", "IntegratedGPU"):
-        for i, a in enumerate(ads):
-            if _info(a).get("adapter_type") == kind:
-                return i
-    return 0
+    kinds = [_info(a).get("adapter_type") for a in ads]
+    return pick_device(
+        ENV_DEVICE, "Vulkan/WebGPU adapter",
+        [" ".join(filter(None, (adapter_name(a), _info(a).get("backend_type"),
+                                _info(a).get("vendor")))) for a in ads],
+        [i for kind in ("DiscreteGPU", "IntegratedGPU") for i, k in enumerate(kinds) if k == kind])
 
 
 def describe(a):
