@@ -267,10 +267,7 @@ class ElementwiseOps:
         plan = st.plans.get(key)
         if plan is not None:  # a repeat: see above
             k, shape, strides, odt, nbytes, gs, ls, raw, chunk = plan
-            try:
-                sb = _PACK[dtype.name](s)
-            except (struct.error, OverflowError, TypeError):
-                sb = _scalar_bytes(s, dtype)
+            sb = _scalar_bytes(s, dtype)
             buf = st.alloc(nbytes)
             k.set_arg(0, buf.mem)
             k.set_arg(1, v.buf.mem)
@@ -285,10 +282,7 @@ class ElementwiseOps:
         e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
         if e[7] and which == 1:
             self._ew_check_divisor(st, s)
-        try:
-            sb = _PACK[dtype.name](s)
-        except (struct.error, OverflowError, TypeError):
-            sb = _scalar_bytes(s, dtype)
+        sb = _scalar_bytes(s, dtype)
         shape = v.shape
         n, strides = st.shapes.get(shape) or st.shape(shape)
         odt = e[6]
@@ -411,10 +405,7 @@ class ElementwiseOps:
     def _where_scalar(self, st, cond, a, b, dtype):
         """where with one operand a Python scalar, passed to the kernel by value."""
         which, v, s = ("vs", a, b) if type(a) is View else ("sv", b, a)
-        try:
-            sb = _PACK[dtype.name](s)
-        except (struct.error, OverflowError, TypeError):
-            sb = _scalar_bytes(s, dtype)
+        sb = _scalar_bytes(s, dtype)
         shape = cond.shape if cond.shape == v.shape else broadcast_shapes(cond.shape, v.shape)
         out, n, strides = self._ew_out(st, shape, dtype)
         if not n:
