@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from framework import dtypes as dt
-from framework.fused.nn_ops import _avg_divisors, _out_size
+from framework.fused.nn_ops import _avg_divisors, _out_size, disjoint_windows
 
 
 def _padded(a, padding, value=0, extra=(0, 0)):
@@ -352,8 +352,7 @@ class NumpyNNOps:
         N, C, H, W = input_shape
         planes = N * C
         flat = (idx.reshape(planes, -1) + (np.arange(planes) * (H * W))[:, None]).ravel()
-        if all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation)):
-            # disjoint windows: no position is chosen twice, a plain scatter is the sum
+        if disjoint_windows(kernel, stride, dilation):  # a plain scatter is the sum
             out = np.zeros(planes * H * W, g.dtype)
             out[flat] = g.reshape(-1)
         else:

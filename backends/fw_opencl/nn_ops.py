@@ -19,7 +19,7 @@ import numpy as np
 
 from framework import dtypes as dt
 from framework.device import View
-from framework.fused.nn_ops import NNOps
+from framework.fused.nn_ops import NNOps, disjoint_windows
 
 from . import runtime as rt
 
@@ -138,7 +138,7 @@ class CLNNOps:
         N, C, H, W = out.shape
         oh, ow = grad.shape[2:]
         p = self._pool_params(C, H, W, oh, ow, kernel, stride, padding, dilation, grad, N * C)
-        if all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation)):
+        if disjoint_windows(kernel, stride, dilation):
             # disjoint windows: zero fill + one write per output (~4x faster on PoCL than
             # gathering over the windows of every input pixel)
             rt.cl.enqueue_fill_buffer(self.rt.queue, out.buf.mem, np.zeros(1, grad.dtype.np),

@@ -56,6 +56,13 @@ def _avg_divisors(hw, out_hw, kernel, stride, padding, count_include_pad):
     return np.outer(div[0], div[1])
 
 
+def disjoint_windows(kernel, stride, dilation):
+    """Whether pooling windows never overlap (each stride >= the window's extent
+    (kernel - 1) * dilation + 1): no input position is then the max of two outputs, and
+    max_pool2d_grad is a plain scatter instead of a sum."""
+    return all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
 def _quarter(v, k):
     """Columns [k*H, (k+1)*H) of an (N, 4H) View: gate k of an LSTM."""
     H = v.shape[1] // 4
@@ -230,10 +237,9 @@ class NNOps:
 
         `indices` are those max_pool2d made with the same kernel, stride, padding and
         dilation (2-tuples; the output size is grad's). The geometry lets a backend pick a
-        faster form: where each stride >= (kernel - 1) * dilation + 1 the windows are
-        disjoint, no input position is the max of two outputs, and a plain scatter (one
-        write per output) equals the sum; otherwise positions chosen by several
-        overlapping windows get the sum of their grads. This default ignores it."""
+        faster form: with `disjoint_windows` a plain scatter (one write per output) equals
+        the sum; otherwise positions chosen by several overlapping windows get the sum of
+        their grads. This default ignores it."""
         N, C, H, W = input_shape
         L = grad.shape[2] * grad.shape[3]
         out = self.full((N, C, H * W), 0, grad.dtype)
