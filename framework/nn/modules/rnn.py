@@ -17,7 +17,6 @@ import warnings
 from ... import ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...device import View
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -55,7 +54,7 @@ def _row(x, t):
     """x[t] as a view, without the indexing op's autograd bookkeeping (the recurrence runs
     its steps unrecorded)."""
     v = x._v
-    return x._from(View(v.buf, v.shape[1:], v.strides[1:], v.offset + t * v.strides[0], v.dtype))
+    return x._alias(v.shape[1:], v.strides[1:], v.offset + t * v.strides[0])
 
 
 def _replay(mode, reverse, gx, h, c, w_hh, b_hh, w_hr):
