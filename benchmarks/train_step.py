@@ -13,8 +13,7 @@ linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, h
 sequence 32, batch 32, input 64, classifying from the last step, SGD. The same code builds
 each model with fw and with torch (`lib.nn`), so only the library differs. torch and each
 fw device take turns, 10 steps at a time (the first 3 untimed), so load from elsewhere hits
-them alike. Prints
-medians and the ratio fw / torch (lower is better).
+them alike. Prints medians and the ratio fw / torch (lower is better).
 """
 import argparse
 import os
