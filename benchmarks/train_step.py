@@ -12,14 +12,17 @@ Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool
 linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, hidden 256,
 sequence 32, batch 32, input 64, classifying from the last step, SGD. The same code builds
 each model with fw and with torch (`lib.nn`), so only the library differs. torch and each
-fw device take turns, 10 steps at a time (the first 3 untimed), so load from elsewhere hits
-them alike. Prints medians and the ratio fw / torch (lower is better).
+fw device run in processes of their own and take turns, 7 timed steps at a time after 0.15 s
+(and at least 3 steps) untimed, so load from elsewhere hits them alike. Prints medians and the
+ratio fw / torch (lower is better).
 """
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -83,20 +86,91 @@ def step_fn(lib, builder, shape, opt_name, device, sync):
     return step
 
 
-def median_ms(steps_by_name, steps, burst=10, settle=3):
-    """Median ms per step of each step function. They take turns, `burst` steps at a time,
-    so that a change in the machine's load hits all of them alike; the first `settle` steps
-    of each turn are not timed, since the other library's worker threads may still be
-    spinning (OpenMP and OpenBLAS threads busy-wait a while after their last task)."""
-    times = {name: [] for name in steps_by_name}
-    while len(next(iter(times.values()))) < steps:
-        for name, step in steps_by_name.items():
-            for i in range(burst):
-                t0 = time.perf_counter()
-                step()
-                if i >= settle:
-                    times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+def contender(conn, lib_name, device):
+    """The loop of one contender's process: build a model's step on request, then run
+    turns of untimed and timed steps and send the times back."""
+    try:
+        if lib_name == "torch":
+            import torch as lib
+            sync = lib.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        else:
+            lib = fw
+            sync = fw.plugins.registry.backend(device).synchronize
+        conn.send(("ok", None))
+        while True:
+            msg = conn.recv()
+            if msg[0] == "build":
+                builder, shape, _ = MODELS[msg[1]]
+                step = step_fn(lib, builder, shape, msg[2], device, sync)
+                conn.send(("ok", None))
+            elif msg[0] == "run":  # ("run", timed steps, untimed steps, untimed seconds)
+                _, timed, settle, settle_s = msg
+                start, i = time.perf_counter(), 0
+                while i < settle or time.perf_counter() - start < settle_s:
+                    step()
+                    i += 1
+                times = []
+                for _ in range(timed):
+                    t0 = time.perf_counter()
+                    step()
+                    times.append(time.perf_counter() - t0)
+                conn.send(("ok", times))
+            else:
+                return
+    except Exception:  # the parent raises it, with this process's traceback
+        conn.send(("error", traceback.format_exc()))
+
+
+class Contenders:
+    """One process per contender (torch, and fw on each device), so that no library runs
+    with another's thread pools or memory-allocator settings: fw's cpu device tunes
+    glibc's malloc for the whole process, which in one process made torch's steps ~20 %
+    faster than torch on its own."""
+
+    def __init__(self, specs):
+        ctx = multiprocessing.get_context("spawn")
+        self.conns, self.procs = {}, []
+        for name, (lib_name, device) in specs.items():
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=contender, args=(child, lib_name, device), daemon=True)
+            proc.start()
+            self.conns[name] = parent
+            self.procs.append(proc)
+        for name in self.conns:
+            self._reply(name)
+
+    def _reply(self, name):
+        status, value = self.conns[name].recv()
+        if status == "error":
+            raise RuntimeError(f"the {name} process failed:\n{value}")
+        return value
+
+    def build(self, model, opt_name):
+        for name, conn in self.conns.items():
+            conn.send(("build", model, opt_name))
+            self._reply(name)
+
+    def median_ms(self, steps, burst=7, settle=3, settle_s=0.15):
+        """Median ms per step of each contender. They take turns of `burst` timed steps, so
+        that a change in the machine's load hits all of them alike. Each turn starts with
+        untimed steps, at least `settle` of them and for at least `settle_s` seconds: they
+        wake the contender's own worker threads, and outlast the previous contender's,
+        which busy-wait a while after their last task (OpenBLAS's about 0.1 s)."""
+        times = {name: [] for name in self.conns}
+        while min(len(t) for t in times.values()) < steps:
+            for name, conn in self.conns.items():
+                conn.send(("run", burst, settle, settle_s))
+                times[name] += self._reply(name)
+        return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+    def close(self):
+        for conn in self.conns.values():
+            try:
+                conn.send(("quit",))
+            except OSError:  # that process has already ended
+                pass
+        for proc in self.procs:
+            proc.join(timeout=10)
 
 
 def main():
@@ -109,26 +183,27 @@ def main():
     args = p.parse_args()
     import torch
     tdev = args.torch_device
-    tsync = torch.cuda.synchronize if tdev.startswith("cuda") else (lambda: None)
     devices = args.devices.split(",")
     header = ["model", "optimizer", f"torch {tdev} ms"] + [f"fw {d} ms" for d in devices] + \
         [f"fw {d} / torch" for d in devices]
     rows = []
-    for name in args.models.split(","):
-        builder, shape, opts = MODELS[name]
-        for opt_name in opts:
-            steps = {"torch": step_fn(torch, builder, shape, opt_name, tdev, tsync)}
-            for d in devices:
-                sync = fw.plugins.registry.backend(d).synchronize
-                steps[d] = step_fn(fw, builder, shape, opt_name, d, sync)
-            ms = median_ms(steps, args.steps)
-            t_torch, t_fw = ms["torch"], [ms[d] for d in devices]
-            rows.append([name, opt_name, f"{t_torch:.2f}"] + [f"{t:.2f}" for t in t_fw]
-                        + [f"{t / t_torch:.2f}x" for t in t_fw])
-            print(table(rows[-1:], header) if len(rows) == 1 else "  ".join(rows[-1]), flush=True)
+    contenders = Contenders({"torch": ("torch", tdev), **{d: ("fw", d) for d in devices}})
+    try:
+        for name in args.models.split(","):
+            for opt_name in MODELS[name][2]:
+                contenders.build(name, opt_name)
+                ms = contenders.median_ms(args.steps)
+                t_torch, t_fw = ms["torch"], [ms[d] for d in devices]
+                rows.append([name, opt_name, f"{t_torch:.2f}"] + [f"{t:.2f}" for t in t_fw]
+                            + [f"{t / t_torch:.2f}x" for t in t_fw])
+                print(table(rows[-1:], header) if len(rows) == 1 else "  ".join(rows[-1]),
+                      flush=True)
+    finally:
+        contenders.close()
     print()
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; medians of "
-          f"{args.steps} steps, torch and fw taking turns 10 steps at a time (3 untimed)")
+          f"{args.steps} steps; each library in its own process, taking turns 7 timed steps at "
+          "a time after 0.15 s (and 3 steps) untimed")
     print(table(rows, header))
 
 
