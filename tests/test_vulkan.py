@@ -121,6 +121,37 @@ def test_dispatches_are_batched_until_a_value_is_read(be):
     assert x.sum().item() == 320
 
 
+_CYCLE_SCRIPT = """
+import gc
+import framework as fw
+be = fw.plugins.registry.backend("vulkan")
+(fw.ones(1000, device="vulkan") + 1).cpu()
+gc.disable()
+class Holder:
+    pass
+for _ in range(3):
+    h = Holder()
+    h.t = fw.full((1000,), 2.0, device="vulkan") * 3
+    h.me = h                 # the tensor dies in a reference cycle
+    be.synchronize()
+    be.rt._groups.clear()    # as when the bind-group cache overflows: nothing else holds it
+    del h
+gc.collect()
+print(sum((fw.ones(1000, device="vulkan") * 5).sum().item() for _ in range(3)))
+"""
+
+
+def test_memory_of_a_tensor_freed_in_a_cycle_is_reused_safely():
+    # The collector finalizes a cycle's wgpu buffer with it; reusing that dead buffer made
+    # wgpu-native abort the process ("invalid bind group entry"), so this runs in a child.
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", _CYCLE_SCRIPT], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split()[-1] == "15000.0"
+
+
 def test_large_grid_is_folded_into_two_dimensions(be):
     n = 65535 * 64 + 1000  # more work-groups than one dimension allows
     x = fw.ones(n, device=DEV)

@@ -124,11 +124,17 @@ class Pool:
     A buffer freed while recorded-but-unsubmitted dispatches still use it must not be
     handed out again before they are submitted: an upload into it (queue.write_buffer)
     would run on the queue before them. Such buffers wait in `deferred` until the next
-    submit."""
+    submit.
+
+    Every buffer lent to a tensor is also held in `lent`. A tensor may die in a reference
+    cycle, and the garbage collector then runs the finalizers of everything that only the
+    cycle reaches before any is freed: without `lent` that includes the wgpu buffer, whose
+    finalizer releases its native object, and Buffer.__del__ would pool it dead."""
 
     def __init__(self, rt):
         self.rt = rt
         self.free = {}
+        self.lent = {}  # id -> GPUBuffer of every buffer a live Buffer holds
         self.deferred = []
         self.live = 0
         self.cached = 0
@@ -144,7 +150,9 @@ class Pool:
             free = self.free.get(size)
             if free:
                 self.cached -= size
-                return Buffer(free.pop(), nbytes, self)
+                mem = free.pop()
+                self.lent[id(mem)] = mem
+                return Buffer(mem, nbytes, self)
         if size > self.max_bind or size > self.max_buf:
             if nbytes > min(self.max_bind, self.max_buf):
                 raise RuntimeError(
@@ -167,10 +175,12 @@ class Pool:
                     f"({_mib(self.live)} held by fw): {e}") from None
         with self.lock:
             self.live += size
+            self.lent[id(mem)] = mem
         return Buffer(mem, nbytes, self)
 
     def release(self, mem):
         with self.lock:
+            del self.lent[id(mem)]
             if self.rt.pending:
                 self.deferred.append(mem)
             else:
