@@ -140,7 +140,12 @@ class Contenders:
             self._reply(name)
 
     def _reply(self, name):
-        status, value = self.conns[name].recv()
+        try:
+            status, value = self.conns[name].recv()
+        except EOFError:  # it died without a word (a crash in native code, a kill)
+            proc = self.procs[list(self.conns).index(name)]
+            proc.join(timeout=5)
+            raise RuntimeError(f"the {name} process ended with exit code {proc.exitcode}") from None
         if status == "error":
             raise RuntimeError(f"the {name} process failed:\n{value}")
         return value
