@@ -10,6 +10,8 @@
   backward (over the windows of max_pool2d_grad's geometry).
 - softmax / log_softmax (kernels/softmax.wgsl): one work-group per row (one item per row
   for many short rows), an online max / sum of exponentials, then one write pass.
+- lstm_cell and its gradient (kernels/rnn.wgsl): one item per unit of the state, inputs
+  read through their strides.
 Parameters travel in the Meta block's 32 stride words (`_params`). Only float dtypes have
 kernels (float64 where the device has shader-f64); others take the composed defaults. The
 methods here are kernel hooks: shapes, empty cases and the conv plan are
@@ -31,6 +33,11 @@ def _params(n, ints=(), floats=()):
     if floats:
         a[28:28 + len(floats)] = np.asarray(floats, np.float32).view(np.int32)
     return a.tobytes()
+
+
+def _mat(*views):
+    """(offset, row stride, column stride) of each 2-d View: the kernels read any layout."""
+    return tuple(x for v in views for x in (v.offset, *v.strides))
 
 
 def _check_index(*sizes):
@@ -124,3 +131,32 @@ class VKNNOps:
         subs += (("NEGINF", _INF[self.wtype(v.dtype)][0]),)
         k = self.rt.kernel(helper + ("softmax.wgsl",), "rows" if rows else "cols", 2, subs)
         self.launch(k, (out, v), meta, M, 1 if rows else 64)
+
+    # -- recurrent cells (kernels/rnn.wgsl) ----------------------------------------------
+    def _rnn_ok(self, *views):
+        return (views[0].dtype.is_floating_point and all(v.dtype is views[0].dtype for v in views)
+                and all(len(v.shape) == 2 for v in views))
+
+    def lstm_cell(self, gates, c):
+        if not self._rnn_ok(gates, c):
+            return super().lstm_cell(gates, c)
+        N, H = c.shape
+        h, c2, tc = (self.new((N, H), c.dtype) for _ in range(3))
+        act = self.new((N, 4 * H), c.dtype)
+        if N * H:
+            _check_index(N * 4 * H)
+            self.launch(self._nn_kernel("rnn.wgsl", "lstm_cell", 6, c.dtype),
+                        (h, c2, act, tc, gates, c), _params(N * H, (H,) + _mat(gates, c)), N * H)
+        return h, c2, act, tc
+
+    def lstm_cell_grad(self, dh, dc, act, c_prev, tanh_c):
+        ins = (dh, dc, act, c_prev, tanh_c)
+        if not self._rnn_ok(*ins):
+            return super().lstm_cell_grad(*ins)
+        N, H = c_prev.shape
+        dgates, dcp = self.new((N, 4 * H), act.dtype), self.new((N, H), act.dtype)
+        if N * H:
+            _check_index(N * 4 * H)
+            self.launch(self._nn_kernel("rnn.wgsl", "lstm_cell_grad", 7, act.dtype),
+                        (dgates, dcp) + ins, _params(N * H, (H,) + _mat(*ins)), N * H)
+        return dgates, dcp
