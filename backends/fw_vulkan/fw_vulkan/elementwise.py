@@ -122,6 +122,23 @@ class ElementwiseOps:
             self.launch(k, (out, a, b), meta, n)
         return out
 
+    def relu_backward(self, grad, out):
+        """The fused op (framework/fused/nn_ops.py) as one binary kernel instead of a
+        comparison and a where: 0 where out <= 0, else grad (a NaN out passes it)."""
+        dtype = grad.dtype
+        if out.dtype is not dtype or out.shape != grad.shape or dtype.kind == 0:
+            return super().relu_backward(grad, out)
+        helper, subs = self._helpers(dtype)
+        k = self.rt.kernel(helper + ("binary.wgsl",), "binary", 3,
+                           subs + (("O", self.wtype(dtype)),
+                                   ("EXPR", "select(a, $T(0), b <= $T(0))")))
+        res = self.new(grad.shape, dtype)
+        if res.numel:
+            meta = pack(grad.shape, (res.strides, grad.strides, out.strides),
+                        (0, grad.offset, out.offset))
+            self.launch(k, (res, grad, out), meta, res.numel)
+        return res
+
     def _check_divisor(self, b):
         """Integer division by zero raises, as on the CPU backend (and in PyTorch); a
         tensor divisor is checked on the device, which waits for it."""

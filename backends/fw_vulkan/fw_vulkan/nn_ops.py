@@ -160,3 +160,37 @@ class VKNNOps:
             self.launch(self._nn_kernel("rnn.wgsl", "lstm_cell_grad", 7, act.dtype),
                         (dgates, dcp) + ins, _params(N * H, (H,) + _mat(*ins)), N * H)
         return dgates, dcp
+
+    # -- cross-entropy (kernels/loss.wgsl) ------------------------------------------------
+    def _ce_ok(self, x, target, ignore_index):
+        return (x.dtype.is_floating_point and target.dtype is dt.int64 and x.shape[0] * x.shape[1]
+                and -2**31 <= ignore_index < 2**31)
+
+    def cross_entropy(self, x, target, ignore_index, reduction):
+        if not self._ce_ok(x, target, ignore_index):
+            return super().cross_entropy(x, target, ignore_index, reduction)
+        N, C = x.shape
+        _check_index(N * C)
+        logp = self.log_softmax(x, 1)
+        loss, total, count = self.new((N,), x.dtype), self.new((), x.dtype), self.new((), x.dtype)
+        flags = (reduction != "none") | (reduction == "mean") << 1
+        self.launch(self._nn_kernel("loss.wgsl", "ce_loss", 5, x.dtype),
+                    (loss, total, count, target, logp),
+                    _params(1, (N, C, flags, ignore_index, target.offset, target.strides[0])), 1,
+                    64)
+        return (loss if reduction == "none" else total), logp, count
+
+    def cross_entropy_grad(self, logp, target, ignore_index, reduction, grad, count):
+        if not (self._ce_ok(logp, target, ignore_index) and logp.is_contiguous()
+                and logp.offset == 0):  # as cross_entropy made it
+            return super().cross_entropy_grad(logp, target, ignore_index, reduction, grad,
+                                              count)
+        N, C = logp.shape
+        out = self.new((N, C), logp.dtype)
+        flags = (reduction == "mean") << 1 | (reduction == "none") << 2
+        gs = grad.strides[0] if grad.shape else 0
+        self.launch(self._nn_kernel("loss.wgsl", "ce_grad", 5, logp.dtype),
+                    (out, logp, count, target, grad),
+                    _params(N * C, (N, C, flags, ignore_index, target.offset, target.strides[0],
+                                    grad.offset, gs, count.offset)), N * C)
+        return out

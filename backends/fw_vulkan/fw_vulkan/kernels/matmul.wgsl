@@ -1,6 +1,7 @@
 // Batched matmul. A is (n, k) with strides slot 0 = (batch, row, k), B is (k, m) with
-// slot 1 = (batch, k, col); offsets off[0], off[1]; x = (n, m, k, first batch). Out is
-// contiguous (batch, n, m). Two entry points (linalg.py picks one per product):
+// slot 1 = (batch, k, col); offsets off[0], off[1]; x = (n, m, k, first batch, bias
+// stride, has bias). Out is contiguous (batch, n, m); with x[5] != 0 the bias (m,) at
+// off[2] is added per column as the outputs are written (the fused matmul_bias). Two entry points (linalg.py picks one per product):
 //   matmul   - 64 x 64 output tile per 16 x 16 work-group, a 4 x 4 block of outputs per
 //              invocation kept in registers, K staged through work-group memory 16 deep;
 //   matmul16 - 16 x 16 tile, one output per invocation (thin products: more work-groups).
@@ -9,6 +10,12 @@
 @group(0) @binding(1) var<storage, read_write> out: array<$T>;
 @group(0) @binding(2) var<storage, read_write> a: array<$T>;
 @group(0) @binding(3) var<storage, read_write> b: array<$T>;
+@group(0) @binding(4) var<storage, read_write> bias: array<$T>;  // `out` again without one
+
+fn bias_at(col: i32) -> $T {
+    if (xi(5u) == 0) { return $T(0); }
+    return bias[m.off[2] + col * xi(4u)];
+}
 
 // ---- matmul: register-blocked ----
 var<workgroup> sa: array<array<$T, 16 + $P>, 64>;   // [row][k] of the A slice
@@ -22,6 +29,7 @@ var<private> abase: i32;   // A offset of (batch, tile row 0, k 0)
 var<private> bbase: i32;   // B offset of (batch, k 0, tile col 0)
 var<private> rows: i32;    // rows of A left from the tile's first one
 var<private> cols: i32;    // columns of B left from the tile's first one
+var<private> col0: i32;    // the tile's first column
 
 fn load_a(k0: i32, i: i32) -> $T {
     let p = ga.xy + i * ga.zw;
@@ -59,7 +67,7 @@ fn write_row(r: i32, cx: i32, o: i32, v: vec4<$T>) {
     if (r >= rows) { return; }
     for (var j = 0; j < 4; j++) {
         let c = cx + 16 * j;
-        if (c < cols) { out[o + r * xi(1u) + c] = v[j]; }
+        if (c < cols) { out[o + r * xi(1u) + c] = v[j] + bias_at(col0 + c); }
     }
 }
 
@@ -68,7 +76,7 @@ fn matmul(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: 
     let k = xi(2u);
     let bt = i32(w.z) + xi(3u);
     let row0 = i32(w.y) * 64;
-    let col0 = i32(w.x) * 64;
+    col0 = i32(w.x) * 64;
     rows = xi(0u) - row0;
     cols = xi(1u) - col0;
     abase = m.off[0] + bt * stride(0u, 0u) + row0 * stride(0u, 1u);
@@ -143,5 +151,5 @@ fn matmul16(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l
         for (var t = 0u; t < 16u; t++) { acc += ta[l.y][t] * tb[t][l.x]; }
         workgroupBarrier();
     }
-    if (row < n && col < mm) { out[(bt * n + row) * mm + col] = acc; }
+    if (row < n && col < mm) { out[(bt * n + row) * mm + col] = acc + bias_at(col); }
 }
