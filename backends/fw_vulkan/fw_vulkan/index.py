@@ -60,3 +60,25 @@ class IndexOps:
         subs = (("AT", at), ("T", t), ("I", itype), ("ADD", add))
         return self.rt.kernel(files, "scatter_add", 3, subs), False
 
+    def check_index_range(self, v, size, ignore, make_error):
+        """Optional backend hook (class targets of cross_entropy / nll_loss): every element
+        of integer view `v` is in [0, size) or equals `ignore`, else `make_error(bad value)`
+        raises at the host's next wait on this device (Runtime.defer_check), so a training
+        step needs no round trip for it; the kernels using the indices meanwhile never
+        read out of bounds."""
+        if not v.numel:
+            return
+
+        def bad():  # the first bad value (`v` stays alive until the check is read)
+            h = self.to_numpy(v).reshape(-1)
+            b = h[((h < 0) | (h >= size)) & (h != ignore)]
+            return int(b[0]) if b.size else None
+        if not (0 <= size < 2**31 and -2**31 <= ignore < 2**31):  # beyond the kernel's i32s
+            if bad() is not None:
+                raise make_error(bad())
+            return
+        slot = self.rt.defer_check(lambda: make_error(bad()))
+        k = self.rt.kernel("check.wgsl", "check_range", 2, (("I", self.wtype(v.dtype)),))
+        self.rt.dispatch(k, [self.rt.checks_buf, v.buf.mem],
+                         pack(v.shape, (v.strides,), (v.offset,), x=(slot, size, ignore)),
+                         self.rt.groups(v.numel))

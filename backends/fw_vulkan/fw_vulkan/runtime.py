@@ -29,6 +29,7 @@ except ImportError:  # the backend then reports no devices
 ENV_DEVICE = "FW_VULKAN_DEVICE"
 META_SIZE = 256          # bytes of one Meta block (and the dynamic-offset alignment we use)
 MAX_BATCH = 512          # dispatches per submit
+MAX_CHECKS = 64          # deferred index checks between two host waits
 WG = 64                  # work-group size of 1-D kernels
 FEATURES = ("shader-f64", "shader-int64", "shader-float32-atomic")
 
@@ -271,6 +272,11 @@ class Runtime:
         self.encoder = self.cpass = None
         self.pending = 0
         self.ops = []              # names of the kernels in the open batch, for errors
+        # Deferred index checks: check kernels set their slot of checks_buf; the next host
+        # wait reads the slots and raises the error of the first one set (`defer_check`).
+        self.checks = []
+        self.checks_buf = self.device.create_buffer(size=4 * MAX_CHECKS,
+                                                    usage=U.STORAGE | U.COPY_SRC | U.COPY_DST)
         self.lock = threading.RLock()
 
     # -- kernels ---------------------------------------------------------------------
@@ -412,6 +418,31 @@ class Runtime:
             self.ops = []
         self.pool.submitted()
 
+    def defer_check(self, on_fail):
+        """The slot of checks_buf for one more deferred check, whose kernel sets it non-zero
+        on bad input; then the host's next wait raises `on_fail()`."""
+        with self.lock:
+            if len(self.checks) >= MAX_CHECKS:  # a loop that never reads back
+                self.finish()
+            if not self.checks:  # every earlier check kernel has finished: clear the slots
+                self.queue.write_buffer(self.checks_buf, 0, bytes(4 * MAX_CHECKS))
+            self.checks.append(on_fail)
+            return len(self.checks) - 1
+
+    def _read_checks(self):
+        """After a flush: wait for the submitted work by reading the slots of the deferred
+        checks, and raise the first failed one's error. False when there were none."""
+        with self.lock:
+            pending, self.checks = self.checks, []
+        if not pending:
+            return False
+        flags = np.frombuffer(self.queue.read_buffer(self.checks_buf, 0, 4 * len(pending)),
+                              np.uint32)
+        for f, on_fail in zip(flags, pending):
+            if f:
+                raise on_fail()
+        return True
+
     def _abandon(self):
         self.encoder = self.cpass = None
         self.pending = 0
@@ -438,6 +469,7 @@ class Runtime:
         if not nbytes:
             return np.empty(0, np.uint8)
         self.flush()
+        self._read_checks()
         try:
             data = self.queue.read_buffer(buf.mem, byte_offset, nbytes)
         except Exception as e:
@@ -448,7 +480,8 @@ class Runtime:
     def finish(self):
         self.flush()
         # reading 4 bytes back waits for everything submitted before it
-        self.queue.read_buffer(self._sync_buf(), 0, 4)
+        if not self._read_checks():
+            self.queue.read_buffer(self._sync_buf(), 0, 4)
 
     def _sync_buf(self):
         b = getattr(self, "_sync", None)
