@@ -13,6 +13,7 @@ area; the staging area is written to one uniform buffer with a single
 it through a dynamic offset. So a new shape never recompiles anything, and bind groups
 (costly to create) depend only on the storage buffers and are cached.
 """
+import heapq
 import os
 import threading
 from importlib import resources
@@ -130,11 +131,17 @@ class Pool:
     Every buffer lent to a tensor is also held in `lent`. A tensor may die in a reference
     cycle, and the garbage collector then runs the finalizers of everything that only the
     cycle reaches before any is freed: without `lent` that includes the wgpu buffer, whose
-    finalizer releases its native object, and Buffer.__del__ would pool it dead."""
+    finalizer releases its native object, and Buffer.__del__ would pool it dead.
+
+    Each size class hands out its free buffer of lowest id first (a heap), not the last
+    one freed: then a loop that allocates and frees in the same order every iteration
+    (a training step) gets the same buffers in the same places every iteration, and the
+    runtime's bind groups, keyed by the buffers bound, are found in its cache instead of
+    being created anew (LIFO order permuted the buffers from one step to the next)."""
 
     def __init__(self, rt):
         self.rt = rt
-        self.free = {}
+        self.free = {}  # size -> heap of (id, GPUBuffer)
         self.lent = {}  # id -> GPUBuffer of every buffer a live Buffer holds
         self.deferred = []
         self.live = 0
@@ -151,7 +158,7 @@ class Pool:
             free = self.free.get(size)
             if free:
                 self.cached -= size
-                mem = free.pop()
+                mem = heapq.heappop(free)[1]
                 self.lent[id(mem)] = mem
                 return Buffer(mem, nbytes, self)
         if size > self.max_bind or size > self.max_buf:
@@ -194,7 +201,7 @@ class Pool:
             self.rt.forget(mem)
             mem.destroy()
             return
-        self.free.setdefault(size, []).append(mem)
+        heapq.heappush(self.free.setdefault(size, []), (id(mem), mem))
         self.cached += size
 
     def submitted(self):
@@ -207,7 +214,7 @@ class Pool:
         self.rt.flush()
         with self.lock:
             for mems in self.free.values():
-                for m in mems:
+                for _, m in mems:
                     self.live -= m.size
                     self.rt.forget(m)
                     m.destroy()
