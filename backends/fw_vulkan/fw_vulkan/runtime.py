@@ -142,6 +142,8 @@ class Pool:
     def __init__(self, rt):
         self.rt = rt
         self.free = {}  # size -> heap of (id, GPUBuffer)
+        # held here: Buffer.__del__ may run at interpreter exit, after module globals are gone
+        self._push, self._pop = heapq.heappush, heapq.heappop
         self.lent = {}  # id -> GPUBuffer of every buffer a live Buffer holds
         self.deferred = []
         self.live = 0
@@ -158,7 +160,7 @@ class Pool:
             free = self.free.get(size)
             if free:
                 self.cached -= size
-                mem = heapq.heappop(free)[1]
+                mem = self._pop(free)[1]
                 self.lent[id(mem)] = mem
                 return Buffer(mem, nbytes, self)
         if size > self.max_bind or size > self.max_buf:
@@ -201,7 +203,7 @@ class Pool:
             self.rt.forget(mem)
             mem.destroy()
             return
-        heapq.heappush(self.free.setdefault(size, []), (id(mem), mem))
+        self._push(self.free.setdefault(size, []), (id(mem), mem))
         self.cached += size
 
     def submitted(self):
