@@ -221,6 +221,51 @@ def test_double_backward(device):
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_graph_is_freed_without_the_garbage_collector(device, kind):
+    """After backward, dropping the outputs frees the recurrence's node and what it kept
+    (no reference cycle through an output's grad_fn left for the collector)."""
+    import gc
+    import weakref
+    m = getattr(nn, kind)(3, 4, **({"proj_size": 2} if kind == "LSTM" else {})).to(device)
+    x = fw.tensor(_data(5, 2, 3), device=device, requires_grad=True)
+    gc.collect()
+    gc.disable()
+    try:
+        out, _ = m(x)
+        nodes, node = [out.grad_fn], None
+        while node is None:  # the recurrence's node, wherever it sits below the output
+            n = nodes.pop(0)
+            if n.name() == "RecurrenceBackward0":
+                node = weakref.ref(n)
+            nodes += [e[0] for e in n.next_functions if e is not None]
+        del nodes, n
+        out.sum().backward()
+        del out, _
+        assert node() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+def test_final_state_modified_in_place_before_backward(device, kind):
+    """h_n is not what backward reads: scaling it in place changes only its own gradient
+    path, as in PyTorch (fw saves the plain RNN's per-step outputs for backward)."""
+    torch.manual_seed(3)
+    tm, fm = getattr(torch.nn, kind)(3, 4), getattr(nn, kind)(3, 4).to(device)
+    _copy_params(tm, fm, device)
+    xd = _data(5, 2, 3)
+    grads = []
+    for lib, m in ((torch, tm), (fw, fm)):
+        x = lib.tensor(xd, requires_grad=True, **({"device": device} if lib is fw else {}))
+        out, h = m(x)
+        h_n = h[0] if kind == "LSTM" else h
+        h_n.mul_(2)
+        (out.sum() + h_n.pow(2).sum()).backward()
+        grads.append(x.grad.cpu().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5)
+
+
 def test_empty_sequence_and_batch(device):
     m = nn.LSTM(3, 4, num_layers=2).to(device)
     out, (h, c) = m(fw.zeros(5, 0, 3, device=device))

@@ -106,21 +106,28 @@ class _Recurrence(Function):
                 h = a.tanh() if mode == "RNN_TANH" else a.relu()
             outs[t] = h
         out = ops.stack(outs) if L else gx.new_zeros((0,) + tuple(h.shape))
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
-        ctx.hprev, ctx.acts, ctx.cells, ctx.extra, ctx.out = hprev, acts, cells, extra, out
+        # No output may sit in a plain ctx attribute: its grad_fn is ctx, and the cycle
+        # would keep the whole step's memory until the garbage collector runs. The plain
+        # RNNs' backward reads their outputs (the last is h_n), so those are saved, and
+        # released with the node; the last cell state is c_n, which backward never reads.
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr,
+                              *(outs if mode.startswith("RNN") else ()))
+        if mode == "LSTM" and L:
+            cells[order[-1]] = None
+        ctx.hprev, ctx.acts, ctx.cells, ctx.extra = hprev, acts, cells, extra
         if c is None:
             c = h.new_zeros((0,))
         return out, h, c
 
     @staticmethod
     def backward(ctx, dout, dh, dc):
-        gx, h0, c0, w_hh, b_hh, w_hr = ctx.saved_tensors
+        gx, h0, c0, w_hh, b_hh, w_hr, *outs = ctx.saved_tensors
         mode, reverse = ctx.mode, ctx.reverse
         if grad_mode._state["enabled"]:
             return (None, None) + _replay_grads(ctx, mode, reverse, gx, h0, c0, w_hh, b_hh, w_hr,
                                                 dout, dh, dc)
         L = gx.shape[0]
-        hprev, acts, cells, extra, out = ctx.hprev, ctx.acts, ctx.cells, ctx.extra, ctx.out
+        hprev, acts, cells, extra = ctx.hprev, ctx.acts, ctx.cells, ctx.extra
         dgx, dgh = [None] * L, [None] * L
         dms = [None] * L
         if mode != "LSTM":
@@ -149,7 +156,7 @@ class _Recurrence(Function):
                 dgh[t] = d
                 dht = dht * z
             else:
-                h = out[t]
+                h = outs[t]
                 d = dht * (1 - h * h) if mode == "RNN_TANH" else dht * (h > 0).to(h.dtype)
                 dgx[t] = d
             dh = d @ w_hh if mode != "GRU" else dht + d @ w_hh
