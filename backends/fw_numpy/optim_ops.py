@@ -1,10 +1,14 @@
 """NumPy versions of the fused optimizer steps (see framework/fused/optim_ops.py).
 
 Every update is done with ufuncs writing into the state arrays (`out=`), with one
-scratch array (a second one for Adam with L2 weight decay). The scratch memory is kept
-between calls: a fresh large array would be page-faulted in again at every step.
+scratch array (a second one for Adam with L2 weight decay), and the scaled adds
+(`y += a * x`, `y = a * x + b * y`) in one pass by NumPy's own OpenBLAS where it has them
+(blas.py). The scratch memory is kept between calls: a fresh large array would be
+page-faulted in again at every step.
 """
 import numpy as np
+
+from . import blas
 
 
 class NumpyOptimOps:
@@ -17,6 +21,11 @@ class NumpyOptimOps:
         if buf is None or buf.size < n or buf.dtype != like.dtype:
             buf = self._optim_scratch = np.empty(n, like.dtype)
         return buf[:n].reshape(like.shape)
+
+    def _axpy(self, a, x, y, s):
+        """y += a * x, through `s` (scratch shaped like y, or x itself) without BLAS."""
+        if not blas.axpy(a, x, y):
+            y += np.multiply(x, a, out=s)
 
     def sgd_step_(self, param, grad, momentum_buf, lr, momentum, dampening, nesterov,
                   weight_decay, maximize, first_step):
@@ -34,26 +43,16 @@ class NumpyOptimOps:
             buf = self._np(momentum_buf)
             if first_step:
                 np.copyto(buf, d)
-            else:
-                buf *= momentum
-                if dampening == 0:
-                    buf += d
-                else:  # nesterov needs no dampening, so d is not needed after this
-                    scaled = np.multiply(d, 1 - dampening, out=s)
-                    buf += scaled
+            elif not blas.axpby(1 - dampening, d, momentum, buf):
+                buf *= momentum  # (dampening rules out nesterov: d may be scaled in place)
+                buf += d if dampening == 0 else np.multiply(d, 1 - dampening, out=s)
             if nesterov:  # p -= lr * (d + momentum * buf), as two scaled adds
-                if d is s:
-                    d *= -lr
-                    p += d
-                else:
-                    np.multiply(d, -lr, out=s)
-                    p += s
-                np.multiply(buf, -lr * momentum, out=s)
-                p += s
-                return
-            d = buf
-        np.multiply(d, -lr, out=s)
-        p += s
+                self._axpy(-lr, d, p, s)
+                d = buf
+                lr *= momentum
+            else:
+                d = buf
+        self._axpy(-lr, d, p, s)
 
     def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
                    beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize):
@@ -67,19 +66,19 @@ class NumpyOptimOps:
             g2 = np.multiply(p, weight_decay)
             (np.subtract if maximize else np.add)(g2, g, out=g2)
             g, sign = g2, 1.0
-        # m.lerp_(±g, 1 - beta1) = m + (1 - beta1) * (±g - m)
-        if sign > 0:
-            np.subtract(g, m, out=s)
-        else:
-            np.add(g, m, out=s)
-            np.negative(s, out=s)
-        s *= 1 - beta1
-        m += s
+        # m.lerp_(±g, 1 - beta1) = beta1 * m + (1 - beta1) * ±g
+        if not blas.axpby(sign * (1 - beta1), g, beta1, m):
+            (np.subtract if sign > 0 else np.add)(g, m, out=s)
+            if sign < 0:
+                np.negative(s, out=s)
+            s *= 1 - beta1
+            m += s
         # v = beta2 * v + (1 - beta2) * g * g (the sign of g does not matter)
-        v *= beta2
         np.square(g, out=s)
-        s *= 1 - beta2
-        v += s
+        if not blas.axpby(1 - beta2, s, beta2, v):
+            v *= beta2
+            s *= 1 - beta2
+            v += s
         if amsgrad:
             mx = self._np(max_exp_avg_sq)
             np.maximum(mx, v, out=mx)
@@ -90,5 +89,4 @@ class NumpyOptimOps:
         np.sqrt(v, out=s)
         s += eps * bc2
         np.divide(m, s, out=s)
-        s *= -lr / (1 - beta1 ** step) * bc2
-        p += s
+        self._axpy(-lr / (1 - beta1 ** step) * bc2, s, p, s)
