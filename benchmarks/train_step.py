@@ -129,13 +129,13 @@ class Contenders:
 
     def __init__(self, specs):
         ctx = multiprocessing.get_context("spawn")
-        self.conns, self.procs = {}, []
+        self.conns, self.procs = {}, {}
         for name, (lib_name, device) in specs.items():
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=contender, args=(child, lib_name, device), daemon=True)
             proc.start()
             self.conns[name] = parent
-            self.procs.append(proc)
+            self.procs[name] = proc
         for name in self.conns:
             self._reply(name)
 
@@ -143,7 +143,7 @@ class Contenders:
         try:
             status, value = self.conns[name].recv()
         except EOFError:  # it died without a word (a crash in native code, a kill)
-            proc = self.procs[list(self.conns).index(name)]
+            proc = self.procs[name]
             proc.join(timeout=5)
             raise RuntimeError(f"the {name} process ended with exit code {proc.exitcode}") from None
         if status == "error":
@@ -174,7 +174,7 @@ class Contenders:
                 conn.send(("quit",))
             except OSError:  # that process has already ended
                 pass
-        for proc in self.procs:
+        for proc in self.procs.values():
             proc.join(timeout=10)
 
 
