@@ -175,6 +175,13 @@ class BufferBackend(Backend):
         the non-empty `index` along `dim`."""
         raise NotImplementedError
 
+    def _first_bad_index(self, v, size, ignore):
+        """The first element of integer view `v` outside [0, size) and not `ignore`, or None:
+        the host side of a deferred `check_index_range`, read once its flag is seen set."""
+        h = self.to_numpy(v).reshape(-1)
+        bad = h[((h < 0) | (h >= size)) & (h != ignore)]
+        return int(bad[0]) if bad.size else None
+
     def _where_dtype(self, cond, a, b):
         """The dtype of where(cond, a, b), `a` or `b` possibly a Python scalar; raises
         what the frontend should have ruled out (it promotes the operands first)."""

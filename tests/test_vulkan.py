@@ -641,6 +641,8 @@ def test_bad_class_target_raises_at_the_next_read(be):
     with pytest.raises(IndexError, match="Target -2"):
         F.cross_entropy(x, t(np.array([0, -2, 2, 1])))
         be.synchronize()
+    with pytest.raises(IndexError, match="Target 5"):  # ignore_index beyond the kernel's
+        F.cross_entropy(x, t(np.array([0, 5, 2, 1])), ignore_index=2**40)  # i32: at once
     for _ in range(70):  # more checks than slots between two reads: still all counted
         loss = F.cross_entropy(x, t(np.array([0, 1, 2, 2])))
     np.testing.assert_allclose(loss.item(), np.log(3), rtol=1e-6)

@@ -73,12 +73,8 @@ class IndexOps:
         flag = self.rt.alloc(4)
         self.rt.launch(k, (wg,), (wg,), flag.mem, v.buf.mem, pack(v.shape, (v.strides,), (v.offset,)),
                        np.int64(size), np.int64(ignore))
-
-        def on_fail():  # v stays alive until then; the error path may wait
-            h = self.to_numpy(v).reshape(-1)
-            bad = h[((h < 0) | (h >= size)) & (h != ignore)]
-            return make_error(int(bad[0]) if bad.size else None)
-        self.rt.defer_check(flag, on_fail)
+        # v stays alive until the check is read; the error path may wait
+        self.rt.defer_check(flag, lambda: make_error(self._first_bad_index(v, size, ignore)))
 
     def _scatter_add_kernel(self, dtype, itype):
         c = self.ctype(dtype)

@@ -68,16 +68,13 @@ class IndexOps:
         read out of bounds."""
         if not v.numel:
             return
-
-        def bad():  # the first bad value (`v` stays alive until the check is read)
-            h = self.to_numpy(v).reshape(-1)
-            b = h[((h < 0) | (h >= size)) & (h != ignore)]
-            return int(b[0]) if b.size else None
         if not (0 <= size < 2**31 and -2**31 <= ignore < 2**31):  # beyond the kernel's i32s
-            if bad() is not None:
-                raise make_error(bad())
+            bad = self._first_bad_index(v, size, ignore)
+            if bad is not None:
+                raise make_error(bad)
             return
-        slot = self.rt.defer_check(lambda: make_error(bad()))
+        # v stays alive until the check is read
+        slot = self.rt.defer_check(lambda: make_error(self._first_bad_index(v, size, ignore)))
         k = self.rt.kernel("check.wgsl", "check_range", 2, (("I", self.wtype(v.dtype)),))
         self.rt.dispatch(k, [self.rt.checks_buf, v.buf.mem],
                          pack(v.shape, (v.strides,), (v.offset,), x=(slot, size, ignore)),
