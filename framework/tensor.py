@@ -246,7 +246,7 @@ class Tensor:
 
     # -- in-place writes -------------------------------------------------------------------
     def _check_inplace(self):
-        if grad_mode._state["enabled"] and self.requires_grad:
+        if grad_mode._state.enabled and self.requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
@@ -277,7 +277,7 @@ class Tensor:
             _keep_original(result.grad_fn, self._ver)
         self._be.copy_(self._v, result._v)
         self._ver[0] += 1
-        if (result.requires_grad or self.requires_grad) and grad_mode._state["enabled"]:
+        if (result.requires_grad or self.requires_grad) and grad_mode._state.enabled:
             from .ops.shape import rebase_history
             rebase_history(self, result)
         return self
@@ -391,7 +391,7 @@ def _keep_original(node, ver):
 
 def _copy_of(t):
     from .ops.shape import contiguous_copy
-    return contiguous_copy(t) if t.requires_grad and grad_mode._state["enabled"] else \
+    return contiguous_copy(t) if t.requires_grad and grad_mode._state.enabled else \
         t.detach().clone()
 
 

@@ -93,8 +93,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
     ready = [(-n._seq, id(n), n) for n in {n for n, _ in roots} if deps.get(n, 0) == 0]
     heapq.heapify(ready)
 
-    prev_mode = grad_mode._state["enabled"]
-    grad_mode._state["enabled"] = create_graph
+    prev_mode = grad_mode._state.enabled
+    grad_mode._state.enabled = create_graph
     try:
         while ready:
             node = heapq.heappop(ready)[2]
@@ -148,7 +148,7 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
             if not retain_graph:
                 node._release()
     finally:
-        grad_mode._state["enabled"] = prev_mode
+        grad_mode._state.enabled = prev_mode
 
     if capture is not None:
         for k, r in enumerate(results):

@@ -190,14 +190,14 @@ class Function:
         Tensor = _Tensor
         ctx = cls._backward_cls()
         state = grad_mode._state
-        enabled = state["enabled"]
+        enabled = state.enabled
         if enabled:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
         else:
             needs, record = (False,) * len(args), False
         ctx.needs_input_grad = needs
-        state["enabled"] = False
+        state.enabled = False
         try:
             if cls._setup:
                 out = cls.forward(*args, **kwargs)
@@ -205,7 +205,7 @@ class Function:
             else:
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
-            state["enabled"] = enabled
+            state.enabled = enabled
         dirty = ctx._dirty
         for t in dirty:
             if record and t.requires_grad and t.grad_fn is None:
@@ -247,7 +247,7 @@ def once_differentiable(backward):
         with grad_mode.no_grad():
             out = backward(ctx, *grads)
         live = [g for g in grads if g is not None and g.requires_grad]
-        if grad_mode._state["enabled"] and live:
+        if grad_mode._state.enabled and live:
             outs = out if isinstance(out, tuple) else (out,)
             outs = tuple(None if o is None else _NotTwice.apply(o, *live) for o in outs)
             return outs if isinstance(out, tuple) else outs[0]

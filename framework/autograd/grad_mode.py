@@ -1,11 +1,24 @@
-"""Grad modes: whether ops record the graph. Context managers and decorators, as in PyTorch."""
-import functools
+"""Grad modes: whether ops record the graph. Context managers and decorators, as in PyTorch.
 
-_state = {"enabled": True}
+The modes belong to the thread, as in PyTorch: one thread's `no_grad()` (or the one inside
+`optimizer.step()`) never turns recording off in another, and a new thread starts with
+grad mode on and inference mode off, whatever the thread that started it had.
+"""
+import functools
+import threading
+
+
+class _Modes(threading.local):
+    """This thread's modes; the class attributes are what a new thread starts with."""
+    enabled = True      # grad mode: ops record the graph
+    inference = False   # inference mode (fw: no_grad with a flag for is_inference_mode_enabled)
+
+
+_state = _Modes()
 
 
 def is_grad_enabled():
-    return _state["enabled"]
+    return _state.enabled
 
 
 class _GradMode:
@@ -19,11 +32,11 @@ class _GradMode:
         return super().__new__(cls)
 
     def __enter__(self):
-        self._prev = _state["enabled"]
-        _state["enabled"] = self.mode
+        self._prev = _state.enabled
+        _state.enabled = self.mode
 
     def __exit__(self, *exc):
-        _state["enabled"] = self._prev
+        _state.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -52,21 +65,21 @@ class set_grad_enabled(_GradMode):
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled() expects a bool, got {type(mode).__name__}")
         self.mode = mode
-        self._prev = _state["enabled"]
-        _state["enabled"] = mode
+        self._prev = _state.enabled
+        _state.enabled = mode
 
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
-        _state["enabled"] = self._prev
+        _state.enabled = self._prev
         return False
 
     def _args(self):
         return (self.mode,)
 
     def __call__(self, fn):
-        _state["enabled"] = self._prev  # used as a decorator: don't change the mode now
+        _state.enabled = self._prev  # used as a decorator: don't change the mode now
         return super().__call__(fn)
 
 
@@ -78,19 +91,19 @@ class inference_mode(_GradMode):
 
     def __enter__(self):
         # As in PyTorch, inference_mode(False) turns grad mode on (even inside no_grad).
-        self._prev = _state["enabled"]
-        self._prev_inf = _state.get("inference", False)
-        _state["enabled"] = not self._on
-        _state["inference"] = bool(self._on)
+        self._prev = _state.enabled
+        self._prev_inf = _state.inference
+        _state.enabled = not self._on
+        _state.inference = bool(self._on)
 
     def __exit__(self, *exc):
-        _state["enabled"] = self._prev
-        _state["inference"] = self._prev_inf
+        _state.enabled = self._prev
+        _state.inference = self._prev_inf
         return False
-
-
-def is_inference_mode_enabled():
-    return _state.get("inference", False)
 
     def _args(self):
         return (self._on,)
+
+
+def is_inference_mode_enabled():
+    return _state.inference

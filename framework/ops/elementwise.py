@@ -189,15 +189,15 @@ def _binary(op, a, b, dtype=None):
                          or (va.shape, vb.shape) in _BROADCASTS)
                     and (dtype is None or dtype is va.dtype)
                     and not ((a.requires_grad or b.requires_grad)
-                             and grad_mode._state["enabled"])):
+                             and grad_mode._state.enabled)):
                 be = a._be
                 return Tensor._make(be.binary(op, va, vb), be)
         elif ((type(b) is float and va.dtype.kind == 2 or type(b) is int and va.dtype.kind >= 1)
                 and (dtype is None or dtype is va.dtype)
-                and not (a.requires_grad and grad_mode._state["enabled"])):
+                and not (a.requires_grad and grad_mode._state.enabled)):
             be = a._be
             return Tensor._make(be.binary(op, va, _PY[va.dtype.kind](b)), be)
-    if grad_mode._state["enabled"] and (
+    if grad_mode._state.enabled and (
             isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad):
         return _Binary.apply(a, b, op, dtype)
     return raw_binary(op, a, b, dtype)
@@ -494,7 +494,7 @@ _FLOAT_OPS = frozenset(("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", 
 def _relu_grad(g, o):
     """torch's threshold_backward: 0 where out <= 0, else g (a NaN passes g): the fused
     backend op, unless the backward is itself recorded (create_graph)."""
-    if not grad_mode._state["enabled"] and g._v.shape == o._v.shape and g.dtype is o.dtype:
+    if not grad_mode._state.enabled and g._v.shape == o._v.shape and g.dtype is o.dtype:
         return Tensor._make(g._be.relu_backward(g._v, o._v), g._be)
     return where(o <= 0, 0, g)
 
@@ -552,7 +552,7 @@ def _unary(op):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
         if op in _CHECKED_UNARY:
             _check_unary_dtype(op, input._v.dtype)
-        if grad_mode._state["enabled"] and input.requires_grad and _UNARY_GRADS.get(op, 0) != 0:
+        if grad_mode._state.enabled and input.requires_grad and _UNARY_GRADS.get(op, 0) != 0:
             return _Unary.apply(input, op)
         return raw_unary(op, input)
     fn.__name__ = op
@@ -617,7 +617,7 @@ clip = clamp
 
 
 def _wants_grad(x):
-    return grad_mode._state["enabled"] and x.requires_grad
+    return grad_mode._state.enabled and x.requires_grad
 
 
 class _Clamp(Function):
@@ -688,7 +688,7 @@ def where(condition, input=None, other=None):
     if condition.dtype is not dt.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.name.capitalize()}")
-    if grad_mode._state["enabled"] and any(isinstance(x, Tensor) and x.requires_grad
+    if grad_mode._state.enabled and any(isinstance(x, Tensor) and x.requires_grad
                                            for x in (input, other)):
         return _Where.apply(condition, input, other)
     return raw_where(condition, input, other)
@@ -716,7 +716,7 @@ def _src(self):
     """The operand of an in-place op. When autograd records it, a copy: the backward of
     `x.mul_(y)` needs x's old values, which the in-place write is about to overwrite
     (PyTorch saves `original_self` the same way)."""
-    if self.requires_grad and grad_mode._state["enabled"]:
+    if self.requires_grad and grad_mode._state.enabled:
         return self.clone()
     return self
 

@@ -48,7 +48,7 @@ def matmul(input, other):
         sa, sb = va.shape, vb.shape
         if (len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and va.dtype is vb.dtype
                 and other._be is be and not ((input.requires_grad or other.requires_grad)
-                                             and grad_mode._state["enabled"])):
+                                             and grad_mode._state.enabled)):
             return Tensor._make(be.matmul(va, vb), be)
     _check(input, other, "matmul")
     a, b = input, other

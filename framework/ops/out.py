@@ -13,7 +13,7 @@ def into(name, out, result):
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if grad_mode._state["enabled"] and (result.requires_grad or out.requires_grad):
+    if grad_mode._state.enabled and (result.requires_grad or out.requires_grad):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
     if out.device != result.device:

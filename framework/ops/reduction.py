@@ -59,7 +59,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     elif not input.dtype.is_floating_point:
         input = input.to(dt.int64)  # PyTorch sums bools and ints as int64
     dims = norm_dims(input, dim)
-    if grad_mode._state["enabled"] and input.requires_grad:
+    if grad_mode._state.enabled and input.requires_grad:
         return _Sum.apply(input, dims, keepdim)
     return raw_reduce("sum", input, dims, keepdim)
 
@@ -120,7 +120,7 @@ def _extreme(op, x, dim, keepdim, name=None):
     for d in dims:
         if x.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    if grad_mode._state["enabled"] and x.requires_grad:
+    if grad_mode._state.enabled and x.requires_grad:
         return _Extreme.apply(x, op, dims, keepdim)
     return raw_reduce(op, x, dims, keepdim)
 
@@ -300,7 +300,7 @@ class _Prod(Function):
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = _int_to_long(input, dtype)
     dims = norm_dims(x, dim)
-    if grad_mode._state["enabled"] and x.requires_grad:
+    if grad_mode._state.enabled and x.requires_grad:
         return _Prod.apply(x, dims, keepdim)
     return raw_reduce("prod", x, dims, keepdim)
 
@@ -366,7 +366,7 @@ def _scan(name, fn, input, dim, dtype):
     d = _scan_dim(x, dim, name)
     if x.ndim == 0:
         return _scan(name, fn, x.reshape(1), 0, None).reshape(())
-    if grad_mode._state["enabled"] and x.requires_grad:
+    if grad_mode._state.enabled and x.requires_grad:
         return fn.apply(x, d)
     return raw_scan("sum" if fn is _Cumsum else "prod", x, d)
 
@@ -479,7 +479,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"norm: p={p!r} is not supported (use a number, inf or 'fro')")
     dims = norm_dims(input, dim)
     if p == 2:
-        if grad_mode._state["enabled"] and input.requires_grad:
+        if grad_mode._state.enabled and input.requires_grad:
             return _Norm2.apply(input, dims, keepdim)
         return raw_reduce("sum", input * input, dims, keepdim).sqrt()
     a = input.abs()
@@ -514,7 +514,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     d = input._dim(dim)
     v, i = input._be.sort(input._v, d, descending, stable)
     indices = Tensor._make(i, input._be)
-    if grad_mode._state["enabled"] and input.requires_grad:
+    if grad_mode._state.enabled and input.requires_grad:
         return result(input.gather(d, indices), indices)  # gather carries the gradient
     return result(Tensor._make(v, input._be), indices)
 

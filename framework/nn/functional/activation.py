@@ -53,7 +53,7 @@ def _pointwise(name, fwd, grad, save_out=False):
                                          "__module__": __name__})
 
     def apply(x, *args):
-        if grad_mode._state["enabled"] and x.requires_grad:
+        if grad_mode._state.enabled and x.requires_grad:
             return cls.apply(x, *args)
         return fwd(x, *args)  # no graph wanted: skip the node
     return apply

@@ -47,7 +47,7 @@ class _Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        if grad_mode._state["enabled"]:  # create_graph: differentiable tensor ops
+        if grad_mode._state.enabled:  # create_graph: differentiable tensor ops
             g2 = g.reshape(-1, g.shape[-1])
             gx = (g @ w) if nx else None
             gw = g2.mT @ x.reshape(-1, x.shape[-1]) if nw else None

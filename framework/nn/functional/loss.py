@@ -204,7 +204,7 @@ class _CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, t, logp, count = ctx.saved_tensors
-        if grad_mode._state["enabled"]:  # double backward: the same formula, recorded
+        if grad_mode._state.enabled:  # double backward: the same formula, recorded
             scale = g / count if ctx.reduction == "mean" else g
             valid = t != ctx.ignore_index
             safe = _ops.where(valid, t, 0).unsqueeze(1)
@@ -242,7 +242,7 @@ class _WeightedCrossEntropy(Function):
         eps, c = ctx.eps, x.shape[1]
         # d/dx of -sum_k a_k log p_k is (sum_k a_k) * p - a, with a = (1-eps) wt onehot + eps/c w
         s = g / ctx.denom if ctx.reduction == "mean" else g
-        p = _ops.softmax(x, 1) if grad_mode._state["enabled"] else logp.exp()  # double backward
+        p = _ops.softmax(x, 1) if grad_mode._state.enabled else logp.exp()  # double backward
         if eps == 0:
             coef = s * wt
             grad = p * coef.unsqueeze(1)
@@ -257,7 +257,7 @@ class _WeightedCrossEntropy(Function):
         if coef.shape != safe.shape:
             coef = coef.expand(safe.shape)
         src = -coef.unsqueeze(1)
-        if grad_mode._state["enabled"]:  # double backward: a recorded scatter_add
+        if grad_mode._state.enabled:  # double backward: a recorded scatter_add
             grad = grad.scatter_add(1, safe.unsqueeze(1), src)
         else:  # the targets were checked in forward: no second check (a host read)
             be = grad._be
@@ -307,7 +307,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return out.reshape(()) if scalar and reduction == "none" else out
     valid, safe = _targets(t, c, ignore_index)
     wt = _target_weights(weight, safe, valid, x.dtype)
-    if grad_mode._state["enabled"] and x.requires_grad:
+    if grad_mode._state.enabled and x.requires_grad:
         out = _WeightedCrossEntropy.apply(x, safe, wt, weight, reduction, float(label_smoothing))
     else:
         out = _WeightedCrossEntropy.forward(_NoCtx(), x, safe, wt, weight, reduction,
@@ -369,7 +369,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "size.")
     if input.numel() and ((input < 0) | (input > 1)).any().item():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    if grad_mode._state["enabled"] and (input.requires_grad or target.requires_grad):
+    if grad_mode._state.enabled and (input.requires_grad or target.requires_grad):
         loss = _BCE.apply(input, target)
     else:
         loss = _BCE.forward(_NoCtx(), input, target)

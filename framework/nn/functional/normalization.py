@@ -29,7 +29,7 @@ class _LayerNorm(Function):
         nx, nw, nb = ctx.needs_input_grad[:3]
         nd = ctx.nd
         lead = tuple(range(x.ndim - nd))
-        if grad_mode._state["enabled"]:
+        if grad_mode._state.enabled:
             return _layer_norm_grad_composed(g, x, w, nd, ctx.eps, lead, nw, nb)
         gx, gw, gb = x._be.layer_norm_grad(g._v, x._v, None if w is None else w._v,
                                            mean._v, rstd._v, nd)

@@ -63,7 +63,7 @@ def _lookup(weight, idx, padding_idx, scale_grad_by_freq, count_idx=None):
         if lo < 0 or hi >= weight.shape[0]:
             raise IndexError("index out of range in self")
     shape = tuple(idx.shape) + (weight.shape[1],)
-    if grad_mode._state["enabled"] and weight.requires_grad:
+    if grad_mode._state.enabled and weight.requires_grad:
         c = flat if count_idx is None else count_idx
         return _Embedding.apply(weight, flat, shape, padding_idx, scale_grad_by_freq, c)
     return _ops.index_select(weight, 0, flat).reshape(shape)

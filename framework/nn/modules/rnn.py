@@ -123,7 +123,7 @@ class _Recurrence(Function):
     def backward(ctx, dout, dh, dc):
         gx, h0, c0, w_hh, b_hh, w_hr, *outs = ctx.saved_tensors
         mode, reverse = ctx.mode, ctx.reverse
-        if grad_mode._state["enabled"]:
+        if grad_mode._state.enabled:
             return (None, None) + _replay_grads(ctx, mode, reverse, gx, h0, c0, w_hh, b_hh, w_hr,
                                                 dout, dh, dc)
         L = gx.shape[0]
