@@ -19,6 +19,7 @@ A subclass provides:
 Fused nn kernels are taken for floating-point dtypes; others get the composed defaults.
 """
 import os
+import weakref
 
 import numpy as np
 
@@ -81,6 +82,38 @@ def scalar_array(x, dtype):
     return np.asarray(int(x), dtype.np)
 
 
+class _ForkedRuntime:
+    """What a device runtime becomes in a forked child process. The driver's context and
+    threads belong to the parent, and a fork of a process that holds an OpenCL or Vulkan
+    context may deadlock in the driver, so the child must not call into it: every attribute
+    of the runtime, wherever it is referenced from, raises and says why. The runtime's state
+    stays in place (dropping it would run driver calls in its destructors)."""
+
+    def __getattribute__(self, name):
+        if name.startswith("__"):
+            return object.__getattribute__(self, name)
+        dev = object.__getattribute__(self, "__dict__").get("_fw_forked_device", "?")
+        raise RuntimeError(
+            f"device '{dev}' can't be used in a forked child process: its driver context "
+            "belongs to the parent. In DataLoader workers keep the data on the cpu and move "
+            "batches to the device in the main process, or pass "
+            "multiprocessing_context='spawn' (with the `if __name__ == \"__main__\":` guard)")
+
+
+# every live buffer backend, so that a forked child can cut them off from the driver
+_LIVE = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for be in list(_LIVE):
+        be.rt._fw_forked_device = str(be.device)
+        be.rt.__class__ = _ForkedRuntime
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class BufferBackend(Backend):
     """See the module docstring. Put kernel mixins before this class in the bases, so
     that their hooks are found first."""
@@ -94,6 +127,7 @@ class BufferBackend(Backend):
             raise RuntimeError(f"device '{self.type}:{index}' does not exist: "
                                f"{len(handles)} device(s)")
         self.rt = self.runtime.Runtime(handles[index], index)
+        _LIVE.add(self)
 
     # -- describing the hardware -------------------------------------------------------
     @classmethod

@@ -462,3 +462,41 @@ def test_worker_seeding_and_init_fn():
     # a loader's own generator fixes the base seed without the global one
     c = draws(generator=fw.Generator().manual_seed(3))
     assert strip(draws(generator=fw.Generator().manual_seed(3))) == strip(c)
+
+
+# -- start method: Python's default, as PyTorch (fork on Linux) --------------------------------
+UNGUARDED = """
+import framework as fw
+from framework.utils.data import DataLoader, TensorDataset
+print("top-level ran")
+dev = {dev!r}
+x = fw.arange(20.0).reshape(10, 2)
+m = fw.ones(2, device=dev) * 2   # the parent holds a device context before workers start
+dl = DataLoader(TensorDataset(x), batch_size=4, num_workers=2,
+                collate_fn=lambda b: fw.stack([p[0] for p in b]))
+print("total", sum(float((b.to(dev) * m).sum()) for b in dl))
+try:
+    list(DataLoader(TensorDataset(x.to(dev)), batch_size=4, num_workers=1))
+    print("device data set: read")
+except RuntimeError as e:
+    print("device data set:", type(e).__name__, "multiprocessing_context" in str(e))
+"""
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="the platform has no fork")
+def test_default_workers_fork_unguarded_script_with_lambda(tmp_path, device):
+    """No `__main__` guard and a lambda collate_fn work (the script's top level runs once);
+    a worker can't reach the parent's device driver, and says how to avoid it."""
+    import subprocess
+    import sys
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED.format(dev=device))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120).stdout.splitlines()
+    assert out.count("top-level ran") == 1
+    assert "total 380.0" in out
+    from framework.buffer_backend import BufferBackend
+    driver = isinstance(fw.plugins.get_backend(device), BufferBackend)
+    expected = "device data set: " + ("RuntimeError True" if driver else "read")
+    assert expected in out

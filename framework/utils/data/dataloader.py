@@ -26,15 +26,11 @@ class _DatasetKind:
 
 
 def _default_context():
-    # Not 'fork': forking a process that holds an OpenCL (or Vulkan) context, or any
-    # driver threads, can deadlock or corrupt the child. 'forkserver' forks workers from a
-    # clean server process (started once, with fw preloaded, so workers start fast);
-    # 'spawn' where there is no forkserver (Windows).
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["__main__", "framework"])
-    return ctx
+    # Python's default start method, as PyTorch: 'fork' on Linux (so lambdas, interactively
+    # defined classes and scripts without a `__main__` guard work), 'spawn' on macOS and
+    # Windows. A forked worker can't reach a GPU driver the parent opened (any use raises,
+    # see framework.buffer_backend._ForkedRuntime); workers only read the data set.
+    return mp.get_context()
 
 
 class DataLoader:
