@@ -128,15 +128,35 @@ class FunctionCtx(Node):
             if item is None:
                 out.append(None)
                 continue
-            t, ver = item
+            t, ver = item[0], item[1]
             if t._ver[0] != ver:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [{t.type()} {list(t.shape)}] is at version "
                     f"{t._ver[0]}; expected version {ver} instead. Hint: replace the in-place "
                     "operation (such as x += y or x.relu_()) by its out-of-place form.")
+            if len(item) == 3:  # one of this node's outputs, kept without its grad_fn
+                t = _Tensor._make(t._v, t._be, True)
+                t._ver, t.grad_fn, t._output_nr = item[0]._ver, self, item[2]
             out.append(t)
         return tuple(out)
+
+    def _unlink_saved_outputs(self):
+        """Keep saved outputs without their grad_fn, as PyTorch's SavedVariable does (and
+        re-attach this node when they are unpacked). Otherwise node -> saved output -> node
+        is a reference cycle, and a forward that never runs backward holds its buffers
+        until Python's cyclic collector runs (forever with the collector off)."""
+        saved = list(self._saved)
+        for k, item in enumerate(saved):
+            if item is None:
+                continue
+            t = item[0]
+            base = t._base
+            if t.grad_fn is self or (base is not None and base.grad_fn is self):
+                a = _Tensor._make(t._v, t._be)  # same storage and version counter, no links
+                a._ver = t._ver
+                saved[k] = (a, t._ver[0], t._output_nr) if t.grad_fn is self else (a, item[1])
+        self._saved = tuple(saved)
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = self._non_diff + tuple(id(t) for t in tensors)
@@ -234,6 +254,8 @@ class Function:
                 else:
                     meta.append(None)
             ctx._out_meta = meta
+            if ctx._saved:
+                ctx._unlink_saved_outputs()
         return out
 
 
