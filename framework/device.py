@@ -143,6 +143,12 @@ class Backend(NNOps, OptimOps):
         """The index `"type"` without one means: None for single-device backends like cpu."""
         return None
 
+    @classmethod
+    def unavailable_reason(cls):
+        """Where device_count() is 0: why, and what to install, in one line for `fw devices`
+        and the error of using the device (None: fw says only that there is none)."""
+        return None
+
     def synchronize(self):
         """Wait until all queued work on this device has finished."""
 

@@ -9,6 +9,7 @@ Environment variables:
   FW_DISABLE_PLUGINS=a,b never load these (shown as 'disabled')
   FW_STRICT_PLUGINS=1    re-raise a plugin's load error instead of recording it
 """
+import contextlib
 import importlib.metadata as md
 import os
 import sys
@@ -22,7 +23,7 @@ hookimpl = pluggy.HookimplMarker("fw")
 BACKEND_GROUP = "fw.backends"
 DOMAIN_GROUP = "fw.plugins"
 GROUPS = {BACKEND_GROUP: "backend", DOMAIN_GROUP: "domain"}
-OWN_DIST = "fw"
+OWN_DIST = "fw-framework"  # fw's own distribution: the one place that knows its name
 
 
 class Specs:
@@ -89,13 +90,26 @@ class PluginRecord:
         return self.dist == OWN_DIST
 
     def fail(self, exc, status="failed"):
+        """Record `exc`; whatever the plugin registered has been rolled back."""
         self.status, self.exception = status, exc
-        self.error = f"{type(exc).__name__}: {exc}"
+        self.provides = []
+        if isinstance(exc, SystemExit):
+            self.error = f"SystemExit: the plugin called sys.exit({exc.code!r})"
+        else:
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def as_dict(self):
         return {"name": self.name, "kind": self.kind, "version": self.version, "dist": self.dist,
                 "builtin": self.builtin, "status": self.status, "error": self.error,
                 "hooks": sorted(self.hooks), "provides": list(self.provides), "module": self.module}
+
+
+@contextlib.contextmanager
+def plugin_code():
+    """Around a plugin's own code: what it prints goes to stderr, so fw's stdout stays fw's
+    (`fw plugins list --json` must stay valid JSON whatever a plugin prints at import)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _env_list(name):
@@ -128,6 +142,11 @@ class Registry:
             eps = list(md.entry_points(group=group))
         # fw's own plugins first, so a third-party one that reuses a name is the one reported.
         return sorted(eps, key=lambda ep: (_dist_name(ep) != OWN_DIST, ep.name))
+
+    def entry_points(self):
+        """Every plugin entry point of both groups, read from the distributions' metadata
+        without importing anything."""
+        return [ep for group in GROUPS for ep in self._eps(group)]
 
     def load(self, group):
         with self._lock:
@@ -167,12 +186,13 @@ class Registry:
             rec.status, rec.error = "disabled", "not named in FW_LOAD_PLUGINS"
             return
         try:
-            plugin = ep.load()
-            self._register(rec, plugin)
-        except Exception as exc:  # one broken plugin must never break fw
-            if self.pm.has_plugin(ep.name):
-                self.pm.unregister(name=ep.name)
-            self._forget(rec.name)
+            with plugin_code():
+                plugin = ep.load()
+                self._register(rec, plugin)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # one broken plugin must never break fw, sys.exit() included
+            self._roll_back(rec.name)
             rec.fail(exc, status="clash" if isinstance(exc, NameClash) else "failed")
             if strict:
                 raise PluginError(f"plugin '{rec.name}' ({_label(rec)}) failed to load: "
@@ -210,9 +230,14 @@ class Registry:
                 _call(impls[f"fw_register_{kind}"],
                       register=lambda n, obj, kind=kind: self._add_item(rec, kind, n, obj))
 
-    def _forget(self, plugin):
+    def _roll_back(self, plugin):
+        """Unregister `plugin` and everything it registered."""
+        if self.pm.has_plugin(plugin):
+            self.pm.unregister(name=plugin)
         for t in [t for t, (_, p) in self.backends.items() if p == plugin]:
             del self.backends[t]
+            for key in [k for k, be in self._instances.items() if be.device.type == t]:
+                del self._instances[key]
         for table in self.items.values():
             for n in [n for n, (_, p) in table.items() if p == plugin]:
                 del table[n]
@@ -261,15 +286,19 @@ class Registry:
                 continue
             before = dict(cli.commands)
             try:
-                _call(impl, cli=cli)
+                with plugin_code():
+                    _call(impl, cli=cli)
                 replaced = [n for n, cmd in before.items() if cli.commands.get(n) is not cmd]
                 if replaced:
                     raise NameClash(f"command(s) {', '.join(replaced)} already exist; "
                                       f"plugin '{rec.name}' may not replace them")
                 rec.provides += [f"command:{n}" for n in cli.commands if n not in before]
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a failed plugin provides nothing: roll it all back
                 cli.commands.clear()
                 cli.commands.update(before)
+                self._roll_back(rec.name)
                 rec.fail(exc, status="clash" if isinstance(exc, NameClash) else "failed")
                 _warn(rec)
 
@@ -305,15 +334,15 @@ class Registry:
         d = device(dev) if not isinstance(dev, device) else dev
         with self._lock:
             cls = self.backend_class(d.type)
+            count = cls.device_count()
+            if count == 0:
+                raise RuntimeError(f"no '{d.type}' device is available: {unavailable_reason(cls)}")
             index = cls.default_device_index() if d.index is None else d.index
             key = (d.type, index)
             be = self._instances.get(key)
             if be is None:
-                count = cls.device_count()
                 if index is not None and index >= count:
                     raise RuntimeError(f"device '{d}' does not exist: {d.type} has {count} device(s)")
-                if count == 0:
-                    raise RuntimeError(f"no '{d.type}' device is available on this machine")
                 be = cls(index)
                 self._instances[key] = be
             self._instances[dev] = be
@@ -323,6 +352,17 @@ class Registry:
     def registry(self, kind):
         self.load(DOMAIN_GROUP)
         return {name: obj for name, (obj, _) in self.items[kind].items()}
+
+
+def unavailable_reason(cls):
+    """Why backend class `cls` has no device, in words, with what to install: the backend's
+    own `unavailable_reason()` where it gives one."""
+    reason = None
+    try:
+        reason = cls.unavailable_reason()
+    except Exception as exc:  # a careless backend must not hide the real problem
+        reason = f"{type(exc).__name__} while asking why: {exc}"
+    return reason or f"the '{cls.type}' backend found no device on this machine"
 
 
 def _dist_name(ep):
@@ -382,3 +422,49 @@ registry = Registry()
 
 def get_backend(dev):
     return registry.backend(dev)
+
+
+# -- the domain registries by name, as torchvision.models.get_model ------------------------
+
+def _lookup(kind, name):
+    table = registry.registry(kind)
+    if name in table:
+        return table[name]
+    import difflib
+    close = difflib.get_close_matches(str(name), table, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else \
+        f"registered: {', '.join(sorted(table)) or 'none'}"
+    raise ValueError(f"no {kind[:-1]} named {name!r} is registered; {hint} (see 'fw {kind} list')")
+
+
+def get_dataset(name, *args, **kwargs):
+    """The data set a domain plugin registered as `name`, built with these arguments:
+    `get_dataset("MNIST", root, train=False)`. ValueError for an unknown name."""
+    return _lookup("datasets", name)(*args, **kwargs)
+
+
+def get_model(name, *args, **kwargs):
+    """The model registered as `name`, built with these arguments: `get_model("resnet18",
+    num_classes=10)`, as torchvision.models.get_model."""
+    return _lookup("models", name)(*args, **kwargs)
+
+
+def get_transform(name, *args, **kwargs):
+    """The transform registered as `name`, built with these arguments:
+    `get_transform("Resize", 32)`."""
+    return _lookup("transforms", name)(*args, **kwargs)
+
+
+def list_datasets():
+    """Names of every registered data set, sorted."""
+    return sorted(registry.registry("datasets"))
+
+
+def list_models():
+    """Names of every registered model, sorted (torchvision.models.list_models)."""
+    return sorted(registry.registry("models"))
+
+
+def list_transforms():
+    """Names of every registered transform, sorted."""
+    return sorted(registry.registry("transforms"))

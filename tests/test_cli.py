@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 import framework as fw
 from framework import plugins
+from framework import cli
 from framework.cli import main
-from framework.plugins import Registry, hookimpl
+from framework.plugins import OWN_DIST, Registry, hookimpl
 from fw_numpy.backend import NumpyBackend
 
 KEYS = {"name", "kind", "version", "dist", "builtin", "status", "error", "hooks", "provides", "module"}
@@ -65,7 +66,7 @@ def registry(monkeypatch):
     mod = types.ModuleType("fwt_cli_plugin")
     mod.fw_register_backends, mod.fw_register_commands = fw_register_backends, fw_register_commands
     monkeypatch.setitem(sys.modules, "fwt_cli_plugin", mod)
-    eps = [md.distribution("fw").entry_points["numpy"],
+    eps = [md.distribution(OWN_DIST).entry_points["numpy"],
            md.EntryPoint("testing", "fwt_cli_plugin", "fw.backends"),
            md.EntryPoint("ghost", "fwt_cli_no_such_module", "fw.backends")]
     reg = Registry(eps)
@@ -91,7 +92,7 @@ def test_plugins_list_table(registry):
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "VERSION", "SOURCE", "STATUS", "PROVIDES"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert rows["numpy"].split()[:5] == ["numpy", "backend", md.version("fw"), "builtin", "ok"]
+    assert rows["numpy"].split()[:5] == ["numpy", "backend", md.version(OWN_DIST), "builtin", "ok"]
     assert "device:badexp, device:noprobe, device:absent" in rows["testing"]
     assert "failed: ModuleNotFoundError: No module named 'fwt_cli_no_such_module'" in rows["ghost"]
     assert "plugin 'ghost' (no distribution) failed to load" in r.stderr
@@ -101,7 +102,7 @@ def test_plugins_list_json(registry):
     r = invoke("plugins", "list", "--json")
     recs = {x["name"]: x for x in json.loads(r.stdout)}
     assert all(set(x) == KEYS for x in recs.values())
-    assert recs["numpy"]["builtin"] and recs["numpy"]["dist"] == "fw"
+    assert recs["numpy"]["builtin"] and recs["numpy"]["dist"] == OWN_DIST
     assert recs["testing"]["hooks"] == ["fw_register_backends", "fw_register_commands"]
     assert recs["testing"]["provides"][-1] == "command:hello"
     assert recs["ghost"]["status"] == "failed" and recs["ghost"]["error"].startswith("ModuleNotFound")
@@ -114,9 +115,35 @@ def test_devices(registry):
     assert devs["cpu"]["available"] and devs["cpu"]["backend"] == "numpy" and "numpy" in devs["cpu"]
     assert devs["badexp"]["class"].endswith("BadExp")
     assert devs["noprobe"]["error"] == "OSError: driver not loaded"
+    assert devs["noprobe"]["reason"] == "probing the device failed: OSError: driver not loaded"
     assert devs["absent"]["available"] is False
+    assert devs["absent"]["reason"] == "the 'absent' backend found no device on this machine"
+    assert devs["ghost"]["available"] is False and devs["ghost"]["reason"].startswith(
+        "backend plugin 'ghost' (no distribution) failed to load: ModuleNotFoundError")
     text = invoke("devices").stdout
-    assert "cpu" in text and "absent       [testing] unavailable" in text
+    assert "cpu" in text
+    assert "absent       [testing] unavailable: the 'absent' backend found no device" in text
+
+
+def test_devices_say_why_and_what_to_install(registry, monkeypatch):
+    monkeypatch.setattr(Absent, "unavailable_reason", classmethod(
+        lambda cls: "no Absent driver; install one: pip install absent-driver"))
+    devs = {d["device"]: d for d in json.loads(invoke("devices", "--json").stdout)}
+    assert devs["absent"]["reason"] == "no Absent driver; install one: pip install absent-driver"
+    assert "absent       [testing] unavailable: no Absent driver; install one: pip install " \
+           "absent-driver" in invoke("devices").stdout
+    with pytest.raises(RuntimeError, match="^no 'absent' device is available: no Absent driver; "
+                                           "install one: pip install absent-driver$"):
+        fw.zeros(1, device="absent")
+
+
+def test_disabled_cpu_backend_is_listed_as_unavailable(registry, monkeypatch):
+    monkeypatch.setenv("FW_DISABLE_PLUGINS", "numpy")
+    devs = {d["device"]: d for d in json.loads(invoke("devices", "--json").stdout)}
+    assert "cpu" not in devs and devs["numpy"]["available"] is False
+    assert "disabled by FW_DISABLE_PLUGINS" in devs["numpy"]["reason"]
+    with pytest.raises(plugins.PluginError, match="disabled by FW_DISABLE_PLUGINS"):
+        fw.zeros(1)
 
 
 def test_conformance_command(registry):
@@ -153,3 +180,83 @@ def test_installed_console_script(tmp_path):
         return
     assert recs["counting"]["dist"] == "fw-counting" and recs["counting"]["status"] == "ok"
     assert recs["counting"]["provides"] == ["device:counting"]
+
+
+# -- uninstall removes fw plugins only (pip is never reached on a refusal) ------------------
+
+def _dist(root, name, eps):
+    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "".join(f"[{g}]\n{n} = {v}\n" for g, (n, v) in eps.items()))
+    return md.PathDistribution(info)
+
+
+@pytest.fixture
+def pip_calls(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "_pip", lambda args, verbose: calls.append(args))
+    return calls
+
+
+def test_uninstall_refuses_what_is_not_an_fw_plugin(pip_calls):
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "scikit-learn"])
+    assert r.exit_code == 1 and "'scikit-learn' is not an fw plugin" in r.stderr
+    assert "removes fw plugins only" in r.stderr
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "nosuchplugin"])
+    assert r.exit_code == 1
+    assert "no fw plugin or distribution named 'nosuchplugin' is installed" in r.stderr
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "numpy"])   # fw's own cpu backend
+    assert r.exit_code == 1 and "built into fw" in r.stderr
+    assert pip_calls == []
+    md.distribution("scikit-learn")                                    # still there
+
+
+def test_uninstall_checks_every_name_first(pip_calls, monkeypatch, tmp_path):
+    tiny = _dist(tmp_path, "fw-tinyx", {"fw.plugins": ("tinyx", "fwt_tinyx")})
+    needed = _dist(tmp_path, "fw-needed", {"fw.backends": ("needed", "fwt_needed")})
+    reg = Registry(list(tiny.entry_points) + list(needed.entry_points))
+    monkeypatch.setattr(plugins, "registry", reg)
+    monkeypatch.setattr(cli, "_own_requirements", lambda: {"fw-needed", "numpy"})
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "tinyx", "click"])
+    assert r.exit_code == 1 and "'click' is not an fw plugin" in r.stderr and pip_calls == []
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "needed"])
+    assert r.exit_code == 1 and "fw itself requires fw-needed" in r.stderr and pip_calls == []
+    # by plugin or distribution name; the fake pip removes nothing, which is reported
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "tinyx", "fw_tinyx", "-v"])
+    assert pip_calls == [["uninstall", "-y", "fw-tinyx"]]
+    assert r.exit_code == 1 and "pip did not remove fw-tinyx" in r.stderr
+
+
+# -- fw datasets|models|transforms list ------------------------------------------------------
+
+class Wordy:
+    """A data set whose summary is long enough to be cut: it goes on and on about nothing
+    in particular, across two lines of its docstring.
+
+    Second paragraph, never shown."""
+
+
+def test_domain_list_cuts_summaries_at_a_word(monkeypatch):
+    @hookimpl
+    def fw_register_datasets(register):
+        register("Wordy", Wordy)
+
+    mod = types.ModuleType("fwt_cli_wordy")
+    mod.fw_register_datasets = fw_register_datasets
+    monkeypatch.setitem(sys.modules, "fwt_cli_wordy", mod)
+    reg = Registry([md.EntryPoint("w", "fwt_cli_wordy", "fw.plugins")])
+    monkeypatch.setattr(plugins, "registry", reg)
+    full = " ".join(Wordy.__doc__.split("\n\n")[0].split())
+    [rec] = json.loads(invoke("datasets", "list", "--json").stdout)
+    assert rec["summary"] == full
+    row = invoke("datasets", "list").stdout.splitlines()[1]
+    summary = row.split("  w  ", 1)[1].strip()
+    assert summary.endswith(" …") and len(summary) <= 70
+    assert full.startswith(summary[:-2]) and full[len(summary) - 2] == " "   # a whole word
+
+
+def test_every_builtin_transform_has_a_summary():
+    recs = json.loads(invoke("transforms", "list", "--json").stdout)
+    assert len(recs) > 20 and [r["name"] for r in recs if not r["summary"]] == []

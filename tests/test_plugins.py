@@ -17,10 +17,10 @@ import pytest
 
 import framework as fw
 from framework import plugins
-from framework.plugins import NameClash, PluginError, Registry, hookimpl
+from framework.plugins import OWN_DIST, NameClash, PluginError, Registry, hookimpl
 from fw_numpy.backend import NumpyBackend
 
-NUMPY_EP = md.distribution("fw").entry_points["numpy"]  # fw's own, with its dist
+NUMPY_EP = md.distribution(plugins.OWN_DIST).entry_points["numpy"]  # fw's own, with its dist
 
 
 def make_dist(root, dist, entry_points, modules, version="1.0"):
@@ -127,6 +127,26 @@ GOOD_DOMAIN = """
         def hello():
             click.echo("hello from a plugin")
 """
+EXITS = """
+    import sys
+    sys.exit(3)
+"""
+# Prints at import, through Python and straight to file descriptor 1 (as C code would).
+PRINTS = """
+    import os
+    print("hello from a careless plugin")
+    os.write(1, b"raw bytes from a careless plugin\\n")
+    from framework.plugins import hookimpl
+    from fw_numpy.backend import NumpyBackend
+
+    class Chatty(NumpyBackend):
+        type = "chatty"
+
+    @hookimpl
+    def fw_register_backends(register):
+        print("registering chatty")
+        register("chatty", Chatty)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +161,8 @@ def plugin_dir(tmp_path_factory):
     make_dist(root, "fw-off", {"fw.backends": {"off": "fwt_off"}}, {"fwt_off": BROKEN})
     # Same entry-point name as fw-good's: reported, not silently shadowed.
     make_dist(root, "fw-dup", {"fw.backends": {"extra": "fwt_off"}}, {})
+    make_dist(root, "fw-exits", {"fw.backends": {"exits": "fwt_exits"}}, {"fwt_exits": EXITS})
+    make_dist(root, "fw-chatty", {"fw.backends": {"chatty": "fwt_chatty"}}, {"fwt_chatty": PRINTS})
     return root
 
 
@@ -155,12 +177,13 @@ def test_fw_plugins_list_shows_every_failure(plugin_dir):
     for x in recs:
         assert set(x) == {"name", "kind", "version", "dist", "builtin", "status", "error",
                           "hooks", "provides", "module"}
-    assert by["numpy", "fw"]["status"] == "ok" and by["numpy", "fw"]["builtin"]
+    assert by["numpy", OWN_DIST]["status"] == "ok" and by["numpy", OWN_DIST]["builtin"]
     broken = by["broken", "fw-broken"]
     assert broken["status"] == "failed" and "ImportError: libfoo.so" in broken["error"]
     assert broken["version"] == "1.0" and broken["module"] == "fwt_broken"
     clash = by["mycpu", "fw-clash"]
     assert clash["status"] == "clash" and "device type 'cpu' is already provided by plugin 'numpy'" in clash["error"]
+    assert clash["provides"] == []                # rolled back: it provides nothing
     typo = by["typo", "fw-typo"]
     assert typo["status"] == "failed" and "unknown hook 'fw_register_backend'" in typo["error"]
     assert typo["kind"] == "domain"
@@ -177,6 +200,11 @@ def test_fw_plugins_list_shows_every_failure(plugin_dir):
     assert "plugin 'broken' (fw-broken-1.0) failed to load: ImportError" in r.stderr
     assert "FW_DISABLE_PLUGINS=broken" in r.stderr
     assert "'off'" not in r.stderr
+    # sys.exit() at import is a failure like any other; what a plugin prints goes to stderr
+    exits = by["exits", "fw-exits"]
+    assert exits["status"] == "failed" and exits["error"] == "SystemExit: the plugin called sys.exit(3)"
+    assert by["chatty", "fw-chatty"]["status"] == "ok"
+    assert "hello from a careless plugin" in r.stderr and "raw bytes from a careless" in r.stderr
 
 
 def test_broken_plugin_never_breaks_fw(plugin_dir):
@@ -193,11 +221,20 @@ def test_broken_plugin_never_breaks_fw(plugin_dir):
             assert isinstance(e, RuntimeError)
         else:
             raise AssertionError("no error")
+        assert fw.ones(2, device="chatty").device.type == "chatty"
+        try:
+            fw.zeros(2, device="exits")
+        except fw.plugins.PluginError as e:
+            assert "called sys.exit(3)" in str(e) and isinstance(e.__cause__, SystemExit), e
+        else:
+            raise AssertionError("no error")
         from framework.cli import main
         main(["hello"])
     """)
     assert r.returncode == 0, r.stderr
     assert "hello from a plugin" in r.stdout
+    assert "hello from a careless plugin" in r.stderr and "hello from a careless" not in r.stdout
+    assert "plugin 'exits' (fw-exits-1.0) failed to load: SystemExit" in r.stderr
 
 
 def test_disabled_plugin_says_so(plugin_dir):
@@ -264,7 +301,7 @@ def test_good_backend(monkeypatch):
 def test_dist_metadata_and_builtin(tmp_path, monkeypatch):
     module(monkeypatch, "fwt_u_meta", fw_register_backends=backends_hook(("fake", FakeBackend)))
     dist = make_dist(tmp_path, "fw-meta", {"fw.backends": {"fake": "fwt_u_meta"}}, {}, version="2.5")
-    reg = Registry(list(dist.entry_points) + [md.distribution("fw").entry_points["numpy"]])
+    reg = Registry(list(dist.entry_points) + [NUMPY_EP])
     reg.load_all()
     assert reg.records["fake"].as_dict()["dist"] == "fw-meta"
     assert reg.records["fake"].version == "2.5"
@@ -310,6 +347,7 @@ def test_device_type_clash_rolls_back(monkeypatch):
     assert reg.device_types() == ["cpu"]          # "mine" was registered, then rolled back
     rec = reg.records["aaa"]
     assert rec.status == "clash" and isinstance(rec.exception, NameClash)
+    assert rec.provides == [] and "device:mine" not in str(rec.as_dict())
     assert not reg.pm.has_plugin("aaa")
     assert reg.backend_class("cpu") is NumpyBackend  # fw's own one stays, whatever the order
 
@@ -421,7 +459,7 @@ def test_domain_registry_and_clash(monkeypatch):
 def test_env_disable_and_load(monkeypatch, tmp_path):
     module(monkeypatch, "fwt_u_env", fw_register_backends=backends_hook(("fake", FakeBackend)))
     dist = make_dist(tmp_path, "fw-env", {"fw.backends": {"fake": "fwt_u_env"}}, {})
-    eps = list(dist.entry_points) + [md.distribution("fw").entry_points["numpy"]]
+    eps = list(dist.entry_points) + [NUMPY_EP]
     monkeypatch.setenv("FW_DISABLE_PLUGINS", "fake")
     reg = Registry(eps)
     assert reg.device_types() == ["cpu"] and reg.records["fake"].status == "disabled"
@@ -432,6 +470,98 @@ def test_env_disable_and_load(monkeypatch, tmp_path):
     assert Registry(eps).device_types() == ["cpu"]
     monkeypatch.setenv("FW_LOAD_PLUGINS", "fw-env")
     assert Registry(eps).device_types() == ["cpu", "fake"]
+
+
+def test_failing_command_hook_rolls_the_plugin_back(monkeypatch):
+    import click
+
+    @hookimpl
+    def fw_register_commands(cli):
+        raise SystemExit("no commands today")
+
+    module(monkeypatch, "fwt_u_cmdexit", fw_register_commands=fw_register_commands,
+           fw_register_backends=backends_hook(("fake", FakeBackend)))
+    reg = Registry([NUMPY_EP, ep("fake", "fwt_u_cmdexit")])
+    assert reg.device_types() == ["cpu", "fake"]
+    reg.backend("fake")
+    reg.add_commands(click.Group())
+    rec = reg.records["fake"]
+    assert rec.status == "failed" and "sys.exit('no commands today')" in rec.error
+    assert rec.provides == [] and reg.device_types() == ["cpu"]
+    with pytest.raises(PluginError, match="backend plugin 'fake'"):
+        reg.backend("fake")
+
+
+def test_keyboard_interrupt_is_not_swallowed(monkeypatch):
+    @hookimpl
+    def fw_register_backends(register):
+        raise KeyboardInterrupt
+
+    module(monkeypatch, "fwt_u_ctrlc", fw_register_backends=fw_register_backends)
+    with pytest.raises(KeyboardInterrupt):
+        Registry([ep("ctrlc", "fwt_u_ctrlc")]).load_all()
+
+
+def test_disabling_the_cpu_backend_disables_cpu(monkeypatch):
+    """FW_DISABLE_PLUGINS=numpy does what it says: no cpu device until a plugin provides it."""
+    monkeypatch.setenv("FW_DISABLE_PLUGINS", "numpy")
+    reg = use_registry(monkeypatch)
+    assert "cpu" not in reg.device_types() and reg.records["numpy"].status == "disabled"
+    assert not fw.cpu.is_available()
+    with pytest.raises(PluginError, match="'numpy' .* disabled: disabled by FW_DISABLE_PLUGINS"):
+        fw.ones(2)
+    # ... and another plugin may then provide "cpu"
+    class MyCpu(NumpyBackend):
+        pass
+
+    reg = use_registry(monkeypatch, ("cpu", MyCpu))
+    assert reg.backend_class("cpu") is MyCpu and fw.ones(2, device="cpu").sum().item() == 2
+
+
+class NoDevice(NumpyBackend):
+    type = "nodevice"
+
+    @classmethod
+    def device_count(cls):
+        return 0
+
+    @classmethod
+    def unavailable_reason(cls):
+        return "no NoDevice driver; install one: pip install nodevice-driver"
+
+
+def test_unavailable_device_says_why(monkeypatch):
+    use_registry(monkeypatch, ("nodevice", NoDevice), ("fake", FakeBackend))
+    with pytest.raises(RuntimeError, match=r"^no 'nodevice' device is available: no NoDevice "
+                                           r"driver; install one: pip install nodevice-driver$"):
+        fw.ones(1, device="nodevice")
+    monkeypatch.setattr(FakeBackend, "device_count", classmethod(lambda cls: 0))
+    with pytest.raises(RuntimeError, match="'fake' backend found no device on this machine"):
+        fw.ones(1, device="fake:1")
+
+
+def test_opencl_says_what_to_install(monkeypatch):
+    rt = pytest.importorskip("fw_opencl.runtime")
+    if rt.cl is None:
+        assert "pip install pyopencl" in rt.unavailable_reason()
+        return
+    monkeypatch.setattr(rt, "_all_devices", [])
+    monkeypatch.setattr(rt.cl, "get_platforms", lambda: [])
+    reg = Registry([md.distribution(plugins.OWN_DIST).entry_points["opencl"]])
+    with pytest.raises(RuntimeError, match=r"no 'opencl' device is available: no OpenCL platform "
+                                           r"found; install one: pip install pocl-binary-distribution"
+                                           r" \(CPU\) or your GPU vendor's OpenCL driver"):
+        reg.backend("opencl")
+
+
+def test_vulkan_says_what_to_install(monkeypatch):
+    rt = pytest.importorskip("fw_vulkan.runtime")
+    monkeypatch.setattr(rt, "_adapters", [])
+    from fw_vulkan.backend import VulkanBackend
+    expected = ("wgpu is not installed" if rt.wgpu is None else
+                "no Vulkan adapter; install mesa-vulkan-drivers (lavapipe) or a GPU driver")
+    assert VulkanBackend.device_count() == 0 and VulkanBackend.unavailable_reason() == expected
+    assert plugins.unavailable_reason(VulkanBackend) == expected
 
 
 def test_plugin_commands(monkeypatch):
@@ -556,3 +686,41 @@ def test_pick_device_for_a_bare_device_type(monkeypatch):
     monkeypatch.setenv("FW_TEST_PICK", "tpu")
     with pytest.raises(RuntimeError, match="matches no test device; have: Some Platform cpu-x; Other"):
         pick_device("FW_TEST_PICK", "test device", names)
+
+
+# -- datasets, models and transforms by name --------------------------------------------------
+
+class Toy:
+    """A toy data set."""
+
+    def __init__(self, n, scale=1):
+        self.n, self.scale = n, scale
+
+
+def test_get_by_name(monkeypatch):
+    @hookimpl
+    def fw_register_datasets(register):
+        register("Toy", Toy)
+
+    @hookimpl
+    def fw_register_models(register):
+        register("tiny_mlp", lambda hidden=4: fw.nn.Linear(2, hidden))
+
+    @hookimpl
+    def fw_register_transforms(register):
+        register("Scale", lambda k: (lambda x: x * k))
+
+    module(monkeypatch, "fwt_u_named", fw_register_datasets=fw_register_datasets,
+           fw_register_models=fw_register_models, fw_register_transforms=fw_register_transforms)
+    monkeypatch.setattr(plugins, "registry", Registry([NUMPY_EP, ep("named", "fwt_u_named", "fw.plugins")]))
+    ds = plugins.get_dataset("Toy", 5, scale=2)
+    assert isinstance(ds, Toy) and (ds.n, ds.scale) == (5, 2)
+    assert plugins.get_model("tiny_mlp", hidden=3).weight.shape == (3, 2)
+    assert plugins.get_transform("Scale", 3)(2) == 6
+    assert (plugins.list_datasets(), plugins.list_models(), plugins.list_transforms()) == (
+        ["Toy"], ["tiny_mlp"], ["Scale"])
+    with pytest.raises(ValueError, match=r"no model named 'tiny_mpl' is registered; did you mean "
+                                         r"tiny_mlp\?"):
+        plugins.get_model("tiny_mpl")
+    with pytest.raises(ValueError, match="no dataset named 'MNIST' is registered; registered: Toy"):
+        plugins.get_dataset("MNIST")

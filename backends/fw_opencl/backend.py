@@ -34,6 +34,10 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
     def _handles(cls):
         return rt.all_devices()
 
+    @classmethod
+    def unavailable_reason(cls):
+        return rt.unavailable_reason()
+
     # -- helpers for the mixins ------------------------------------------------------
     def new(self, shape, dtype):
         """An uninitialised contiguous View."""

@@ -84,6 +84,22 @@ def all_devices():
     return _all_devices
 
 
+def unavailable_reason():
+    """Why there is no OpenCL device, with what to install (None when there is one)."""
+    if all_devices():
+        return None
+    if cl is None:
+        return "pyopencl is not installed; install it: pip install pyopencl"
+    try:
+        names = [p.name.strip() for p in cl.get_platforms()]
+    except cl.Error:
+        names = []
+    found = f"OpenCL platform(s) {', '.join(names)} have no device" if names else \
+        "no OpenCL platform found"
+    return (f"{found}; install one: pip install pocl-binary-distribution (CPU) "
+            "or your GPU vendor's OpenCL driver")
+
+
 def default_index():
     """`"opencl"` means the device named by FW_OPENCL_DEVICE (an index or part of its
     platform and device name), else the first GPU, else the first device."""

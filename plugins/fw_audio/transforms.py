@@ -56,6 +56,8 @@ class MelScale(nn.Module):
 
 
 class MelSpectrogram(nn.Module):
+    """Mel-scale spectrogram of a waveform: a Spectrogram followed by a MelScale."""
+
     def __init__(self, sample_rate=16000, n_fft=400, win_length=None, hop_length=None, f_min=0.0,
                  f_max=None, pad=0, n_mels=128, window_fn=F.hann_window, power=2.0,
                  normalized=False, wkwargs=None, center=True, pad_mode="reflect", onesided=None,
@@ -76,6 +78,8 @@ class MelSpectrogram(nn.Module):
 
 
 class AmplitudeToDB(nn.Module):
+    """Turn a power or magnitude spectrogram into decibels, optionally clipped to `top_db`."""
+
     def __init__(self, stype="power", top_db=None):
         super().__init__()
         if stype not in ("power", "magnitude"):

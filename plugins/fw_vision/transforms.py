@@ -429,6 +429,8 @@ class CenterCrop:
 
 
 class Pad:
+    """Pad an image on each side by `padding` pixels (constant, edge, reflect or symmetric)."""
+
     def __init__(self, padding, fill=0, padding_mode="constant"):
         _pad_amounts(padding)
         self.padding, self.fill, self.padding_mode = padding, fill, padding_mode
@@ -481,6 +483,8 @@ class RandomCrop:
 
 
 class RandomHorizontalFlip:
+    """Flip an image left to right with probability `p`."""
+
     def __init__(self, p=0.5):
         self.p = p
 
@@ -492,6 +496,8 @@ class RandomHorizontalFlip:
 
 
 class RandomVerticalFlip(RandomHorizontalFlip):
+    """Flip an image upside down with probability `p`."""
+
     def __call__(self, img):
         return vflip(img) if fw.rand(1).item() < self.p else img
 
@@ -589,6 +595,8 @@ class Lambda:
 
 
 class Grayscale:
+    """Convert an image to grayscale with 1 or 3 output channels."""
+
     def __init__(self, num_output_channels=1):
         self.num_output_channels = num_output_channels
 

@@ -38,6 +38,10 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
     def _handles(cls):
         return rt.all_adapters()
 
+    @classmethod
+    def unavailable_reason(cls):
+        return rt.unavailable_reason()
+
     def __init__(self, index=None):
         super().__init__(index)
         r = self.rt

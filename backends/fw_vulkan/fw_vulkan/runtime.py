@@ -56,6 +56,15 @@ def all_adapters():
     return _adapters
 
 
+def unavailable_reason():
+    """Why there is no adapter, with what to install (None when there is one)."""
+    if all_adapters():
+        return None
+    if wgpu is None:
+        return "wgpu is not installed; install it: pip install wgpu"
+    return "no Vulkan adapter; install mesa-vulkan-drivers (lavapipe) or a GPU driver"
+
+
 def _info(a):
     return a.info
 
