@@ -5,6 +5,7 @@ gives the same numbers on every device (not PyTorch's numbers: its generator dif
 """
 import builtins
 import math
+import threading
 
 import numpy as np
 
@@ -15,20 +16,27 @@ from ..plugins import get_backend
 from ..tensor import Tensor, method
 from .out import into
 
-_default_device = ["cpu"]
+
+class _DefaultDevice(threading.local):
+    """set_default_device holds per thread, as in PyTorch: a new thread starts on cpu."""
+    name = "cpu"
+
+
+_default_device = _DefaultDevice()
 
 
 def set_default_device(dev):
+    dev = "cpu" if dev is None else dev  # None: back to cpu, as in PyTorch
     get_backend(dev)  # fail now, not at the next creation
-    _default_device[0] = dev if dev is not None else "cpu"
+    _default_device.name = dev
 
 
 def get_default_device():
-    return get_backend(_default_device[0]).device
+    return get_backend(_default_device.name).device
 
 
 def _be(device):
-    return get_backend(_default_device[0] if device is None else device)
+    return get_backend(_default_device.name if device is None else device)
 
 
 def _shape(size):
