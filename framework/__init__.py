@@ -21,9 +21,11 @@ from .devices import DeviceModule, accelerator
 from . import plugins
 from . import nn, optim, utils  # fw.nn, fw.optim, fw.utils as in torch
 from .serialization import save, load
+from . import backends, cuda, onnx  # torch.backends / torch.cuda / torch.onnx shims
+from .threads import set_num_threads, get_num_threads
 
 try:
-    __version__ = _version("fw")
+    __version__ = _version(plugins.OWN_DIST)
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 

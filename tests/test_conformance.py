@@ -8,7 +8,7 @@ import pytest
 
 import framework as fw
 from framework import plugins
-from framework.plugins import Registry, hookimpl
+from framework.plugins import OWN_DIST, Registry, hookimpl
 from framework.testing import CASES, available_devices, run_conformance
 from fw_numpy.backend import NumpyBackend
 
@@ -61,7 +61,7 @@ def wrong_registry(monkeypatch):
     mod = types.ModuleType("fwt_wrongexp")
     mod.fw_register_backends = fw_register_backends
     monkeypatch.setitem(sys.modules, "fwt_wrongexp", mod)
-    reg = Registry([md.distribution("fw").entry_points["numpy"],
+    reg = Registry([md.distribution(OWN_DIST).entry_points["numpy"],
                     md.EntryPoint("wrongexp", "fwt_wrongexp", "fw.backends")])
     monkeypatch.setattr(plugins, "registry", reg)
     return reg
