@@ -1,13 +1,18 @@
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Installed third-party plugins must not leak into fw's own suite unless asked for.
 os.environ.setdefault("FW_STRICT_PLUGINS", "0")
 
 from framework.testing import available_devices  # noqa: E402
 
-DEVICES = available_devices()
+# fw's own devices. A third-party backend installed beside fw (CI installs the example
+# "counting" one) runs the conformance kit (tests/test_conformance.py), which is its
+# contract, not fw's whole suite; FW_TEST_DEVICES=<type> runs everything on it.
+DEVICES = [d for d in available_devices()
+           if os.environ.get("FW_TEST_DEVICES") or d in ("cpu", "opencl", "vulkan")]
 
 # A software Vulkan driver (lavapipe, how CI runs "vulkan") costs ~100 us per dispatch, so
 # by default that device runs the op suite (every op's values and gradients against
@@ -18,6 +23,17 @@ OP_SUITE_ONLY = set() if os.environ.get("FW_TEST_DEVICES") else {"vulkan"}
 
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
-        everywhere = metafunc.module.__name__.endswith("test_op_suite")
+        everywhere = metafunc.module.__name__.endswith(("test_op_suite", "test_fuzz"))
         metafunc.parametrize("device", [d for d in DEVICES
                                         if everywhere or d not in OP_SUITE_ONLY])
+
+
+# tests/test_fuzz.py's profiles (registered, not loaded: other Hypothesis tests keep theirs).
+# "fuzz" keeps CI fast and reproducible (few examples, a fixed seed); FW_FUZZ=long selects
+# "fuzz-long", the nightly-style run: many more examples, fresh seeds, bigger sizes.
+_FUZZ_COMMON = dict(deadline=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
+settings.register_profile("fuzz", max_examples=3, derandomize=True, database=None,
+                          **_FUZZ_COMMON)
+settings.register_profile("fuzz-long", max_examples=60, **_FUZZ_COMMON)
