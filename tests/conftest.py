@@ -1,4 +1,5 @@
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,3 +38,22 @@ _FUZZ_COMMON = dict(deadline=None, print_blob=True,
 settings.register_profile("fuzz", max_examples=3, derandomize=True, database=None,
                           **_FUZZ_COMMON)
 settings.register_profile("fuzz-long", max_examples=60, **_FUZZ_COMMON)
+
+
+# -- the suite's time budget: seconds per device, printed at the end -----------------------
+_SECONDS = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.perf_counter()
+    yield
+    spec = getattr(item, "callspec", None)
+    stage = (spec.params.get("device") if spec else None) or "no device"
+    _SECONDS[stage] = _SECONDS.get(stage, 0.0) + time.perf_counter() - start
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SECONDS:
+        terminalreporter.write_line("seconds per device: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in sorted(_SECONDS.items(), key=lambda kv: -kv[1])))
