@@ -89,6 +89,38 @@ def to_dtype(d):
                         + ", ".join("fw." + x.name for x in ALL)) from None
 
 
+_INT_RANGE = {int32: (-2 ** 31, 2 ** 31 - 1), int64: (-2 ** 63, 2 ** 63 - 1)}
+_FLOAT_MAX = {float32: builtins.float(np.finfo(np.float32).max), float64: builtins.float("inf")}
+
+
+def _overflow(d):
+    return RuntimeError(f"value cannot be converted to type {d.name} without overflow")
+
+
+def check_fits(value, d):
+    """A Python fill value (full, fill_, masked_fill, clamp) must be representable in `d`,
+    as PyTorch demands: a RuntimeError, never a silently wrapped value. Bool takes any."""
+    if d.kind == 0 or isinstance(value, (builtins.bool, np.bool_)):
+        return
+    if d.kind == 1:
+        lo, hi = _INT_RANGE[d]
+        if isinstance(value, (builtins.float, np.floating)) and not np.isfinite(value):
+            raise _overflow(d)
+        if not lo <= value <= hi:
+            raise _overflow(d)
+    elif np.isfinite(value) and abs(value) > _FLOAT_MAX[d]:
+        raise _overflow(d)
+
+
+def check_array_fits(arr, d):
+    """`check_fits` for every element of a NumPy array of Python data made into dtype `d`."""
+    if d.kind != 1 or arr.dtype.kind not in "iuf" or not arr.size or arr.dtype == d.np:
+        return
+    lo, hi = _INT_RANGE[d]
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all() or arr.min() < lo or arr.max() > hi:
+        raise _overflow(d)
+
+
 def promote_types(a, b):
     if a is b:
         return a

@@ -51,7 +51,26 @@ def _shape(size):
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
         out.append(int(s))
+    if math.prod(out) >= 2 ** 60:  # 8 bytes an element would pass int64
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={out}")
     return tuple(out)
+
+
+class _allocating:
+    """Out of host memory is PyTorch's RuntimeError, not NumPy's MemoryError."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None and issubclass(kind, MemoryError):
+            n = math.prod(self.shape) * self.dtype.itemsize
+            raise RuntimeError(f"can't allocate memory: a tensor of shape {list(self.shape)} "
+                               f"({self.dtype}) needs {n} bytes") from None
+        return False
 
 
 def _new(v, be, requires_grad):
@@ -109,6 +128,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     arr = _to_numpy_data(data, dtype)
     target = dtype or dt.from_numpy_dtype(arr.dtype)
     if arr.dtype != target.np:
+        if not isinstance(data, (Tensor, np.ndarray, np.generic)):
+            dt.check_array_fits(arr, target)  # Python numbers never wrap (arrays cast)
         arr = arr.astype(target.np)
     if device is None and isinstance(data, Tensor):
         device = data.device
@@ -154,8 +175,11 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = dt.result_type(fill_value)
     dtype = dt.to_dtype(dtype)
+    dt.check_fits(fill_value, dtype)
     be = _be(device)
-    return _new(be.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype), be, requires_grad)
+    shape = _shape((size,) if isinstance(size, int) else tuple(size))
+    with _allocating(shape, dtype):
+        return _new(be.full(shape, fill_value, dtype), be, requires_grad)
 
 
 def _filled(value, name):
@@ -165,7 +189,9 @@ def _filled(value, name):
             device = out.device if device is None else device
         d = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
         be = _be(device)
-        made = _new(be.full(_shape(size), value, d), be, requires_grad)
+        shape = _shape(size)
+        with _allocating(shape, d):
+            made = _new(be.full(shape, value, d), be, requires_grad)
         return into(name, out, made)
     make.__name__ = name
     return make
@@ -223,6 +249,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
+    if not all(math.isfinite(x) for x in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range {start} -> {end} with step {step} "
+                           "(the ends and the step must be finite)")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
@@ -237,6 +266,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         if step == 0:
             raise RuntimeError("arange: step must be nonzero")
     n = max(0, math.ceil((end - start) / step))
+    if n >= 2 ** 60:
+        raise RuntimeError(f"arange: invalid size {n}, possible overflow?")
     arr = (start + np.arange(n, dtype=np.float64 if dtype.is_floating_point or
                              any(isinstance(x, float) for x in (start, step)) else np.int64) * step)
     return tensor(arr.astype(dtype.np), device=device, requires_grad=requires_grad)
@@ -257,6 +288,13 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    for name, k in (("n", n), ("m", m)):
+        if k is None:
+            continue
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+            raise TypeError(f"eye(): argument '{name}' must be int, not {type(k).__name__}")
+        if k < 0:
+            raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {k}")
     dtype = dt.get_default_dtype() if dtype is None else dt.to_dtype(dtype)
     return tensor(np.eye(n, n if m is None else m, dtype=dtype.np), device=device,
                   requires_grad=requires_grad)
@@ -332,14 +370,18 @@ def _float_dtype(dtype):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     d = _float_dtype(dtype)
-    return tensor(_gen(generator).random(_shape(size), dtype=np.float64).astype(d.np),
-                  device=device, requires_grad=requires_grad)
+    shape = _shape(size)
+    with _allocating(shape, d):
+        return tensor(_gen(generator).random(shape, dtype=np.float64).astype(d.np),
+                      device=device, requires_grad=requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     d = _float_dtype(dtype)
-    return tensor(_gen(generator).standard_normal(_shape(size)).astype(d.np),
-                  device=device, requires_grad=requires_grad)
+    shape = _shape(size)
+    with _allocating(shape, d):
+        return tensor(_gen(generator).standard_normal(shape).astype(d.np),
+                      device=device, requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -357,6 +399,32 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"randint: the range [{low}, {high}) is out of bounds for {d}")
     return tensor(_gen(generator).integers(low, high, _shape(tuple(size))).astype(d.np),
                   device=device, requires_grad=requires_grad)
+
+
+def _like_kw(input, dtype, device):
+    return {"dtype": input.dtype if dtype is None else dtype,
+            "device": input.device if device is None else device}
+
+
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    return rand(*input.shape, generator=generator, requires_grad=requires_grad,
+                **_like_kw(input, dtype, device))
+
+
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    return randn(*input.shape, generator=generator, requires_grad=requires_grad,
+                 **_like_kw(input, dtype, device))
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad=False, **kwargs):
+    """Integers in [low, high) in input's shape and (unless given) dtype, even a float one."""
+    if high is None:
+        low, high = 0, low
+    kw = _like_kw(input, dtype, device)
+    d = dt.to_dtype(kw["dtype"])
+    vals = randint(low, high, input.shape, generator=generator, device="cpu")
+    return tensor(vals._host().astype(d.np), device=kw["device"], requires_grad=requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -416,24 +484,60 @@ def random_(self, low=0, high=None, *, generator=None):
 
 @method
 def bernoulli_(self, p=0.5, *, generator=None):
+    _check_probability(p.detach()._host() if isinstance(p, Tensor) else p, "bernoulli_")
     return _fill_random(self, _gen(generator).random(self.shape) < p)
+
+
+def _check_probability(p, name):
+    if not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):  # NaN fails too
+        raise RuntimeError(f"{name} expects probabilities in [0, 1], got {p}")
 
 
 def bernoulli(input, p=None, *, generator=None):
     probs = input.detach()._host() if p is None else p
+    _check_probability(probs, "bernoulli")
     return tensor((_gen(generator).random(input.shape) < probs).astype(input.dtype.np),
                   device=input.device)
 
 
+def _check_multinomial(input, num_samples, replacement):
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {input.ndim} dims")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got "
+                           f"{input.dtype}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples ({num_samples})")
+    n = input.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"multinomial: cannot sample {num_samples} samples from {n} "
+                           "categories without replacement")
+
+
+def _draw(g, r, num_samples, replacement):
+    """Category indices drawn from weights `r`. Without replacement, once the categories
+    of positive weight are used up the others follow in random order, as in PyTorch."""
+    nz = np.flatnonzero(r)
+    if replacement or nz.size >= num_samples:
+        return g.choice(r.size, num_samples, replace=replacement, p=r / r.sum())
+    first = g.choice(nz, nz.size, replace=False, p=r[nz] / r[nz].sum())
+    rest = g.permutation(np.flatnonzero(r == 0))[:num_samples - nz.size]
+    return np.concatenate([first, rest])
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):
+    _check_multinomial(input, num_samples, replacement)
     p = input.detach()._host().astype(np.float64)
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or "
+                           "element < 0")
     rows = p.reshape(-1, p.shape[-1])
     g = _gen(generator)
     out = []
     for r in rows:
-        if (r < 0).any() or r.sum() <= 0:
-            raise RuntimeError("multinomial: probabilities must be non-negative with a positive sum")
-        out.append(g.choice(r.size, num_samples, replace=replacement, p=r / r.sum()))
+        if r.sum() <= 0:
+            raise RuntimeError("multinomial: invalid distribution (sum of probabilities <= 0)")
+        out.append(_draw(g, r, num_samples, replacement))
     res = np.stack(out).reshape(p.shape[:-1] + (num_samples,))
     return tensor(res.astype(np.int64), device=input.device)
 

@@ -58,7 +58,25 @@ def _as(x, dtype):
     if isinstance(x, Tensor):
         v = x._v
         return v if v.dtype is dtype else x._be.cast(v, dtype)
+    if type(x) is builtins.int:
+        x = int_operand(x, dtype)
     return _PY[dtype.kind](x)
+
+
+def int_operand(x, dtype):
+    """A Python int operand as PyTorch reads it: outside [-2**63, 2**64) an OverflowError
+    (it must fit a C int64, or uint64), else wrapped to an integer dtype's width as a C
+    cast wraps it (`int32_tensor + 2**40` adds 0), and as is for a float dtype."""
+    if -0x80000000 <= x <= 0x7FFFFFFF:
+        return x
+    if not -(1 << 63) <= x < 1 << 64:
+        raise OverflowError(f"Python int {x} is too big to convert to a tensor scalar "
+                            "(it must fit in 64 bits)")
+    if dtype.kind != 1:
+        return x
+    bits = 8 * dtype.itemsize
+    x &= (1 << bits) - 1
+    return x - (1 << bits) if x >> (bits - 1) else x
 
 
 _BROADCASTS = set()  # pairs of (non-0-dim) shapes that broadcast: _binary's fast path
@@ -196,6 +214,8 @@ def _binary(op, a, b, dtype=None):
                 and (dtype is None or dtype is va.dtype)
                 and not (a.requires_grad and grad_mode._state.enabled)):
             be = a._be
+            if type(b) is int and not -0x80000000 <= b <= 0x7FFFFFFF:
+                b = int_operand(b, va.dtype)
             return Tensor._make(be.binary(op, va, _PY[va.dtype.kind](b)), be)
     if grad_mode._state.enabled and (
             isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad):
@@ -285,10 +305,12 @@ def _div(input, other, rounding_mode):
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        q = _binary("div", input, other, _float_dtype(input, other))
-        q = trunc(q)
-        d = _operands(input, other)[3]
-        return q if d.is_floating_point else q.to(d)
+        d = _compute_dtype(input, other, "div")
+        if d is dt.bool:
+            _not_implemented("div_trunc", d)
+        if not d.is_floating_point:
+            return _int_div_trunc(input, other)
+        return trunc(_binary("div", input, other, d))
     if rounding_mode is not None:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
@@ -299,16 +321,58 @@ true_divide = divide = div
 multiply, subtract = mul, sub
 
 
+def raise_if_any(bad, make_error):
+    """Raise `make_error()` if any element of bool tensor `bad` is set. A backend with the
+    hook `check_index_range` checks itself (an accelerator at its next host wait, as
+    CUDA's device-side asserts, so its queue never waits for the check; the cpu now);
+    elsewhere one host read checks now."""
+    if not bad.numel():
+        return
+    be = bad._be
+    check = getattr(be, "check_index_range", None)
+    if check is None:
+        if bad.any().item():
+            raise make_error()
+        return
+    check(be.cast(bad._v, dt.int32), 1, -1, lambda _value: make_error())
+
+
+def _zero_division():
+    return RuntimeError("ZeroDivisionError")  # PyTorch's type and wording
+
+
+def _int_divisor(input, other, fn):
+    """The divisor of an integer division, checked for zeros as PyTorch does: a Python 0
+    raises now, a tensor's zeros through raise_if_any (on an accelerator, at its next
+    host wait). Zeros are then made ones, so no kernel ever divides an integer by zero
+    (undefined in C; a trap on some CPUs)."""
+    d = _compute_dtype(input, other, fn)
+    if d is dt.bool:
+        _not_implemented({"floor_divide": "div_floor"}.get(fn, fn), d)
+    if d.is_floating_point:
+        return other
+    if not isinstance(other, Tensor):
+        if other == 0:
+            raise _zero_division()
+        return other
+    zero = raw_binary("eq", other, 0)
+    raise_if_any(zero, _zero_division)
+    return raw_where(zero, _PY[other.dtype.kind](1), other)  # other's dtype: True for bool
+
+
+def _int_div_trunc(input, other):
+    """Integer division rounding toward zero, exact at any int64 (no trip through floats):
+    the floor quotient, plus one where the true quotient is negative and inexact."""
+    q = floor_divide(input, other)
+    return q + ((q * other != input) & ((input < 0) != (other < 0)))
+
+
 def floor_divide(input, other):
-    if _compute_dtype(input, other, "floor_divide") is dt.bool:
-        _not_implemented("div_floor", dt.bool)
-    return raw_binary("floor_divide", input, other)
+    return raw_binary("floor_divide", input, _int_divisor(input, other, "floor_divide"))
 
 
 def remainder(input, other):
-    if _compute_dtype(input, other, "remainder") is dt.bool:
-        _not_implemented("remainder", dt.bool)
-    return _binary("remainder", input, other)
+    return _binary("remainder", input, _int_divisor(input, other, "remainder"))
 
 
 def fmod(input, other):
@@ -317,7 +381,12 @@ def fmod(input, other):
     if d is dt.bool:
         _not_implemented("fmod", dt.bool)
     input, other = (x.to(d) if isinstance(x, Tensor) else x for x in (input, other))
-    return input - div(input, other, rounding_mode="trunc") * other
+    if not d.is_floating_point:
+        return input - _int_div_trunc(input, other) * other
+    # Python's remainder has the sign of `other`: one `other` off where the signs differ.
+    # (Not input - trunc(input / other) * other: inexact for large quotients, and inf * 0.)
+    r = remainder(input, other)
+    return where((r != 0) & ((r < 0) != (input < 0)), r - other, r)
 
 
 def pow(input, exponent):

@@ -3,6 +3,8 @@
 Advanced indexing is composed from two primitives: the selected elements' flat positions
 are found by indexing an `arange`, then read with `gather` or written with `scatter`.
 """
+import warnings
+
 import numpy as np
 
 from .. import dtypes as dt
@@ -137,7 +139,7 @@ def index_select(input, dim, index):
     if not isinstance(index, Tensor) or index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if index.dtype.is_floating_point or index.dtype is dt.bool:
-        raise IndexError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
     n = index.numel()
     size = input.shape[d] if input.ndim else 1
     if n:
@@ -168,7 +170,7 @@ def _select(input, d, index):
 
 # -- x[key] ------------------------------------------------------------------------------------
 def _is_advanced(k):
-    return isinstance(k, (Tensor, list, np.ndarray)) or (isinstance(k, tuple))
+    return isinstance(k, (Tensor, list, np.ndarray, tuple, range))
 
 
 def _to_index_tensor(k, x):
@@ -191,7 +193,7 @@ def _split_key(x, key):
         return None
     expanded = []
     for k in key:
-        if isinstance(k, (list, np.ndarray, tuple)) or isinstance(k, Tensor):
+        if isinstance(k, (list, np.ndarray, tuple, range)) or isinstance(k, Tensor):
             t = _to_index_tensor(k, x)
             if t.dtype is dt.bool:
                 expanded.extend(("mask", t))
@@ -199,10 +201,7 @@ def _split_key(x, key):
             if t.dtype.is_floating_point:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             expanded.append(t)
-        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-            from .creation import tensor
-            expanded.append(tensor(int(k), device=x.device))  # an int beside tensors is advanced
-        else:
+        else:  # ints stay basic: PyTorch selects with them before the advanced indices
             expanded.append(k)
     # bool masks become one int index per masked dimension
     items = []
@@ -332,7 +331,31 @@ def _single_advanced(x, items):
     return out
 
 
+def _prepare_key(key):
+    """PyTorch's reading of a key: a short list holding sequences, slices, None or Ellipsis
+    is a tuple of indices (deprecated there, so fw warns too), and a 0-d integer tensor is
+    an int."""
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (Tensor, np.ndarray, list, tuple, range,
+                                                         slice)) for k in key):
+        warnings.warn("indexing with a list that holds sequences, slices, None or Ellipsis "
+                      "reads it as a tuple of indices, as PyTorch still does (deprecated "
+                      "there); write x[tuple(seq)]", UserWarning, stacklevel=3)
+        key = tuple(key)
+    if isinstance(key, tuple):
+        return tuple(_as_int(k) for k in key)
+    return _as_int(key)
+
+
+def _as_int(k):
+    if (isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point
+            and k.dtype is not dt.bool):
+        return int(k.item())
+    return k
+
+
 def getitem(x, key):
+    key = _prepare_key(key)
     items = _split_key(x, key)
     if items is None:
         return basic_index(x, key)
@@ -362,6 +385,7 @@ def index_put(input, indices, values, accumulate=False):
 
 def setitem(x, key, value):
     from .creation import tensor
+    key = _prepare_key(key)
     items = _split_key(x, key)
     if items is None:
         region = basic_index(x, key)
@@ -392,12 +416,161 @@ def nonzero(input, *, as_tuple=False):
 
 
 def masked_select(input, mask):
+    if not isinstance(mask, Tensor) or mask.dtype is not dt.bool:
+        raise RuntimeError(f"masked_select: expected a bool mask, got {getattr(mask, 'dtype', type(mask).__name__)}")
     shape = broadcast_shapes(input.shape, mask.shape)
     return getitem(input.expand(shape), mask.expand(shape))
 
 
+# -- index_add / index_copy / index_fill / masked_scatter: scatter, gather and where -----------
+def _same_device(x, *others):
+    for o in others:
+        if o._be is not x._be:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {x.device} and {o.device}!")
+
+
+def _vector_index(x, dim, index, name, dtypes, dtype_error, vector_error):
+    """(dim, index as 1-d int64) for the index_* ops, with the checks they share."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    d = x._dim(dim) if x.ndim else x._dim(dim, 1)
+    if index.dtype not in dtypes:
+        raise dtype_error(f"{name}(): expected an index of dtype "
+                          f"{' or '.join(t.name for t in dtypes)}, got {index.dtype}")
+    if index.ndim > 1:
+        raise vector_error(f"{name}(): the index must be a vector or a scalar, got one of "
+                           f"shape {list(index.shape)}")
+    _same_device(x, index)
+    return d, index.reshape(-1).to(dt.int64)
+
+
+def _check_bounds(index, size, d, name, error, negative=False):
+    """Index values must lie in [0, size), or [-size, size) with `negative` (then wrapped)."""
+    if not index.numel():
+        return index
+    lo, hi = _index_range(index)
+    if hi >= size or lo < (-size if negative else 0):
+        raise error(f"{name}(): index {hi if hi >= size else lo} is out of bounds for "
+                    f"dimension {d} with size {size}")
+    return index + size * (index < 0) if lo < 0 else index
+
+
+def _check_source(x, d, n, source, name, error):
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{name}(): argument 'source' must be Tensor, not "
+                        f"{type(source).__name__}")
+    _same_device(x, source)
+    if source.dtype is not x.dtype:
+        raise RuntimeError(f"{name}(): self ({x.dtype}) and source ({source.dtype}) must have "
+                           "the same dtype")
+    src = source.shape if source.ndim else (1,)
+    if len(src) != max(x.ndim, 1) or any(a != b for i, (a, b) in enumerate(zip(src, x.shape))
+                                         if i != d):
+        raise error(f"{name}(): source of shape {list(source.shape)} must match self's shape "
+                    f"{list(x.shape)} except in dimension {d}")
+    if src[d] != n:
+        raise error(f"{name}(): the number of indices ({n}) should equal source.size({d}) "
+                    f"({src[d]})")
+
+
+def _along(index, shape, d):
+    """The 1-d `index` seen with `shape`, varying along dim d only (a stride-0 view)."""
+    strides = [0] * len(shape)
+    strides[d] = index._v.strides[0]
+    return index._alias(tuple(shape), tuple(strides), index._v.offset)
+
+
+def _index_write(x, dim, index, source, name, accumulate, errors):
+    """index_add (accumulate) and index_copy: one scatter of `source` along dim."""
+    dtypes = (dt.int64, dt.int32) if accumulate else (dt.int64,)
+    d, index = _vector_index(x, dim, index, name, dtypes, RuntimeError, IndexError)
+    _check_source(x, d, index.numel(), source, name, errors)
+    flat = not x.ndim
+    if flat:  # a 0-d tensor is indexed as if it had one dimension of size 1
+        x, source = x.reshape(1), source.reshape(-1)
+    elif source.ndim == 0:
+        source = source.reshape(1)
+    index = _check_bounds(index, x.shape[d], d, name, errors)
+    out = _Scatter.apply(x, d, _along(index, source.shape, d), source, accumulate)
+    return out.reshape(()) if flat else out
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """input with alpha * source[i] added into slice index[i] along dim (repeats add up)."""
+    if alpha != 1 and isinstance(source, Tensor):
+        scaled = source * alpha
+        source = scaled if scaled.dtype is source.dtype else scaled.to(source.dtype)
+    return _index_write(input, dim, index, source, "index_add_", True, RuntimeError)
+
+
+def index_copy(input, dim, index, source):
+    """input with slice index[i] along dim replaced by source[i]."""
+    return _index_write(input, dim, index, source, "index_copy_", False, IndexError)
+
+
+def index_fill(input, dim, index, value):
+    """input with the slices `index` along dim set to `value` (a number or a 0-d tensor)."""
+    from .creation import tensor, zeros
+    from .elementwise import where
+    d, index = _vector_index(input, dim, index, "index_fill_", (dt.int64,), IndexError,
+                             RuntimeError)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"index_fill_(): only a 0-dimensional value tensor is "
+                               f"supported, got one with {value.ndim} dimension(s)")
+        value = value.to(device=input.device, dtype=input.dtype)
+    else:
+        value = tensor(value, dtype=input.dtype, device=input.device)
+    size = input.shape[d] if input.ndim else 1
+    index = _check_bounds(index, size, d, "index_fill_", IndexError, negative=True)
+    hit = zeros(size, device=input.device).scatter(0, index, 1.0) != 0
+    shape = [1] * input.ndim
+    if input.ndim:
+        shape[d] = size
+    return where(hit.reshape(shape), value, input)
+
+
+def masked_scatter(input, mask, source):
+    """input with its masked positions (in row-major order) taking source's leading values."""
+    from .elementwise import where
+    for name, t in (("mask", mask), ("source", source)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"masked_scatter(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if mask.dtype is not dt.bool:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got a mask of "
+                           f"dtype {mask.dtype}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have the same dtype, "
+                           f"got {input.dtype} and {source.dtype}")
+    _same_device(input, mask, source)
+    shape = broadcast_shapes(input.shape, mask.shape)
+    x, m = input.expand(shape), mask.expand(shape)
+    need = int(m.sum().item())
+    if need > source.numel():
+        raise RuntimeError(f"masked_scatter: number of elements of source ({source.numel()}) "
+                           f"< number of ones in mask ({need})")
+    if not need:
+        return x.clone()
+    # the k-th masked position takes source's k-th element: a running count of the mask
+    pos = (m.to(dt.int64).reshape(-1).cumsum(0) - 1).clamp(min=0)
+    taken = _Gather.apply(source.reshape(-1), 0, pos).reshape(shape)  # pos is in range
+    return where(m, taken, x)
+
+
+def _inplace_of(fn):
+    def op(self, *args, **kwargs):
+        return self._inplace(fn(self, *args, **kwargs))
+    op.__name__ = fn.__name__ + "_"
+    return op
+
+
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
+for _fn in (index_add, index_copy, index_fill, masked_scatter):
+    setattr(Tensor, _fn.__name__, _fn)
+    setattr(Tensor, _fn.__name__ + "_", _inplace_of(_fn))
 for _fn in (gather, scatter, scatter_add, index_select, nonzero, masked_select):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.index_put = index_put

@@ -192,14 +192,24 @@ def _softmax_input(x, dtype):
     if dtype is not None:
         x = x.to(dtype)
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f"softmax: expected a floating-point tensor, got {x.dtype}")
+        # NotImplementedError (a RuntimeError), PyTorch's type for a kernel missing a dtype
+        raise NotImplementedError(f"softmax: not implemented for {x.dtype}; pass dtype= or "
+                                  "convert to a floating-point tensor first")
     return x
+
+
+def _row_op(op, x, dim):
+    """The backend's softmax or log_softmax; an empty tensor has nothing to normalise
+    (backends need not handle a row of zero length)."""
+    if not x.numel():
+        return x._from(x._be.full(x._v.shape, 0, x.dtype))
+    return x._from(getattr(x._be, op)(x._v, dim))
 
 
 class _Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        out = x._from(x._be.softmax(x._v, dim))
+        out = _row_op("softmax", x, dim)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -213,7 +223,7 @@ class _Softmax(Function):
 class _LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        out = x._from(x._be.log_softmax(x._v, dim))
+        out = _row_op("log_softmax", x, dim)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out

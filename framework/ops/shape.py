@@ -296,6 +296,9 @@ def expand(self, *sizes):
                                f"{list(sizes)}.  Tensor sizes: {list(self.shape)}")
     if any(s < 0 for s in shape[:lead]):
         raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"expand: invalid size {min(shape)} in {list(sizes)}: sizes must be "
+                           "non-negative, or -1 to keep a dimension")
     shape = tuple(shape)
     if shape == self.shape:
         return self.view(shape)
@@ -312,6 +315,33 @@ def broadcast_to(input, shape):
 
 
 method(broadcast_to)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of `shapes` broadcast to; an int stands for a 1-d shape."""
+    from ..device import broadcast_shapes as _broadcast
+    from ..tensor import Size
+    norm = []
+    for s in shapes:
+        s = (s,) if isinstance(s, (int, np.integer)) else s
+        dims = _int_list((tuple(s),), "broadcast_shapes")
+        if any(d < 0 for d in dims):
+            raise ValueError("broadcast_shapes(): a dimension can't have a negative length, "
+                             f"got {list(dims)}")
+        norm.append(dims)
+    return Size(_broadcast(*norm))
+
+
+def broadcast_tensors(*tensors):
+    """Each tensor expanded (a view) to the common broadcast shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"broadcast_tensors(): expected Tensors, got {type(t).__name__}")
+    from ..device import broadcast_shapes as _broadcast
+    shape = _broadcast(*(t.shape for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
 
 
 # -- basic indexing: ints, slices, None, Ellipsis ----------------------------------------------------

@@ -12,6 +12,7 @@ from ... import dtypes as dt
 from ... import ops as _ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...ops.elementwise import raise_if_any
 from ...tensor import Tensor
 from .activation import logsigmoid
 
@@ -360,6 +361,14 @@ class _BCE(Function):
         return gx, gt
 
 
+def _check_unit_interval(x, name):
+    """PyTorch refuses an input or target of binary_cross_entropy outside [0, 1] (NaN too).
+    Checked as class targets are: on an accelerator at its next host wait, no round trip."""
+    x = x.detach()
+    raise_if_any(~((x >= 0) & (x <= 1)), lambda: RuntimeError(
+        f"binary_cross_entropy: all elements of {name} should be between 0 and 1"))
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     reduction = _reduction(reduction, size_average, reduce)
@@ -367,8 +376,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
-    if input.numel() and ((input < 0) | (input > 1)).any().item():
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    _check_unit_interval(input, "input")
+    _check_unit_interval(target, "target")
     if grad_mode._state.enabled and (input.requires_grad or target.requires_grad):
         loss = _BCE.apply(input, target)
     else:
