@@ -155,6 +155,14 @@ class Backend(NNOps, OptimOps):
     def empty_cache(self):
         """Give memory the backend keeps for reuse back to the device."""
 
+    def set_num_threads(self, n):
+        """Use n host threads for computing (fw.set_num_threads). False: nothing to set."""
+        return False
+
+    def get_num_threads(self):
+        """The host threads the backend computes with, or None where it has no such pool."""
+        return None
+
     # -- memory: required ----------------------------------------------------------------
     def from_numpy(self, array):
         """A new contiguous View holding a copy of a NumPy array of a supported dtype."""

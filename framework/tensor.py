@@ -27,8 +27,10 @@ class Tensor:
     __slots__ = ("_v", "_be", "_ver", "_base", "requires_grad", "_grad", "grad_fn",
                  "_output_nr", "_acc", "__weakref__", "__dict__")
 
-    def __init__(self, *args, **kwargs):
-        raise TypeError("create tensors with fw.tensor(...), fw.zeros(...) and friends")
+    def __new__(cls, *args, device=None):
+        # the legacy constructor: fw.Tensor([1, 2]) (data) or fw.Tensor(2, 3) (a shape), float32
+        from .ops.typed import FloatTensor
+        return FloatTensor(*args, device=device)
 
     # -- construction ----------------------------------------------------------------
     @classmethod
@@ -113,6 +115,9 @@ class Tensor:
     @property
     def is_cpu(self):
         return self._be.device.type == "cpu"
+
+    # fw has no CUDA, XPU or MPS device: False, so that programs branching on them run
+    is_cuda = is_xpu = is_mps = property(lambda self: False)
 
     def get_device(self):
         idx = self._be.device.index

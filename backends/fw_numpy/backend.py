@@ -85,6 +85,14 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return [{"name": platform.processor() or platform.machine(),
                  "cores": os.cpu_count(), "numpy": np.__version__}]
 
+    def set_num_threads(self, n):
+        from . import blas
+        return blas.set_num_threads(n)
+
+    def get_num_threads(self):
+        from . import blas
+        return blas.get_num_threads()
+
     # -- views ---------------------------------------------------------------------------
     @staticmethod
     def _np(v):

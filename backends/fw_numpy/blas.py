@@ -110,3 +110,47 @@ def axpby(a, x, b, y):
         return False
     f(x.size, a, _address(x), 1, b, _address(y), 1)
     return True
+
+
+# -- thread count (fw.set_num_threads / fw.get_num_threads) ---------------------------------------
+def _openblas_threads_fns():
+    """(set, get) ctypes functions of NumPy's OpenBLAS thread count, or None."""
+    for path in _libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", "_64", ""):
+                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                if set_ is not None and get is not None:
+                    set_.argtypes, set_.restype, get.restype = [ctypes.c_int], None, ctypes.c_int
+                    return set_, get
+    return None
+
+
+def set_num_threads(n):
+    """Limit NumPy's BLAS to n threads: through threadpoolctl where it is installed (it knows
+    every BLAS build), else through OpenBLAS's own call. False when neither can."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        fns = _openblas_threads_fns()
+        if fns is None:
+            return False
+        fns[0](n)
+        return True
+    threadpool_limits(limits=n, user_api="blas")
+    return True
+
+
+def get_num_threads():
+    """The thread count of NumPy's BLAS, or None when it cannot be read."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        fns = _openblas_threads_fns()
+        return None if fns is None else fns[1]()
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else None

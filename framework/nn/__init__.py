@@ -1,4 +1,5 @@
 """Layers, losses, initialisation and utilities with PyTorch's names (`torch.nn`)."""
 from .parameter import *  # noqa: F401,F403
 from .modules import *  # noqa: F401,F403
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, utils, parallel  # noqa: F401
+from .parallel import DataParallel  # noqa: F401

@@ -3,7 +3,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, 
                        ones_like, empty_like, full_like, arange, linspace, eye, rand, randn,
                        randint, randperm, normal, bernoulli, multinomial, manual_seed, seed,
                        initial_seed, Generator, default_generator, set_default_device,
-                       get_default_device)
+                       get_default_device, rand_like, randn_like, randint_like)
 from .elementwise import (add, sub, mul, div, true_divide, divide, multiply, subtract,
                           floor_divide, remainder, fmod, pow, float_power, maximum, minimum,
                           atan2, arctan2, eq, ne, lt, le, gt, ge, greater, greater_equal, less,
@@ -22,9 +22,9 @@ from .shape import (broadcast_to, cat, concat, concatenate, stack, hstack, vstac
                     tensor_split, pad, tril, triu, meshgrid, repeat_interleave, roll, flip,
                     fliplr, flipud, diagonal, diag, reshape, flatten, unflatten, squeeze,
                     unsqueeze, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis,
-                    narrow, select, unbind, as_strided)
+                    narrow, select, unbind, as_strided, broadcast_tensors, broadcast_shapes)
 from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
-                       masked_select)
+                       masked_select, index_add, index_copy, index_fill, masked_scatter)
 from .linalg import matmul, mm, bmm, dot, mv, outer, ger, einsum
 from .typed import FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor
 

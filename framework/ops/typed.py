@@ -1,7 +1,9 @@
 """The legacy typed constructors: `fw.FloatTensor([1, 2])`, `fw.LongTensor(2, 3)`.
 `isinstance(x, fw.FloatTensor)` is true for a float32 tensor, as in PyTorch."""
+import numpy as np
+
 from .. import dtypes as dt
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 
 
 class _TypedMeta(type):
@@ -12,7 +14,10 @@ class _TypedMeta(type):
         from .creation import tensor, zeros
         if not args:
             return zeros(0, dtype=cls.dtype, device=device)
-        if len(args) == 1 and not isinstance(args[0], int):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            if not isinstance(args[0], (Tensor, list, tuple, range, np.ndarray)):
+                raise TypeError(f"{cls.__name__}(): data must be a sequence (got "
+                                f"{type(args[0]).__name__})")
             return tensor(args[0], dtype=cls.dtype, device=device)
         return zeros(*args, dtype=cls.dtype, device=device)  # sizes: zero-filled, never stale
 

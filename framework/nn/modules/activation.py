@@ -275,3 +275,9 @@ class Softshrink(Module):
 class Hardshrink(Softshrink):
     def forward(self, input):
         return F.hardshrink(input, self.lambd)
+
+
+# PyTorch's path for MultiheadAttention (fw defines it beside the Transformer layers)
+from .transformer import MultiheadAttention  # noqa: E402
+MultiheadAttention.__module__ = __name__
+__all__.append("MultiheadAttention")

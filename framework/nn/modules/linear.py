@@ -5,9 +5,11 @@ from ... import ops
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .flatten import Identity
 from .module import Module
 
-__all__ = ["Linear", "Bilinear"]
+__all__ = ["Identity", "Linear", "Bilinear"]
+Identity.__module__ = __name__  # PyTorch's path for it, named in pickles
 
 
 def _param(shape, device, dtype):
@@ -69,3 +71,8 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """The Linear that PyTorch's MultiheadAttention uses for `out_proj` (a Linear by another
+    name, kept so that code and checkpoints naming it resolve)."""

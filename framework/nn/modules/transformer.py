@@ -13,7 +13,7 @@ from .. import init
 from ..parameter import Parameter
 from .container import ModuleList
 from .dropout import Dropout
-from .linear import Linear
+from .linear import Linear, NonDynamicallyQuantizableLinear
 from .module import Module
 from .normalization import LayerNorm
 
@@ -52,8 +52,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(ops.empty((3 * embed_dim,), **kw))
         else:
             self.register_parameter("in_proj_bias", None)
-        # PyTorch uses NonDynamicallyQuantizableLinear, a Linear by another name
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **kw)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
         if add_bias_kv:
             self.bias_k = Parameter(ops.empty((1, 1, embed_dim), **kw))
             self.bias_v = Parameter(ops.empty((1, 1, embed_dim), **kw))
