@@ -95,8 +95,8 @@ __kernel void layer_norm_grad_wb_final(__global T *gw, __global T *gb, __global 
 }
 
 // ---------------------------------------------------------------------------------------
-// Cross-entropy of rows of C logits against int64 class indices (checked by the caller;
-// `ignore` marks rows that count 0).
+// Cross-entropy of rows of C logits against int64 class indices (checked by the caller,
+// and never used to address memory out of the row; `ignore` marks rows that count 0).
 
 // Max of buf[0..wg) that keeps a NaN (as max does); every work-item gets it.
 inline T group_max(__local T *buf, T v) {
@@ -126,8 +126,10 @@ __kernel void cross_entropy(__global T *logp, __global T *loss, __global const T
     T ls = log(group_sum(buf, s));
     for (int i = lid; i < C; i += wg) lr[i] = (xr[i] - m) - ls;
     if (lid == 0) {
+        // a target out of [0, C) is the host's error to raise (check_index_range); the
+        // kernel never reads outside the row for it and writes NaN
         long k = t[row];
-        loss[row] = k == ignore ? (T)0 : ls - (xr[k] - m);
+        loss[row] = k == ignore ? (T)0 : (k < 0 || k >= C) ? (T)NAN : ls - (xr[k] - m);
     }
 }
 

@@ -22,7 +22,10 @@ inline int roff(const layout *d, int r) {
 // -- per-op accumulation --------------------------------------------------------------
 // ADD_op(a, c, v): fold value v into accumulator a (c: the compensation of Kahan sums).
 #ifdef IS_FLOAT
-#define ADD_sum(a, c, v) { T y_ = (v) - c; T t_ = a + y_; c = (t_ - a) - y_; a = t_; }
+// Once the sum is infinite (an inf in the data, or overflow) the compensation would be
+// inf - inf = NaN: it is dropped, so the sum stays +-inf as in PyTorch (NaN still spreads).
+#define ADD_sum(a, c, v) { T y_ = (v) - c; T t_ = a + y_;                                 \
+                           c = isfinite(t_) ? (t_ - a) - y_ : 0; a = t_; }
 #else
 #define ADD_sum(a, c, v) { a += (v); }
 #endif
@@ -211,12 +214,13 @@ __kernel void scan_rows(__global T *out, __global const T *x, const layout dk, i
 // -- softmax / log_softmax --------------------------------------------------------------
 // One pass keeps a running (max, sum of exp(x - max)), rescaling the sum when the max
 // grows; a second pass writes. A -inf never contributes (and never makes exp(-inf + inf)).
+// A +inf makes the sum NaN, hence the whole row, as PyTorch's exp(x - max) does (inf - inf).
 #ifdef IS_FLOAT
 inline T sm_scale(T old_m, T new_m) { return old_m == -INFINITY ? 0 : exp(old_m - new_m); }
 
 inline void sm_add(T *mm, T *ss, T v) {
-    if (v > *mm) { *ss = *ss * sm_scale(*mm, v) + 1; *mm = v; }
-    else if (v != -INFINITY) *ss += exp(v - *mm);  // a NaN lands here and spreads
+    if (v > *mm) { *ss = *ss * sm_scale(*mm, v) + (v == INFINITY ? (T)NAN : (T)1); *mm = v; }
+    else if (v != -INFINITY) *ss += exp(v - *mm);  // a NaN, or a second +inf, lands here
 }
 
 inline void sm_write(__global T *out, __global const T *x, int xb, int ob, int r0, int R,
