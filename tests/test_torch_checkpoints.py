@@ -156,7 +156,7 @@ def test_torch_reads_fw_torch_format(tmp_path, device):
            "i64": fw.tensor([2 ** 40]), "f64": fw.tensor([0.1], dtype=fw.float64),
            "b": fw.tensor([True]), "p": p, "nums": [1, 2.5, None, "s", (1, 2)],
            "dtype": fw.float64, "device": fw.device("cpu"), "req": fw.ones(2, requires_grad=True),
-           "empty": fw.zeros(0)}
+           "empty": fw.zeros(0), "size": fw.ones(2, 3).shape, "opencl": fw.device("opencl:1")}
     fw.save(obj, tmp_path / "x.pt", format="torch")
     out = torch.load(tmp_path / "x.pt", weights_only=True)
     for k in ["base", "t", "col", "i32", "i64", "f64", "b", "empty"]:
@@ -168,10 +168,12 @@ def test_torch_reads_fw_torch_format(tmp_path, device):
     np.testing.assert_array_equal(out["p"].detach().numpy(), as_np(p))
     assert out["nums"] == [1, 2.5, None, "s", (1, 2)]
     assert out["dtype"] is torch.float64 and out["device"] == torch.device("cpu")
+    assert out["size"] == torch.Size([2, 3]) and out["opencl"] == torch.device("opencl:1")
     assert out["req"].requires_grad and out["base"].device.type == "cpu"
     # and fw reads its own file back
     back = fw.load(tmp_path / "x.pt")
     assert back["dtype"] is fw.float64 and isinstance(back["p"], nn.Parameter)
+    assert back["size"] == (2, 3) and back["opencl"] == fw.device("opencl:1")
     np.testing.assert_array_equal(as_np(back["t"]), as_np(obj["t"]))
 
 

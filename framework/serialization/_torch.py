@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..device import device as Device
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from . import _unpickler as U
 
 _TORCH_STORAGE = {"float32": "FloatStorage", "float64": "DoubleStorage", "int32": "IntStorage",
@@ -74,9 +74,13 @@ class _Pickler(pickle._Pickler):
     def save_device(self, d):
         self.save_reduce(_Global("torch", "device"), (str(d),), obj=d)
 
+    def save_size(self, s):
+        self.save_reduce(_Global("torch", "Size"), (tuple(s),), obj=s)
+
     dispatch[_Global] = save_name
     dispatch[dt.dtype] = save_dtype
     dispatch[Device] = save_device
+    dispatch[Size] = save_size
 
     def persistent_id(self, obj):
         if type(obj) is _OutStorage:
@@ -160,7 +164,7 @@ def load_zip(data, where, map_location, weights_only):
         if len(raw) < st.numel * size:
             raise RuntimeError(f"fw.load: {where} is damaged: storage '{st.key}' has "
                                f"{len(raw)} bytes, {st.numel * size} expected")
-        return raw[:st.numel * size]
+        return memoryview(raw)[:st.numel * size]  # no copy: from_bytes makes the one copy
 
     loader = U.Loader(where, read, map_location, weights_only, order)
     return _unpickle(io.BytesIO(entry(pkls[0])), loader)
