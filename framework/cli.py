@@ -142,7 +142,7 @@ def _versions():
             if d.metadata["Name"]}
 
 
-_NOT_A_PLUGIN = ("declares no entry point in the 'fw.backends' or 'fw.plugins' group")
+_NO_EPS = "no entry point in the 'fw.backends' or 'fw.plugins' group"
 
 
 @plugins_group.command("install")
@@ -195,7 +195,7 @@ def _refuse_non_plugins(strays, done, before, plugin_dists, verbose):
     kept = [done[k][0] for k in strays if k in before]
     if fresh:
         _pip(["uninstall", "-y", *fresh], verbose)
-    msg = f"not an fw plugin: {', '.join(names)} {_NOT_A_PLUGIN}."
+    msg = f"{', '.join(names)}: not an fw plugin (declares {_NO_EPS})."
     if fresh:
         msg += f" Uninstalled again: {', '.join(fresh)}."
     if kept:
@@ -229,7 +229,7 @@ def _dist_to_remove(name, eps):
             raise click.ClickException(f"no fw plugin or distribution named '{name}' is "
                                        "installed (see 'fw plugins list')") from None
         raise click.ClickException(f"'{name}' is not an fw plugin: its distribution "
-                                   f"{_NOT_A_PLUGIN}; 'fw plugins uninstall' removes fw plugins "
+                                   f"declares {_NO_EPS}; 'fw plugins uninstall' removes fw plugins "
                                    "only (use pip for other packages)")
     if dist == "?":
         raise click.ClickException(f"plugin '{name}' belongs to no installed distribution")
@@ -254,14 +254,15 @@ def plugins_uninstall(names, yes, verbose):
     removed: any other name is an error, and nothing is removed."""
     eps = plugins.registry.entry_points()
     dists = list(dict.fromkeys(_dist_to_remove(name, eps) for name in names))
+    removed = {_canon(d) for d in dists}
+    # read now: an entry point's distribution metadata is gone once pip has removed it
+    gone = sorted({ep.name for ep in eps if _canon(plugins._dist_name(ep) or "") in removed})
     _pip(["uninstall", "-y", *dists], verbose)
     left = {_canon(d) for d in map(plugins._dist_name, plugins.registry.entry_points()) if d}
     stuck = [d for d in dists if _canon(d) in left]
     if stuck:
         raise click.ClickException(f"pip did not remove {', '.join(stuck)} (outside this "
                                    "environment?); run with -v to see its output")
-    gone = sorted({ep.name for ep in eps if _canon(plugins._dist_name(ep) or "") in
-                   {_canon(d) for d in dists}})
     click.echo("removed plugins: " + ", ".join(gone))
 
 

@@ -260,3 +260,57 @@ def test_domain_list_cuts_summaries_at_a_word(monkeypatch):
 def test_every_builtin_transform_has_a_summary():
     recs = json.loads(invoke("transforms", "list", "--json").stdout)
     assert len(recs) > 20 and [r["name"] for r in recs if not r["summary"]] == []
+
+
+# -- install's report, with a fake pip ----------------------------------------------------
+
+def _fake_install(monkeypatch, before, installed, records):
+    """pip "installs" `installed` [(name, version, requested)]; `records` are what
+    `fw plugins list --json` says afterwards. Returns the pip calls."""
+    calls = []
+
+    def pip(args, verbose):
+        calls.append(args)
+        if "--report" in args:
+            items = [{"metadata": {"name": n, "version": v}, "requested": req}
+                     for n, v, req in installed]
+            with open(args[args.index("--report") + 1], "w") as f:
+                json.dump({"install": items}, f)
+
+    monkeypatch.setattr(cli, "_pip", pip)
+    monkeypatch.setattr(cli, "_versions", lambda: before)
+    monkeypatch.setattr(cli, "_plugin_records", lambda: records)
+    return calls
+
+
+def _rec(name, dist, version):
+    return {"name": name, "kind": "domain", "dist": dist, "version": version, "status": "ok",
+            "error": None, "provides": [f"model:{name}"]}
+
+
+def test_install_says_installed_updated_or_reinstalled(monkeypatch):
+    _fake_install(monkeypatch, {"fw-a": "1.0", "fw-b": "1.0"},
+                  [("fw_a", "1.0", True), ("fw-b", "2.0", True), ("fw-c", "0.3", False)],
+                  [_rec("a", "fw_a", "1.0"), _rec("b", "fw-b", "2.0"), _rec("c", "fw-c", "0.3")])
+    r = CliRunner().invoke(main, ["plugins", "install", "fw-a", "fw-b"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == [
+        "plugin a (domain, fw_a 1.0) reinstalled: ok; provides model:a",
+        "plugin b (domain, fw-b 2.0) updated from 1.0: ok; provides model:b",
+        "plugin c (domain, fw-c 0.3) installed as a dependency: ok; provides model:c"]
+    _fake_install(monkeypatch, {"fw-a": "1.0"}, [], [])
+    r = CliRunner().invoke(main, ["plugins", "install", "fw-a"])
+    assert r.exit_code == 0 and "nothing was installed: every requirement is already" in r.stdout
+
+
+def test_install_of_a_non_plugin_fails_and_rolls_back(monkeypatch):
+    calls = _fake_install(monkeypatch, {"scikit-learn": "1.5"},
+                          [("scikit-learn", "1.6", True), ("requests", "2.0", True),
+                           ("idna", "3.0", False)], [])
+    r = CliRunner().invoke(main, ["plugins", "install", "-U", "scikit-learn", "requests"])
+    assert r.exit_code == 1
+    assert calls[1:] == [["uninstall", "-y", "requests"]]   # what this command installed
+    assert ("scikit-learn, requests: not an fw plugin (declares no entry point in the "
+            "'fw.backends' or 'fw.plugins' group). Uninstalled again: requests. Installed before "
+            "this command, so left installed: scikit-learn. Installed with it by pip and left "
+            "installed: idna.") in " ".join(r.stderr.split())

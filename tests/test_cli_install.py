@@ -35,30 +35,59 @@ def fw_register_datasets(register):
 '''
 
 
+NOT_A_PLUGIN = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "fw-notaplugin"
+version = "0.0.1"
+"""
+
+
 def fw(*args):
     return subprocess.run([sys.executable, "-m", "framework.cli", *args], capture_output=True,
                           text=True)
 
 
 def test_install_reports_the_new_plugin_and_uninstall_removes_it(tmp_path):
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    (tmp_path / "fw_tinyplugin.py").write_text(textwrap.dedent(MODULE))
+    tiny, other = tmp_path / "tiny", tmp_path / "other"
+    tiny.mkdir(), other.mkdir()
+    (tiny / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tiny / "fw_tinyplugin.py").write_text(textwrap.dedent(MODULE))
+    (other / "pyproject.toml").write_text(textwrap.dedent(NOT_A_PLUGIN))
     try:
-        r = fw("plugins", "install", str(tmp_path))
-        assert r.returncode == 0, r.stderr
-        assert "plugin tiny (domain, fw-tinyplugin 0.0.1): ok; provides dataset:Tiny" in r.stdout
+        # the plugin is installed; the other distribution is not a plugin and is rolled back
+        r = fw("plugins", "install", str(tiny), str(other))
+        assert r.stdout == "plugin tiny (domain, fw-tinyplugin 0.0.1) installed: ok; provides " \
+                           "dataset:Tiny\n"
+        assert r.returncode == 1
+        assert "fw-notaplugin: not an fw plugin (declares no entry point in the 'fw.backends' " \
+               "or 'fw.plugins' group). Uninstalled again: fw-notaplugin." in r.stderr
+        assert "Successfully installed" not in r.stderr           # pip's output: only with -v
+        assert _installed("fw-notaplugin") is False and _installed("fw-tinyplugin")
         listed = fw("datasets", "list")
         assert "Tiny" in listed.stdout and "A data set of three numbers." in listed.stdout
     finally:
         r = fw("plugins", "uninstall", "tiny")
+        if _installed("fw-notaplugin"):
+            subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "fw-notaplugin"])
     assert r.returncode == 0, r.stderr
     assert "removed plugins: tiny" in r.stdout
     assert "Tiny" not in fw("datasets", "list").stdout
 
 
+def _installed(dist):
+    code = f"import importlib.metadata as md; md.distribution({dist!r})"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
 def test_builtin_plugins_cannot_be_uninstalled():
     r = fw("plugins", "uninstall", "numpy")
     assert r.returncode != 0 and "built into fw" in r.stderr
+    r = fw("plugins", "uninstall", "nosuchplugin")
+    assert r.returncode == 1 and "no fw plugin or distribution named 'nosuchplugin'" in r.stderr
 
 
 def test_a_failed_install_is_a_clear_error(tmp_path):

@@ -202,7 +202,8 @@ def test_fw_plugins_list_shows_every_failure(plugin_dir):
     assert "'off'" not in r.stderr
     # sys.exit() at import is a failure like any other; what a plugin prints goes to stderr
     exits = by["exits", "fw-exits"]
-    assert exits["status"] == "failed" and exits["error"] == "SystemExit: the plugin called sys.exit(3)"
+    assert exits["status"] == "failed"
+    assert exits["error"] == "SystemExit: the plugin called sys.exit(3)"
     assert by["chatty", "fw-chatty"]["status"] == "ok"
     assert "hello from a careless plugin" in r.stderr and "raw bytes from a careless" in r.stderr
 
@@ -712,7 +713,8 @@ def test_get_by_name(monkeypatch):
 
     module(monkeypatch, "fwt_u_named", fw_register_datasets=fw_register_datasets,
            fw_register_models=fw_register_models, fw_register_transforms=fw_register_transforms)
-    monkeypatch.setattr(plugins, "registry", Registry([NUMPY_EP, ep("named", "fwt_u_named", "fw.plugins")]))
+    reg = Registry([NUMPY_EP, ep("named", "fwt_u_named", "fw.plugins")])
+    monkeypatch.setattr(plugins, "registry", reg)
     ds = plugins.get_dataset("Toy", 5, scale=2)
     assert isinstance(ds, Toy) and (ds.n, ds.scale) == (5, 2)
     assert plugins.get_model("tiny_mlp", hidden=3).weight.shape == (3, 2)
