@@ -617,6 +617,22 @@ for _name, _d in (("float", dt.float32), ("double", dt.float64), ("int", dt.int3
     _cast_method(_name, _d)
 
 
+def missing_dtype(name):
+    """A cast to a dtype fw does not have yet: a clear error, never a silent float32."""
+    raise NotImplementedError(f"fw has no {name} dtype yet (16-bit floats are planned, with "
+                              "mixed precision); keep float32, or use float64 with .double()")
+
+
+@method
+def half(self, memory_format=None):
+    missing_dtype("float16")
+
+
+@method
+def bfloat16(self, memory_format=None):
+    missing_dtype("bfloat16")
+
+
 @method
 def clone(self, memory_format=None):
     from .shape import contiguous_copy

@@ -367,6 +367,14 @@ class Module:
     def double(self):
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
+    def half(self):
+        from ...ops.creation import missing_dtype
+        missing_dtype("float16")
+
+    def bfloat16(self):
+        from ...ops.creation import missing_dtype
+        missing_dtype("bfloat16")
+
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
 
