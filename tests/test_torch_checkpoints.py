@@ -294,3 +294,75 @@ def test_checkpoint_from_a_missing_device_needs_map_location():
         fw_load(data)
     out = fw_load(data, map_location="cpu")
     assert out["w"].tolist() == [1.0, 1.0]
+
+
+def test_any_archive_name_and_big_endian():
+    data = torch_bytes({"f": torch.tensor([1.5, -2.0]), "i": torch.tensor([1, 2 ** 40]),
+                        "h": torch.tensor([0.5], dtype=torch.float16)})
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    sizes = {}  # storage key -> element size, from the pickle's storage types
+    for key, name in [("0", "f4"), ("1", "i8"), ("2", "f2")]:
+        sizes[key] = np.dtype(name)
+    with zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            body = src.read(name)
+            new = name.replace("archive/", "my_model/")
+            if name.endswith("byteorder"):
+                body = b"big"
+            elif "/data/" in name:
+                body = np.frombuffer(body, sizes[name.rsplit("/", 1)[1]]).byteswap().tobytes()
+            dst.writestr(new, body)
+    got = fw_load(out.getvalue())
+    assert got["f"].tolist() == [1.5, -2.0] and got["i"].tolist() == [1, 2 ** 40]
+    assert got["h"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize("protocol", [3, 5])
+@pytest.mark.parametrize("legacy", FORMATS)
+def test_pickle_protocols(protocol, legacy):
+    buf = io.BytesIO()
+    obj = {"w": torch.arange(4.0)[1:], "raw": bytearray(b"\x00\x01"), "b": b"xy"}
+    torch.save(obj, buf, pickle_protocol=protocol, _use_new_zipfile_serialization=not legacy)
+    out = fw_load(buf.getvalue())
+    assert out["w"].tolist() == [1.0, 2.0, 3.0] and out["raw"] == bytearray(b"\x00\x01")
+    assert out["b"] == b"xy"
+
+
+def test_complex_tensors_are_refused_by_name():
+    with pytest.raises(RuntimeError, match="ComplexFloat") as e:
+        fw_load(torch_bytes({"c": torch.ones(2, dtype=torch.complex64)}))
+    assert "BytesIO" in str(e.value)
+
+
+def test_forged_lengths_allocate_nothing():
+    # BYTEARRAY8 with a length of 2**60: pickle's own unpickler would allocate it first
+    forged = pickle.PROTO + b"\x05" + pickle.BYTEARRAY8 + (2 ** 60).to_bytes(8, "little") + b"ab."
+    data = _rewrite_pickle(torch_bytes({}), lambda b: forged)
+    with pytest.raises(pickle.UnpicklingError, match="truncated"):
+        fw_load(data)
+    # a tensor whose size reaches past its storage
+    data = _rewrite_pickle(torch_bytes({"w": torch.ones(2)}),
+                           lambda b: b.replace(b"K\x02\x85", b"J\x00\x00\x00\x40\x85"))
+    with pytest.raises(RuntimeError, match="past the end of its storage"):
+        fw_load(data)
+
+
+@pytest.mark.parametrize("legacy", FORMATS)
+def test_damaged_pickles_give_clear_errors(legacy):
+    # random byte flips in the pickle: a clear error naming the file, or a successful load
+    base = torch.arange(6.0).reshape(2, 3)
+    data = torch_bytes({"a": base, "t": base.t(), "p": torch.nn.Parameter(torch.ones(2)),
+                        "n": [1, 2.5, "x", b"b"], "np": np.arange(3), "h": torch.ones(2).half()},
+                       legacy)
+    pkl = data if legacy else zipfile.ZipFile(io.BytesIO(data)).read("archive/data.pkl")
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        b = bytearray(pkl)
+        for j in rng.integers(0, len(b), size=rng.integers(1, 4)):
+            b[j] = rng.integers(0, 256)
+        f = io.BytesIO(bytes(b) if legacy else _rewrite_pickle(data, lambda _: bytes(b)))
+        f.name = "ckpt.pt"
+        try:
+            fw.load(f)
+        except (RuntimeError, pickle.UnpicklingError) as e:
+            assert "ckpt.pt" in str(e)

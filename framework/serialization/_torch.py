@@ -12,6 +12,7 @@ storage as an int64 element count and its bytes.
 import io
 import pickle
 import pickletools
+import struct
 import zipfile
 from collections import OrderedDict
 
@@ -173,8 +174,8 @@ def load_zip(data, where, map_location, weights_only):
 def _unpickle(f, loader):
     try:
         return U.Unpickler(f, loader).load()
-    except (EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError,
-            pickle.UnpicklingError) as e:
+    except (EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError, OverflowError,
+            struct.error, pickle.UnpicklingError) as e:
         if isinstance(e, pickle.UnpicklingError) and str(e).startswith("fw.load"):
             raise
         raise pickle.UnpicklingError(f"fw.load: {loader.where} is damaged: its pickle can't be "
@@ -182,8 +183,13 @@ def _unpickle(f, loader):
 
 
 def is_legacy(data):
-    # protocol 2, then LONG1 with the 10-byte magic number
-    return data[:4] == b"\x80\x02\x8a\x0a" and int.from_bytes(data[4:14], "little") == LEGACY_MAGIC
+    """A legacy checkpoint starts with a pickle of the magic number (any protocol)."""
+    if data[:1] != b"\x80":
+        return False
+    try:
+        return U.Unpickler(io.BytesIO(data[:64]), U.Loader("", None, None, True)).load() == LEGACY_MAGIC
+    except Exception:  # not a pickle of a number: not a legacy checkpoint
+        return False
 
 
 def load_legacy(data, where, map_location, weights_only):

@@ -402,3 +402,14 @@ class Unpickler(pickle._Unpickler):
         super().load_build()
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    def load_bytearray8(self):
+        # pickle's own allocates the stated length before reading: a forged length is a
+        # huge allocation. Read first, then check.
+        n = int.from_bytes(self.read(8), "little")
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError(f"fw.load: {self.loader.where} is truncated")
+        self.append(bytearray(data))
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
