@@ -9,7 +9,8 @@ __all__ = ["is_available", "device_count", "is_initialized", "init", "manual_see
            "manual_seed_all", "seed", "seed_all", "synchronize", "empty_cache",
            "current_device", "set_device", "get_device_name", "memory_allocated",
            "max_memory_allocated", "memory_reserved", "max_memory_reserved",
-           "reset_peak_memory_stats", "is_bf16_supported"]
+           "reset_peak_memory_stats", "is_bf16_supported", "FloatTensor", "DoubleTensor",
+           "IntTensor", "LongTensor", "BoolTensor"]
 
 
 def _no_cuda():
@@ -91,3 +92,19 @@ def max_memory_reserved(device=None):
 
 def reset_peak_memory_stats(device=None):
     """No CUDA memory statistics to reset."""
+
+
+class _CudaTensorType(type):
+    """`fw.cuda.FloatTensor` and friends: names programs test against; no tensor is one,
+    and making one raises, as in PyTorch built without CUDA."""
+
+    def __instancecheck__(cls, obj):
+        return False
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError(f"type fw.cuda.{cls.__name__} not available: fw has no CUDA device")
+
+
+FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor = (
+    _CudaTensorType(n, (), {}) for n in ("FloatTensor", "DoubleTensor", "IntTensor",
+                                         "LongTensor", "BoolTensor"))

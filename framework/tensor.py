@@ -123,11 +123,13 @@ class Tensor:
         idx = self._be.device.index
         return -1 if self._be.device.type == "cpu" else (idx or 0)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
         if dtype is None:
             return _TYPE_NAMES[self.dtype]
         if isinstance(dtype, str):
-            dtype = {v: k for k, v in _TYPE_NAMES.items()}[dtype]
+            dtype = _dtype_of_type_name(dtype)
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), dt.dtype):
+            dtype = dtype.dtype  # a typed class: x.type(fw.LongTensor)
         return self.to(dtype)
 
     def _dim(self, d, ndim=None):
@@ -405,6 +407,18 @@ _function._Tensor = Tensor
 
 _TYPE_NAMES = {dt.float32: "fw.FloatTensor", dt.float64: "fw.DoubleTensor",
                dt.int32: "fw.IntTensor", dt.int64: "fw.LongTensor", dt.bool: "fw.BoolTensor"}
+
+
+def _dtype_of_type_name(name):
+    """The dtype of a type name: 'fw.LongTensor', or 'torch.LongTensor' as ported code says."""
+    short = name.split(".", 1)[1] if name.startswith(("fw.", "torch.")) else None
+    if short is not None and short.startswith("cuda."):
+        raise RuntimeError(f"type {name} is not available: fw has no CUDA device (its GPU "
+                           "devices are 'opencl' and 'vulkan')")
+    for d, n in _TYPE_NAMES.items():
+        if short == n[3:]:
+            return d
+    raise ValueError(f"invalid type: {name!r}")
 
 
 def method(fn=None, name=None):

@@ -223,18 +223,32 @@ def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
+def _size_kwarg(size, kwargs, name):
+    """new_zeros(2, 3) or new_zeros(size=(2, 3)), as PyTorch takes both."""
+    if "size" in kwargs:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (kwargs.pop("size"),)
+    if kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return size
+
+
 @method
-def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _size_kwarg(size, kwargs, "new_zeros")
     return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @method
-def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _size_kwarg(size, kwargs, "new_ones")
     return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @method
-def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _size_kwarg(size, kwargs, "new_empty")
     return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
