@@ -33,6 +33,33 @@ MAX_BATCH = 512          # dispatches per submit
 MAX_CHECKS = 64          # deferred index checks between two host waits
 WG = 64                  # work-group size of 1-D kernels
 FEATURES = ("shader-f64", "shader-int64", "shader-float32-atomic")
+# Loop iterations one invocation may run, all its loops together. Mesa's llvmpipe (lavapipe)
+# ends every loop of an invocation once 65,535 iterations have run in total (gallivm's
+# LP_MAX_TGSI_LOOP_ITERATIONS), silently: a kernel that loops longer gives wrong answers.
+# Each kernel bounds its own loops well below this (a `for` of k trips counts k + 1), and
+# real GPUs are better served by that parallelism too.
+LOOP_TRIPS = 65535
+CHUNK = 4096            # elements one invocation walks in a row loop (rows, arg, scan)
+
+
+class Limits:
+    """The limits fw's kernels are sized against, in one place (tests derive sizes from
+    them): work-groups per dispatch dimension, bytes of one buffer and of one storage
+    binding, storage buffers per kernel, invocations per work-group, loop iterations per
+    invocation."""
+    __slots__ = ("groups_per_dim", "buffer_size", "binding_size", "bindings", "invocations",
+                 "loop_trips")
+
+    def __init__(self, lim):
+        self.groups_per_dim = lim["max-compute-workgroups-per-dimension"]
+        self.buffer_size = lim["max-buffer-size"]
+        self.binding_size = lim["max-storage-buffer-binding-size"]
+        self.bindings = lim["max-storage-buffers-per-shader-stage"]
+        self.invocations = lim["max-compute-invocations-per-workgroup"]
+        self.loop_trips = LOOP_TRIPS
+
+    def __repr__(self):
+        return "Limits(" + ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__) + ")"
 
 # -- adapters ----------------------------------------------------------------------------
 _adapters = None
@@ -158,9 +185,8 @@ class Pool:
         self.live = 0
         self.cached = 0
         self.lock = threading.RLock()  # __del__ may run inside alloc
-        lim = rt.limits
-        self.max_bind = lim["max-storage-buffer-binding-size"]
-        self.max_buf = lim["max-buffer-size"]
+        self.max_bind = rt.lim.binding_size
+        self.max_buf = rt.lim.buffer_size
         self.cache_limit = 1 << 30
 
     def alloc(self, nbytes):
@@ -275,7 +301,8 @@ class Runtime:
         self.i64 = "shader-int64" in self.features and not os.environ.get("FW_VULKAN_NO_INT64")
         self.f32_atomic = ("shader-float32-atomic" in self.features
                            and not os.environ.get("FW_VULKAN_NO_F32_ATOMIC"))
-        self.max_groups = self.limits["max-compute-workgroups-per-dimension"]
+        self.lim = Limits(self.limits)
+        self.max_groups = self.lim.groups_per_dim
         align = max(self.limits["min-uniform-buffer-offset-alignment"], META_SIZE)
         self.meta_stride = align
         U = wgpu.BufferUsage

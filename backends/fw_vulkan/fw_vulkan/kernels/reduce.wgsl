@@ -11,16 +11,21 @@ fn load(j: i32) -> $A { let v = src[j]; return $LOAD; }
 
 var<workgroup> part: array<$A, 64>;
 
-// One work-group per row: each item strides over the row, then a tree in shared memory.
+// One work-group per (row, chunk): x[1] = G chunks per row of x[2] elements each (G = 1
+// unless a row is longer than a chunk); out[row * G + chunk] gets the chunk's value, and
+// the host reduces those partials by another pass. Each item strides over its chunk (a
+// bounded loop: see runtime.LOOP_TRIPS), then a tree in shared memory.
 @compute @workgroup_size(64)
 fn rows(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) l: u32) {
-    let row = w.x + w.y * nw.x;
-    let R = u32(xi(0u));
+    let wid = w.x + w.y * nw.x;
+    let G = u32(xi(1u));
     var acc = $IDENT;
-    if (row < m.n) {
-        let base = at(0u, row);
-        for (var r = l; r < R; r += 64u) { acc = combine(acc, load(base + at2(1u, r))); }
+    if (wid < m.n) {
+        let r0 = (wid % G) * u32(xi(2u));
+        let r1 = min(u32(xi(0u)), r0 + u32(xi(2u)));
+        let base = at(0u, wid / G);
+        for (var r = r0 + l; r < r1; r += 64u) { acc = combine(acc, load(base + at2(1u, r))); }
     }
     part[l] = acc;
     workgroupBarrier();
@@ -28,7 +33,7 @@ fn rows(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
         if (l < s) { part[l] = combine(part[l], part[l + s]); }
         workgroupBarrier();
     }
-    if (l == 0u && row < m.n) { out[row] = part[0]; }
+    if (l == 0u && wid < m.n) { out[wid] = part[0]; }
 }
 
 // One item per row (short rows, many of them).
