@@ -4,9 +4,11 @@ from framework.device import View
 
 from .layout import pack
 
+SERIAL = 1024  # elements per dispatch of the serial scatter-add (~20 loop trips each)
+
 
 class IndexOps:
-    def _index_meta(self, index, dim, out, other, zero_out_dim):
+    def _index_meta(self, index, dim, out, other, zero_out_dim, span=()):
         """Layout over the index's shape: slot 0 = out, 1 = index, 2 = `other`, with dim's
         stride 0 in the operand the index addresses (out for scatter, other for gather)."""
         nd = len(index.shape)
@@ -20,7 +22,7 @@ class IndexOps:
         return pack(index.shape, (strides(out, zero_out_dim), index.strides,
                                   strides(other, not zero_out_dim)),
                     (out.offset, index.offset, other.offset),
-                    x=(addressed.strides[dim], addressed.shape[dim]))
+                    x=(addressed.strides[dim], addressed.shape[dim]) + span)
 
     # gather / scatter: kernel hooks of framework/buffer_backend.py (0-dim and empty cases)
     def _gather_kernel(self, out, x, dim, index):
@@ -38,8 +40,13 @@ class IndexOps:
         else:
             k, serial = self.rt.kernel("index.wgsl", "scatter", 3,
                                        (("B", self.bits(out.dtype)), ("I", itype))), False
-        self.launch(k, (out, src, index), meta, 1 if serial else index.numel,
-                    1 if serial else 64)
+        if not serial:
+            self.launch(k, (out, src, index), meta, index.numel)
+            return
+        n = index.numel
+        for i in range(0, n, SERIAL):  # ranges in order: each dispatch's loop stays bounded
+            meta = self._index_meta(index, dim, out, src, True, (i, min(n, i + SERIAL)))
+            self.launch(k, (out, src, index), meta, 1, 1)
 
     def _scatter_add_kernel(self, dtype, itype):
         """(kernel, serial) of scatter-add for `dtype` with index type `itype`."""

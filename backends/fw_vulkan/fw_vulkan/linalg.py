@@ -2,7 +2,11 @@
 (16 x 16 tiles, one output each, for thin products); operands read through their strides
 (transposed, sliced and batch-broadcast views cost nothing). The fused op `matmul_bias`
 (used by `linear`) adds the bias in the kernels' write-back."""
+import itertools
+
 from .layout import pack
+
+KCHUNK = 16 * 1024  # K per dispatch: 1024 steps of 16, ~23 loop trips each
 
 
 class LinalgOps:
@@ -25,17 +29,23 @@ class LinalgOps:
         pad = 1 if self.isize(a.dtype) == 4 else 0  # work-group row padding, see matmul.wgsl
         kern = self.rt.kernel("matmul.wgsl", entry, 4, (("T", self.wtype(a.dtype)), ("P", pad)))
         lim = self.rt.max_groups
-        gx, gy = -(-m // tile), -(-n // tile)
-        if gx > lim or gy > lim:
-            raise RuntimeError(f"vulkan backend: matmul output {n} x {m} exceeds the dispatch "
-                               f"limit of {self.rt.name}")
+        span = lim * tile  # output rows (columns) one dispatch covers
         mems = [out.buf.mem, a.buf.mem, b.buf.mem, (out if bias is None else bias).buf.mem]
         bx = (0, 0, 0) if bias is None else (bias.offset, bias.strides[0], 1)
-        for b0 in range(0, nb, lim):
-            meta = pack((), (), (a.offset, b.offset, bx[0]), x=(n, m, k, b0) + bx[1:], n=0)
+        # Dispatches by batches, row and column blocks of at most `lim` work-groups, and K in
+        # slices of KCHUNK added up in out (the K loop stays within LOOP_TRIPS).
+        for b0, r0, c0, k0 in itertools.product(range(0, nb, lim), range(0, n, span),
+                                                range(0, m, span), range(0, k, KCHUNK)):
+            kk = min(KCHUNK, k - k0)
+            meta = pack((), (), (a.offset + k0 * a.strides[-1], b.offset + k0 * b.strides[-2],
+                                 bx[0], c0),
+                        x=(n, m, kk, b0) + (bx[1:] if k0 == 0 else (0, 0)) + (int(k0 > 0), r0),
+                        n=0)
             meta = _with_strides(meta, (sa, a.strides[-2], a.strides[-1]),
                                  (sb, b.strides[-2], b.strides[-1]))
-            self.rt.dispatch(kern, mems, meta, (gx, gy, min(lim, nb - b0)))
+            groups = (-(-min(span, m - c0) // tile), -(-min(span, n - r0) // tile),
+                      min(lim, nb - b0))
+            self.rt.dispatch(kern, mems, meta, groups)
         return out
 
 

@@ -21,8 +21,13 @@ import numpy as np
 
 from framework import dtypes as dt
 
+from framework.buffer_backend import BufferBackend
+from framework.device import Backend
+from framework.fused.nn_ops import NNOps
+
 from .layout import pack
 from .reduce import _INF
+from .runtime import CHUNK
 
 
 def _params(n, ints=(), floats=()):
@@ -45,7 +50,52 @@ def _check_index(*sizes):
         raise RuntimeError("vulkan backend: conv/pool sizes beyond 32-bit indexing")
 
 
+def _wide(kernel, stride=(1, 1), dilation=(1, 1)):
+    """Whether a window is too large for one invocation's loops (runtime.LOOP_TRIPS): a
+    forward item loops over the KH x KW cells, a gradient item over the windows that
+    cover its pixel. Such ops take fw's composed defaults instead."""
+    cover = 1
+    for k, s, d in zip(kernel, stride, dilation):
+        cover *= -(-((k - 1) * d + 1) // s) + 2
+    return max(kernel[0] * (kernel[1] + 2), cover) > 4 * CHUNK
+
+
 class VKNNOps:
+    # -- windows too large for the kernels' loops take fw's composed defaults ------------
+    def _windowed(self, name, wide, *args):
+        return getattr(NNOps if wide else BufferBackend, name)(self, *args)
+
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        return self._windowed("conv2d", _wide(weight.shape[2:], stride, dilation), x, weight,
+                              bias, stride, padding, dilation, groups)
+
+    def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
+        return self._windowed("conv2d_grad_input", _wide(weight.shape[2:], stride, dilation),
+                              grad, weight, input_shape, stride, padding, dilation, groups)
+
+    def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
+        return self._windowed("conv2d_grad_weight", _wide(weight_shape[2:], stride, dilation),
+                              grad, x, weight_shape, stride, padding, dilation, groups)
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        return self._windowed("max_pool2d", _wide(kernel, stride, dilation), x, kernel, stride,
+                              padding, dilation, ceil_mode)
+
+    def max_pool2d_grad(self, grad, indices, input_shape, kernel, stride, padding, dilation):
+        return self._windowed("max_pool2d_grad", _wide(kernel, stride, dilation), grad, indices,
+                              input_shape, kernel, stride, padding, dilation)
+
+    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                   divisor_override):
+        return self._windowed("avg_pool2d", _wide(kernel, stride), x, kernel, stride, padding,
+                              ceil_mode, count_include_pad, divisor_override)
+
+    def avg_pool2d_grad(self, grad, input_shape, kernel, stride, padding, ceil_mode,
+                        count_include_pad, divisor_override):
+        return self._windowed("avg_pool2d_grad", _wide(kernel, stride), grad, input_shape,
+                              kernel, stride, padding, ceil_mode, count_include_pad,
+                              divisor_override)
+
     def _nn_kernel(self, file, entry, nbuf, dtype, extra=()):
         helper, subs = self._helpers(dtype)
         subs += (("NEGINF", _INF[self.wtype(dtype)][0]), ("I", self.wtype(dt.int64))) + extra
@@ -124,6 +174,9 @@ class VKNNOps:
         kst = tuple(s for i, s in enumerate(v.strides) if i != dim)
         okst = tuple(s for i, s in enumerate(out.strides) if i != dim)
         M, R = v.numel // v.shape[dim], v.shape[dim]
+        if R > 64 * CHUNK:  # the rows kernel's loops would run past the bound
+            self._copy(out, (Backend.log_softmax if log else Backend.softmax)(self, v, dim))
+            return
         meta = pack(ks, (kst, okst), (v.offset, 0),
                     x=(R, v.strides[dim], out.strides[dim], int(log)), n=M)
         rows = R >= 64 or M < 256
@@ -167,7 +220,8 @@ class VKNNOps:
                 and -2**31 <= ignore_index < 2**31)
 
     def cross_entropy(self, x, target, ignore_index, reduction):
-        if not self._ce_ok(x, target, ignore_index):
+        # ce_loss is one work-group: beyond 64 * CHUNK samples its loop would run too long
+        if not self._ce_ok(x, target, ignore_index) or x.shape[0] > 64 * CHUNK:
             return super().cross_entropy(x, target, ignore_index, reduction)
         N, C = x.shape
         _check_index(N * C)

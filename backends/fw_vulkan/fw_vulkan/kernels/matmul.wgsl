@@ -1,7 +1,10 @@
 // Batched matmul. A is (n, k) with strides slot 0 = (batch, row, k), B is (k, m) with
 // slot 1 = (batch, k, col); offsets off[0], off[1]; x = (n, m, k, first batch, bias
-// stride, has bias). Out is contiguous (batch, n, m); with x[5] != 0 the bias (m,) at
-// off[2] is added per column as the outputs are written (the fused matmul_bias). Two entry points (linalg.py picks one per product):
+// stride, has bias, accumulate, first row); off[3] = first column (the host splits
+// outputs beyond one dispatch's work-groups into blocks). Out is contiguous (batch, n, m); with x[5] != 0 the bias
+// (m,) at off[2] is added per column as the outputs are written (the fused matmul_bias);
+// with x[6] != 0 the products are added to out (the host splits a long K into slices, so
+// that no invocation loops past runtime.LOOP_TRIPS). Two entry points (linalg.py picks one per product):
 //   matmul   - 64 x 64 output tile per 16 x 16 work-group, a 4 x 4 block of outputs per
 //              invocation kept in registers, K staged through work-group memory 16 deep;
 //   matmul16 - 16 x 16 tile, one output per invocation (thin products: more work-groups).
@@ -15,6 +18,13 @@
 fn bias_at(col: i32) -> $T {
     if (xi(5u) == 0) { return $T(0); }
     return bias[m.off[2] + col * xi(4u)];
+}
+
+// out[p] = v + bias, or out[p] + v + bias when accumulating.
+fn store(p: i32, v: $T, col: i32) {
+    var base = bias_at(col);
+    if (xi(6u) != 0) { base += out[p]; }
+    out[p] = base + v;
 }
 
 // ---- matmul: register-blocked ----
@@ -67,7 +77,7 @@ fn write_row(r: i32, cx: i32, o: i32, v: vec4<$T>) {
     if (r >= rows) { return; }
     for (var j = 0; j < 4; j++) {
         let c = cx + 16 * j;
-        if (c < cols) { out[o + r * xi(1u) + c] = v[j] + bias_at(col0 + c); }
+        if (c < cols) { store(o + r * xi(1u) + c, v[j], col0 + c); }
     }
 }
 
@@ -75,8 +85,8 @@ fn write_row(r: i32, cx: i32, o: i32, v: vec4<$T>) {
 fn matmul(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
     let k = xi(2u);
     let bt = i32(w.z) + xi(3u);
-    let row0 = i32(w.y) * 64;
-    col0 = i32(w.x) * 64;
+    let row0 = i32(w.y) * 64 + xi(7u);
+    col0 = i32(w.x) * 64 + m.off[3];
     rows = xi(0u) - row0;
     cols = xi(1u) - col0;
     abase = m.off[0] + bt * stride(0u, 0u) + row0 * stride(0u, 1u);
@@ -133,8 +143,8 @@ fn matmul16(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l
     let mm = xi(1u);
     let k = xi(2u);
     let bt = i32(w.z) + xi(3u);
-    let row = i32(w.y * 16u + l.y);
-    let col = i32(w.x * 16u + l.x);
+    let row = i32(w.y * 16u + l.y) + xi(7u);
+    let col = i32(w.x * 16u + l.x) + m.off[3];
     let ab = m.off[0] + bt * stride(0u, 0u);
     let bb = m.off[1] + bt * stride(1u, 0u);
     var acc = $T(0);
@@ -151,5 +161,5 @@ fn matmul16(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l
         for (var t = 0u; t < 16u; t++) { acc += ta[l.y][t] * tb[t][l.x]; }
         workgroupBarrier();
     }
-    if (row < n && col < mm) { out[(bt * n + row) * mm + col] = acc + bias_at(col); }
+    if (row < n && col < mm) { store((bt * n + row) * mm + col, acc, col); }
 }
