@@ -15,6 +15,9 @@ _NAN = {"f32": "return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;",
         # naga cannot bitcast f64; an ordered compare is false only for NaN (no fast-math)
         "f64": "return !(x == x);"}
 
+# the largest finite value (isinf_ compares against it)
+_MAXF = {"f32": "3.4028234663852886e38", "f64": "1.7976931348623157e308lf"}
+
 _SAME = ("floor ceil round trunc asin acos atan sqrt abs sin cos tan sinh cosh exp log "
          "exp2 log2").split()
 UNARY = {
@@ -37,15 +40,15 @@ UNARY_F64 = dict(UNARY[2], exp="exp_(x)", log="log_(x)", sin="sin_(x)", cos="cos
                  log2="log_(x) * $T(1.4426950408889634)", log10="log_(x) * $T(0.4342944819032518)")
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _COMMON = dict({k: f"select(0u, 1u, a {v} b)" for k, v in _CMP.items()},
-               logical_and="select(0u, 1u, a != $T(0) && b != $T(0))",
-               logical_or="select(0u, 1u, a != $T(0) || b != $T(0))",
-               logical_xor="select(0u, 1u, (a != $T(0)) != (b != $T(0)))")
+               logical_and="select(0u, 1u, !(a == $T(0)) && !(b == $T(0)))",
+               logical_or="select(0u, 1u, !(a == $T(0)) || !(b == $T(0)))",
+               logical_xor="select(0u, 1u, (a == $T(0)) != (b == $T(0)))")
 _ARITH = dict(_COMMON, add="a + b", sub="a - b", mul="a * b", div="a / b",
               floor_divide="floordiv_(a, b)", remainder="remainder_(a, b)", pow="pow_(a, b)",
               maximum="maxv(a, b)", minimum="minv(a, b)")
 BINARY = {
     # `!=` must be true for NaN operands: the negation of ordered `==`
-    2: dict(_ARITH, atan2="atan2(a, b)", ne="select(0u, 1u, !(a == b))"),
+    2: dict(_ARITH, atan2="atan2_(a, b)", ne="select(0u, 1u, !(a == b))"),
     1: dict(_ARITH, bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
     0: dict(_COMMON, add="a | b", mul="a & b", maximum="a | b", minimum="a & b",
             bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
@@ -62,7 +65,8 @@ class ElementwiseOps:
         t = self.wtype(dtype)
         subs = (("T", t),)
         if dtype.kind == 2:
-            return ("fns_" + t + ".wgsl", "num_float.wgsl"), subs + (("ISNAN", _NAN[t]),)
+            return ("fns_" + t + ".wgsl", "num_float.wgsl"), subs + (("ISNAN", _NAN[t]),
+                                                                     ("MAXF", _MAXF[t]))
         return (_HELPERS[dtype.kind],), subs
 
     def _ew_kernel(self, kind, op, dtype):
@@ -176,7 +180,7 @@ class ElementwiseOps:
                 raise RuntimeError(f"cast to int64: a value is outside the int32 range that "
                                    f"int64 tensors hold on {self.rt.name} (no shader-int64)")
         if dtype is dt.bool:
-            expr = "select(0u, 1u, x != $T(0))"
+            expr = "select(0u, 1u, !(x == $T(0)))"  # NaN is True; an ordered != said False
         elif src == dst:
             expr = "x"
         else:

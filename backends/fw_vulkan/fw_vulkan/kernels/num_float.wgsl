@@ -2,7 +2,8 @@
 // (exp_, log_, sin_, cos_). $ISNAN is the NaN test on
 // the bits (x != x may be folded away by a fast-math compiler), a statement list.
 fn isnan_(x: $T) -> bool { $ISNAN }
-fn isinf_(x: $T) -> bool { return !isnan_(x) && isnan_(x - x); }
+// beyond the largest finite value (false for NaN); `isnan_(x - x)` was folded to false
+fn isinf_(x: $T) -> bool { return abs(x) > $T($MAXF); }
 fn maxv(a: $T, b: $T) -> $T { return select(max(a, b), a + b, isnan_(a) || isnan_(b)); }
 fn minv(a: $T, b: $T) -> $T { return select(min(a, b), a + b, isnan_(a) || isnan_(b)); }
 fn sign_(x: $T) -> $T { return select(sign(x), $T(0), isnan_(x)); }
@@ -44,10 +45,15 @@ fn erf_(x: $T) -> $T {
             + t * ($T(-1.453152027) + t * $T(1.061405429))))) * exp_(-a * a);
     return select(y, -y, x < $T(0));
 }
+// C's fmod: a finite a over an infinite b leaves a (a - b * trunc(a / b) is NaN there).
+fn fmod_(a: $T, b: $T) -> $T {
+    if (isinf_(b) && !isinf_(a)) { return a; }
+    return a - b * trunc(a / b);
+}
 // NumPy's floor_divide / remainder for floats (Python semantics, from fmod).
 fn floordiv_(a: $T, b: $T) -> $T {
     if (b == $T(0)) { return a / b; }
-    let r = a - b * trunc(a / b);
+    let r = fmod_(a, b);
     var d = (a - r) / b;
     if (r != $T(0) && ((b < $T(0)) != (r < $T(0)))) { d -= $T(1); }
     let f = floor(d);
@@ -55,7 +61,7 @@ fn floordiv_(a: $T, b: $T) -> $T {
 }
 fn remainder_(a: $T, b: $T) -> $T {
     if (b == $T(0)) { return a - a / b * b; }  // NaN
-    var r = a - b * trunc(a / b);
+    var r = fmod_(a, b);
     if (r != $T(0) && ((b < $T(0)) != (r < $T(0)))) { r += b; }
     return r;
 }
@@ -63,6 +69,12 @@ fn remainder_(a: $T, b: $T) -> $T {
 fn pow_(a: $T, b: $T) -> $T {
     if (b == $T(0) || a == $T(1)) { return $T(1); }
     if (isnan_(a) || isnan_(b)) { return a + b; }
+    if (a == $T(-1) && isinf_(b)) { return $T(1); }
+    if (isinf_(a) && a < $T(0)) {  // C99: -inf ** b, signed only for odd integers b
+        let odd = b == trunc(b) && trunc(b * $T(0.5)) * $T(2) != b;
+        let r = select($T(0), -a, b > $T(0));
+        return select(r, -r, odd);
+    }
     if (b == trunc(b) && abs(b) <= $T(64)) {
         // small integral exponents by repeated squaring: x ** 2 is exactly x * x
         var r = $T(1);

@@ -4,7 +4,8 @@
 // the dim, x[3] = 1 for log_softmax.
 // One pass keeps a running (max, sum of exp(x - max)), rescaling the sum when the max
 // grows; a second pass writes. A -inf never contributes (and never makes exp(-inf + inf));
-// a NaN lands in the sum and spreads, as in PyTorch.
+// a NaN lands in the sum and spreads, as in PyTorch. Rows longer than 64 * CHUNK take fw's
+// composed softmax (the loops of one invocation stay bounded: runtime.LOOP_TRIPS).
 @group(0) @binding(1) var<storage, read_write> out: array<$T>;
 @group(0) @binding(2) var<storage, read_write> src: array<$T>;
 
@@ -13,6 +14,9 @@ fn rescale(was: $T, now: $T) -> $T { return select(exp_(was - now), $T(0), was =
 fn add(s: vec2<$T>, v: $T) -> vec2<$T> {  // s = (max, sum)
     // the new max's own term: 1, or NaN for v = +inf (inf - inf), as PyTorch's x - max
     // gives (not exp(v - v): compilers fold v - v to 0)
+    // a NaN makes the sum NaN, so the whole row is NaN (as in PyTorch): tested on the bits,
+    // since an ordered `v != -inf` is false for NaN and dropped it
+    if (isnan_(v)) { return vec2<$T>(s.x, v); }
     if (v > s.x) {
         return vec2<$T>(v, s.y * rescale(s.x, v) + select($T(1), v + $NEGINF, v == -$NEGINF));
     }
