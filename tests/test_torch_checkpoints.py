@@ -366,3 +366,27 @@ def test_damaged_pickles_give_clear_errors(legacy):
             fw.load(f)
         except (RuntimeError, pickle.UnpicklingError) as e:
             assert "ckpt.pt" in str(e)
+
+
+def test_whole_torch_model_names_the_fix_without_importing_torch_classes():
+    data = torch_bytes(torch.nn.Linear(2, 3))
+    with pytest.raises(pickle.UnpicklingError, match="torch.nn.modules.linear.Linear"):
+        fw_load(data)
+    with pytest.raises(pickle.UnpicklingError, match="state_dict"):
+        fw_load(data, weights_only=False)
+
+
+def test_works_without_torch_importable(tmp_path):
+    import subprocess
+    import sys
+    torch.save({"w": torch.arange(3.0), "h": torch.ones(2).half()}, tmp_path / "in.pt")
+    script = ("import sys; sys.modules['torch'] = None  # any import of torch fails\n"
+              "import framework as fw\n"
+              f"sd = fw.load({str(tmp_path / 'in.pt')!r})\n"
+              "assert sd['w'].tolist() == [0.0, 1.0, 2.0] and sd['h'].tolist() == [1.0, 1.0]\n"
+              f"fw.save(sd, {str(tmp_path / 'out.pt')!r}, format='torch')\n"
+              "assert sys.modules['torch'] is None\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = torch.load(tmp_path / "out.pt", weights_only=True)
+    assert out["w"].tolist() == [0.0, 1.0, 2.0] and out["h"].dtype == torch.float32

@@ -371,6 +371,11 @@ class Unpickler(pickle._Unpickler):
             if full in _NUMPY:
                 return _NUMPY[full]
             raise refused(L.where, full)
+        if module == "torch" or module.startswith("torch."):  # fw never imports torch
+            raise pickle.UnpicklingError(
+                f"fw.load: {L.where} pickles {full}, a PyTorch object fw has no counterpart "
+                "for; a whole PyTorch model can't load in fw: save its state_dict() in PyTorch "
+                "and load that into the fw model with load_state_dict")
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
