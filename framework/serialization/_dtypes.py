@@ -14,6 +14,10 @@ _KEPT = {"bool", "int32", "int64", "float32", "float64"}
 BF16 = "bf16"
 
 
+def itemsize(code):
+    return 2 if code == BF16 else np.dtype(code).itemsize
+
+
 def bf16_to_f32(raw):
     """bfloat16 is the top half of a float32: shifting its bits up is exact."""
     return (raw.astype(np.uint32) << 16).view(np.float32)

@@ -10,8 +10,6 @@ import json
 import math
 from collections import OrderedDict
 
-import numpy as np
-
 from .. import dtypes as dt
 from ..device import device as Device
 from ..tensor import Tensor
@@ -128,7 +126,7 @@ def _array(data, start, name, info, where):
                            f"{dtype!r}, which fw can't load (it loads {', '.join(_CODES)})")
     code = _CODES[dtype]
     count = math.prod(shape)
-    itemsize = 2 if code == _dtypes.BF16 else np.dtype(code).itemsize
+    itemsize = _dtypes.itemsize(code)
     if offsets[1] - offsets[0] != count * itemsize:
         raise ValueError(f"tensor '{name}': {offsets[1] - offsets[0]} bytes for {count} "
                          f"{dtype} values")

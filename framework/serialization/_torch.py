@@ -11,7 +11,6 @@ storage as an int64 element count and its bytes.
 """
 import io
 import pickle
-import pickletools
 import struct
 import zipfile
 from collections import OrderedDict
@@ -21,7 +20,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..device import device as Device
 from ..tensor import Size, Tensor
-from . import _unpickler as U
+from . import _dtypes, _unpickler as U
 
 _TORCH_STORAGE = {"float32": "FloatStorage", "float64": "DoubleStorage", "int32": "IntStorage",
                   "int64": "LongStorage", "bool": "BoolStorage"}
@@ -161,7 +160,7 @@ def load_zip(data, where, map_location, weights_only):
 
     def read(st):
         raw = entry(f"{prefix}data/{st.key}")
-        size = 2 if st.stype.code == "bf16" else np.dtype(st.stype.code).itemsize
+        size = _dtypes.itemsize(st.stype.code)
         if len(raw) < st.numel * size:
             raise RuntimeError(f"fw.load: {where} is damaged: storage '{st.key}' has "
                                f"{len(raw)} bytes, {st.numel * size} expected")
@@ -213,7 +212,7 @@ def load_legacy(data, where, map_location, weights_only):
     for key in keys:
         stype = scan.scan[key][0]
         count = int.from_bytes(f.read(8), order, signed=True)
-        size = 2 if stype.code == "bf16" else np.dtype(stype.code).itemsize
+        size = _dtypes.itemsize(stype.code)
         raw = f.read(count * size) if count >= 0 else b""
         if count < 0 or len(raw) != count * size:
             raise RuntimeError(f"fw.load: {where} is damaged: storage '{key}' is truncated")

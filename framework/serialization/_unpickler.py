@@ -244,7 +244,7 @@ class Storage:
         if code not in self.bases:
             ld = self.loader
             raw = ld.read(self)
-            size = 2 if code == _dtypes.BF16 else np.dtype(code).itemsize
+            size = _dtypes.itemsize(code)
             what = f"storage '{self.key}' in {ld.where}"
             try:
                 arr = _dtypes.from_bytes(raw, code, len(raw) // size, ld.byteorder)
