@@ -1,24 +1,16 @@
-"""`fw plugins install` / `uninstall`: a tiny plugin built in a temp dir, and the shipped
-third-party backend and Vulkan backend (uninstalled, then installed again)."""
+"""`fw plugins install` / `uninstall`: a tiny plugin and a non-plugin as wheels written in a
+temp dir, and the shipped third-party backend and Vulkan backend (uninstalled, then
+installed again from their source folders)."""
+import base64
+import hashlib
 import importlib.util
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import pytest
 
-PYPROJECT = """
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "fw-tinyplugin"
-version = "0.0.1"
-
-[project.entry-points."fw.plugins"]
-tiny = "fw_tinyplugin"
-"""
 MODULE = '''
 from framework.plugins import hookimpl
 
@@ -35,15 +27,27 @@ def fw_register_datasets(register):
 '''
 
 
-NOT_A_PLUGIN = """
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "fw-notaplugin"
-version = "0.0.1"
-"""
+def wheel(root, dist, version, files, entry_points=""):
+    """Write a pure-Python wheel by hand (pip installs it at once; building a project
+    would cost seconds per test). `files` is {path in the wheel: text}."""
+    stem = f"{dist.replace('-', '_')}-{version}"
+    info = f"{stem}.dist-info"
+    files = {**files,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: fw-tests\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n"}
+    if entry_points:
+        files[f"{info}/entry_points.txt"] = textwrap.dedent(entry_points)
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{name},sha256={digest.decode()},{len(text.encode())}")
+    path = root / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+        z.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
+    return path
 
 
 def fw(*args):
@@ -52,11 +56,9 @@ def fw(*args):
 
 
 def test_install_reports_the_new_plugin_and_uninstall_removes_it(tmp_path):
-    tiny, other = tmp_path / "tiny", tmp_path / "other"
-    tiny.mkdir(), other.mkdir()
-    (tiny / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    (tiny / "fw_tinyplugin.py").write_text(textwrap.dedent(MODULE))
-    (other / "pyproject.toml").write_text(textwrap.dedent(NOT_A_PLUGIN))
+    tiny = wheel(tmp_path, "fw-tinyplugin", "0.0.1", {"fw_tinyplugin.py": textwrap.dedent(MODULE)},
+                 "[fw.plugins]\ntiny = fw_tinyplugin\n")
+    other = wheel(tmp_path, "fw-notaplugin", "0.0.1", {"fw_notaplugin.py": "X = 1\n"})
     try:
         # the plugin is installed; the other distribution is not a plugin and is rolled back
         r = fw("plugins", "install", str(tiny), str(other))
