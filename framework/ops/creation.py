@@ -274,6 +274,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         dtype = dt.result_type(start, end, step)
     dtype = dt.to_dtype(dtype)
+    if dtype is dt.bool:
+        raise NotImplementedError("arange: not implemented for bool; make an integer range and "
+                                  "compare it instead")
     if not dtype.is_floating_point:
         # an integer range steps by integers, as in PyTorch: arange(0, 5, 1.5, dtype=int64)
         start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
@@ -679,4 +682,5 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions.")
         return self.copy_(value.expand(self.shape))
+    dt.check_fits(value, self.dtype)
     return self._inplace(Tensor._make(self._be.full(self._v.shape, value, self.dtype), self._be))

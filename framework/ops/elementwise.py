@@ -398,6 +398,8 @@ def pow(input, exponent):
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         if isinstance(exponent, _SCALARS) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(exponent, _SCALARS):
+            dt.check_fits(exponent, d)
     return _binary("pow", input, exponent)
 
 
@@ -674,6 +676,9 @@ def silu(input):
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    for bound in (min, max):
+        if bound is not None and not isinstance(bound, Tensor):
+            dt.check_fits(bound, dt.result_type(input, bound))
     out = input
     if min is not None:
         out = _Clamp.apply(out, min, True) if _wants_grad(out) else raw_binary("maximum", out, min)
@@ -757,6 +762,9 @@ def where(condition, input=None, other=None):
     if condition.dtype is not dt.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.name.capitalize()}")
+    for x in (input, other):
+        if not isinstance(x, Tensor):
+            dt.check_fits(x, dt.result_type(input, other))
     if grad_mode._state.enabled and any(isinstance(x, Tensor) and x.requires_grad
                                            for x in (input, other)):
         return _Where.apply(condition, input, other)
@@ -773,6 +781,7 @@ def masked_fill(input, mask, value):
                                f"tensor with {value.ndim} dimension(s).")
         value = value.to(input.dtype)
     else:
+        dt.check_fits(value, input.dtype)
         value = _PY[input.dtype.kind](value) if input.dtype.kind or isinstance(value, bool) else value
     if mask.shape != input.shape and broadcast_shapes(mask.shape, input.shape) != input.shape:
         raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} cannot be broadcast "

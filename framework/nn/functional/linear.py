@@ -79,7 +79,8 @@ def linear(input, weight, bias=None):
                                 f"must be Tensor, not {type(t).__name__}")
     xs, ws = input._v.shape, weight._v.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1] or input._be is not weight._be \
-            or input.dtype is not weight.dtype or (bias is not None and bias._be is not input._be):
+            or input.dtype is not weight.dtype or (bias is not None and (
+                bias._be is not input._be or bias._v.shape[-1:] not in ((), (1,), ws[:1]))):
         _linear_errors(input, weight, bias)
     if len(xs) == 1:
         return _Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0)
@@ -96,6 +97,9 @@ def _linear_errors(input, weight, bias):
                            f"and {weight.dtype.name}")
     if weight.ndim != 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D")
+    if bias is not None and bias.shape[-1:] not in ((), (1,), weight.shape[:1]):
+        raise RuntimeError(f"linear(): a bias of shape {list(bias.shape)} does not broadcast to "
+                           f"the {weight.shape[0]} output features")
     if input.ndim == 0:
         raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and 2D")
     rows = input.numel() // input.shape[-1] if input.shape[-1] else 0
