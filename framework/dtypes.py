@@ -1,5 +1,6 @@
 """Data types and PyTorch's type-promotion rules."""
 import builtins
+import math
 
 import numpy as np
 
@@ -104,11 +105,9 @@ def check_fits(value, d):
         return
     if d.kind == 1:
         lo, hi = _INT_RANGE[d]
-        if isinstance(value, (builtins.float, np.floating)) and not np.isfinite(value):
+        if not lo <= value <= hi:  # NaN compares false: refused too
             raise _overflow(d)
-        if not lo <= value <= hi:
-            raise _overflow(d)
-    elif np.isfinite(value) and abs(value) > _FLOAT_MAX[d]:
+    elif abs(value) > _FLOAT_MAX[d] and math.isfinite(value):
         raise _overflow(d)
 
 
