@@ -18,6 +18,8 @@ A subclass provides:
   sort, ...) it raises NotImplementedError.
 Fused nn kernels are taken for floating-point dtypes; others get the composed defaults.
 """
+import functools
+import inspect
 import os
 import weakref
 
@@ -114,10 +116,44 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _one_thread_at_a_time(fn):
+    """`fn` holding the device runtime's lock: an op's launches go out together, so two
+    threads never interleave kernel arguments, recorded dispatches or deferred checks."""
+    @functools.wraps(fn)
+    def op(self, *args, **kwargs):
+        with self.rt.lock:
+            return fn(self, *args, **kwargs)
+    op._fw_locked = True
+    return op
+
+
+# Optional hooks that the frontend looks up with getattr, beside Backend's methods.
+_PROBED_HOOKS = ("check_index_range",)
+
+
+def _interface():
+    """The names the frontend calls on a backend: Backend's public methods and the probed
+    hooks (the backends' own public helpers, called inside those, are not among them)."""
+    return [n for n in dir(Backend) if not n.startswith("_")
+            and inspect.isfunction(inspect.getattr_static(Backend, n))] + list(_PROBED_HOOKS)
+
+
 class BufferBackend(Backend):
     """See the module docstring. Put kernel mixins before this class in the bases, so
-    that their hooks are found first."""
+    that their hooks are found first.
+
+    Every method of the device interface (what the frontend calls) runs under the lock of
+    its runtime (`rt.lock`, a reentrant lock), so several threads may use one device at
+    once. The backend's own helpers run inside those and are left unwrapped: a wrapper
+    costs a Python call, paid once per op instead of once per helper."""
     runtime = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in _interface():
+            fn = inspect.getattr_static(cls, name, None)
+            if inspect.isfunction(fn) and not getattr(fn, "_fw_locked", False):
+                setattr(cls, name, _one_thread_at_a_time(fn))
 
     def __init__(self, index=None):
         index = self.runtime.default_index() if index is None else index

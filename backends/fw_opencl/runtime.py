@@ -220,12 +220,13 @@ class Pool:
 
     def empty(self):
         """Give every cached buffer back to the driver (fw.opencl.empty_cache())."""
-        for mems in self.free.values():
+        # swapped out first: a buffer that another thread frees meanwhile goes to the new dict
+        free, self.free = self.free, {}
+        self.cached = 0
+        for mems in free.values():
             for m in mems:
                 self.live -= m.size
                 m.release()
-        self.free.clear()
-        self.cached = 0
 
     def _oom(self, nbytes):
         d = self.device
@@ -292,6 +293,9 @@ class Runtime:
         (name, value) pairs), made once and then reused."""
         key = (file, name, defines)
         k = self._kernels.get(key)
+        # Held by every backend op (framework.buffer_backend): a kernel's arguments are
+        # set on the shared cl.Kernel and then enqueued, which two threads must not interleave.
+        self.lock = threading.RLock()
         if k is None:
             k = self._kernels[key] = cl.Kernel(self.program(file, defines), name)
         return k

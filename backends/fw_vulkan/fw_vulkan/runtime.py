@@ -402,8 +402,10 @@ class Runtime:
     def forget(self, mem):
         """Drop cached bind groups that use `mem` (it is about to be destroyed)."""
         i = id(mem)
-        for key in [k for k in self._groups if i in k[1:]]:
-            del self._groups[key]
+        # over a copy of the keys (taken atomically): a buffer freed in one thread may get
+        # here while another thread's dispatch adds a group
+        for key in [k for k in list(self._groups) if i in k[1:]]:
+            self._groups.pop(key, None)
 
     # -- dispatch --------------------------------------------------------------------
     def groups(self, n, per=WG):
