@@ -262,6 +262,9 @@ class Runtime:
         self.held = self.batch   # counted launches since the gate closed; the next closes it
         self.gate = None         # the cl.UserEvent holding the queue, None when open
         self._gate_lock = threading.Lock()
+        # Held by every backend op (framework.buffer_backend): a kernel's arguments are
+        # set on the shared cl.Kernel and then enqueued, which two threads must not interleave.
+        self.lock = threading.RLock()
         if self.batch < _NEVER:
             _runtimes.add(self)
 
@@ -293,9 +296,6 @@ class Runtime:
         (name, value) pairs), made once and then reused."""
         key = (file, name, defines)
         k = self._kernels.get(key)
-        # Held by every backend op (framework.buffer_backend): a kernel's arguments are
-        # set on the shared cl.Kernel and then enqueued, which two threads must not interleave.
-        self.lock = threading.RLock()
         if k is None:
             k = self._kernels[key] = cl.Kernel(self.program(file, defines), name)
         return k
