@@ -109,7 +109,7 @@ def _plugin_records():
     distribution cannot import it reliably itself."""
     env = {k: v for k, v in os.environ.items() if k != "FW_STRICT_PLUGINS"}
     r = subprocess.run([sys.executable, "-m", "framework.cli", "plugins", "list", "--json"],
-                       capture_output=True, text=True, env=env)
+                       capture_output=True, text=True, errors="replace", env=env)
     try:
         if r.returncode:
             raise ValueError(f"exit status {r.returncode}")
@@ -127,7 +127,7 @@ def _pip(args, verbose):
         click.echo("$ " + " ".join(["pip", *args]), err=True)
         r = subprocess.run(cmd)
     else:
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
         shown = (r.stdout + r.stderr) if r.returncode else "\n".join(
             ln for ln in r.stderr.splitlines() if ln.startswith(("WARNING", "ERROR")))
         if shown.strip():
