@@ -389,6 +389,8 @@ VALUES = [
     ("clamp_nan", "L.clamp(L.tensor([float('nan'), 2.0], device=D), 0.0, 1.0)"),
     ("logsumexp_infs", "L.logsumexp(L.tensor([[float('inf'), float('inf')], [float('-inf'), float('-inf')]], device=D), 1)"),
     ("gather_int32_index", "L.gather(L.arange(3.0, device=D), 0, L.tensor([2], dtype=L.int32, device=D))"),
+    ("softmax_inf_rows", "L.softmax(L.tensor([[float('-inf'), float('-inf')], [1.0, float('inf')], [float('-inf'), 0.0]], device=D), 1)"),
+    ("log_softmax_inf_rows", "L.log_softmax(L.tensor([[float('-inf'), float('-inf')], [1.0, float('inf')], [float('-inf'), 0.0]], device=D), 1)"),
     ("empty_index", "L.ones(3, device=D)[L.tensor([], dtype=L.int64, device=D)]"),
     ("all_false_mask", "L.ones(3, device=D)[L.tensor([False, False, False], device=D)]"),
     ("slice_past_end", "L.ones(2, 3, device=D)[5:]"),

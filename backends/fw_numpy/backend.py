@@ -300,14 +300,17 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     def pad(self, x, pads, value):
         return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)
 
+    @np.errstate(invalid="ignore", over="ignore", divide="ignore")  # inf rows: NaN, quietly
     def softmax(self, x, dim):
         a = self._np(x)
-        e = np.exp(a - a.max(axis=dim, keepdims=True))
+        # initial=-inf: a row of length 0 has no max, and then nothing to normalise
+        e = np.exp(a - a.max(axis=dim, keepdims=True, initial=-np.inf))
         e /= e.sum(axis=dim, keepdims=True)
         return self._wrap(e, x.dtype)
 
+    @np.errstate(invalid="ignore", over="ignore", divide="ignore")
     def log_softmax(self, x, dim):
         a = self._np(x)
-        s = a - a.max(axis=dim, keepdims=True)
+        s = a - a.max(axis=dim, keepdims=True, initial=-np.inf)
         s -= np.log(np.exp(s).sum(axis=dim, keepdims=True))
         return self._wrap(s, x.dtype)
