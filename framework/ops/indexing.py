@@ -467,8 +467,8 @@ def _check_source(x, d, n, source, name, error):
     src = source.shape if source.ndim else (1,)
     if len(src) != max(x.ndim, 1) or any(a != b for i, (a, b) in enumerate(zip(src, x.shape))
                                          if i != d):
-        raise error(f"{name}(): source of shape {list(source.shape)} must match self's shape "
-                    f"{list(x.shape)} except in dimension {d}")
+        raise RuntimeError(f"{name}(): source of shape {list(source.shape)} must match self's "
+                           f"shape {list(x.shape)} except in dimension {d}")
     if src[d] != n:
         raise error(f"{name}(): the number of indices ({n}) should equal source.size({d}) "
                     f"({src[d]})")
@@ -491,7 +491,9 @@ def _index_write(x, dim, index, source, name, accumulate, errors):
         x, source = x.reshape(1), source.reshape(-1)
     elif source.ndim == 0:
         source = source.reshape(1)
-    index = _check_bounds(index, x.shape[d], d, name, errors)
+    # PyTorch's kinds: IndexError, except index_add on a tensor of 2+ dims (RuntimeError)
+    kind = RuntimeError if accumulate and x.ndim > 1 else IndexError
+    index = _check_bounds(index, x.shape[d], d, name, kind)
     out = _Scatter.apply(x, d, _along(index, source.shape, d), source, accumulate)
     return out.reshape(()) if flat else out
 
@@ -551,7 +553,7 @@ def masked_scatter(input, mask, source):
     if need > source.numel():
         raise RuntimeError(f"masked_scatter: number of elements of source ({source.numel()}) "
                            f"< number of ones in mask ({need})")
-    if not need:
+    if not source.numel():
         return x.clone()
     # the k-th masked position takes source's k-th element: a running count of the mask
     pos = (m.to(dt.int64).reshape(-1).cumsum(0) - 1).clamp(min=0)

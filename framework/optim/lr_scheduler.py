@@ -109,6 +109,9 @@ class LRScheduler:
         self._last_lr = _lrs(self.optimizer)
 
 
+_LRScheduler = LRScheduler  # the old name, still subclassed by custom schedulers
+
+
 class LambdaLR(LRScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         self.optimizer = optimizer
