@@ -66,7 +66,7 @@ def registry(monkeypatch):
     mod = types.ModuleType("fwt_cli_plugin")
     mod.fw_register_backends, mod.fw_register_commands = fw_register_backends, fw_register_commands
     monkeypatch.setitem(sys.modules, "fwt_cli_plugin", mod)
-    eps = [md.distribution(OWN_DIST).entry_points["numpy"],
+    eps = [md.distribution(OWN_DIST).entry_points["cpu"],
            md.EntryPoint("testing", "fwt_cli_plugin", "fw.backends"),
            md.EntryPoint("ghost", "fwt_cli_no_such_module", "fw.backends")]
     reg = Registry(eps)
@@ -92,7 +92,7 @@ def test_plugins_list_table(registry):
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "VERSION", "SOURCE", "STATUS", "PROVIDES"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert rows["numpy"].split()[:5] == ["numpy", "backend", md.version(OWN_DIST), "builtin", "ok"]
+    assert rows["cpu"].split()[:5] == ["cpu", "backend", md.version(OWN_DIST), "builtin", "ok"]
     assert "device:badexp, device:noprobe, device:absent" in rows["testing"]
     assert "failed: ModuleNotFoundError: No module named 'fwt_cli_no_such_module'" in rows["ghost"]
     assert "plugin 'ghost' (no distribution) failed to load" in r.stderr
@@ -102,7 +102,7 @@ def test_plugins_list_json(registry):
     r = invoke("plugins", "list", "--json")
     recs = {x["name"]: x for x in json.loads(r.stdout)}
     assert all(set(x) == KEYS for x in recs.values())
-    assert recs["numpy"]["builtin"] and recs["numpy"]["dist"] == OWN_DIST
+    assert recs["cpu"]["builtin"] and recs["cpu"]["dist"] == OWN_DIST
     assert recs["testing"]["hooks"] == ["fw_register_backends", "fw_register_commands"]
     assert recs["testing"]["provides"][-1] == "command:hello"
     assert recs["ghost"]["status"] == "failed" and recs["ghost"]["error"].startswith("ModuleNotFound")
@@ -112,7 +112,7 @@ def test_devices(registry):
     r = invoke("devices", "--json")
     assert r.exit_code == 0
     devs = {d["device"]: d for d in json.loads(r.stdout)}
-    assert devs["cpu"]["available"] and devs["cpu"]["backend"] == "numpy" and "numpy" in devs["cpu"]
+    assert devs["cpu"]["available"] and devs["cpu"]["backend"] == "cpu" and "numpy" in devs["cpu"]
     assert devs["badexp"]["class"].endswith("BadExp")
     assert devs["noprobe"]["error"] == "OSError: driver not loaded"
     assert devs["noprobe"]["reason"] == "probing the device failed: OSError: driver not loaded"
@@ -138,10 +138,10 @@ def test_devices_say_why_and_what_to_install(registry, monkeypatch):
 
 
 def test_disabled_cpu_backend_is_listed_as_unavailable(registry, monkeypatch):
-    monkeypatch.setenv("FW_DISABLE_PLUGINS", "numpy")
+    monkeypatch.setenv("FW_DISABLE_PLUGINS", "cpu")
     devs = {d["device"]: d for d in json.loads(invoke("devices", "--json").stdout)}
-    assert "cpu" not in devs and devs["numpy"]["available"] is False
-    assert "disabled by FW_DISABLE_PLUGINS" in devs["numpy"]["reason"]
+    assert devs["cpu"]["available"] is False and devs["cpu"]["backend"] == "cpu"
+    assert "disabled by FW_DISABLE_PLUGINS" in devs["cpu"]["reason"]
     with pytest.raises(plugins.PluginError, match="disabled by FW_DISABLE_PLUGINS"):
         fw.zeros(1)
 
@@ -173,7 +173,7 @@ def test_installed_console_script(tmp_path):
                        env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     recs = {x["name"]: x for x in json.loads(r.stdout)}
-    assert recs["numpy"]["status"] == "ok" and recs["numpy"]["provides"] == ["device:cpu"]
+    assert recs["cpu"]["status"] == "ok" and recs["cpu"]["provides"] == ["device:cpu"]
     try:
         md.distribution("fw-counting")
     except md.PackageNotFoundError:
@@ -207,7 +207,7 @@ def test_uninstall_refuses_what_is_not_an_fw_plugin(pip_calls):
     r = CliRunner().invoke(main, ["plugins", "uninstall", "nosuchplugin"])
     assert r.exit_code == 1
     assert "no fw plugin or distribution named 'nosuchplugin' is installed" in r.stderr
-    r = CliRunner().invoke(main, ["plugins", "uninstall", "numpy"])   # fw's own cpu backend
+    r = CliRunner().invoke(main, ["plugins", "uninstall", "cpu"])   # fw's own cpu backend
     assert r.exit_code == 1 and "built into fw" in r.stderr
     assert pip_calls == []
     md.distribution("scikit-learn")                                    # still there

@@ -61,7 +61,7 @@ def wrong_registry(monkeypatch):
     mod = types.ModuleType("fwt_wrongexp")
     mod.fw_register_backends = fw_register_backends
     monkeypatch.setitem(sys.modules, "fwt_wrongexp", mod)
-    reg = Registry([md.distribution(OWN_DIST).entry_points["numpy"],
+    reg = Registry([md.distribution(OWN_DIST).entry_points["cpu"],
                     md.EntryPoint("wrongexp", "fwt_wrongexp", "fw.backends")])
     monkeypatch.setattr(plugins, "registry", reg)
     return reg

@@ -20,7 +20,7 @@ from framework import plugins
 from framework.plugins import OWN_DIST, NameClash, PluginError, Registry, hookimpl
 from fw_numpy.backend import NumpyBackend
 
-NUMPY_EP = md.distribution(plugins.OWN_DIST).entry_points["numpy"]  # fw's own, with its dist
+NUMPY_EP = md.distribution(plugins.OWN_DIST).entry_points["cpu"]  # fw's own, with its dist
 
 
 def make_dist(root, dist, entry_points, modules, version="1.0"):
@@ -177,12 +177,12 @@ def test_fw_plugins_list_shows_every_failure(plugin_dir):
     for x in recs:
         assert set(x) == {"name", "kind", "version", "dist", "builtin", "status", "error",
                           "hooks", "provides", "module"}
-    assert by["numpy", OWN_DIST]["status"] == "ok" and by["numpy", OWN_DIST]["builtin"]
+    assert by["cpu", OWN_DIST]["status"] == "ok" and by["cpu", OWN_DIST]["builtin"]
     broken = by["broken", "fw-broken"]
     assert broken["status"] == "failed" and "ImportError: libfoo.so" in broken["error"]
     assert broken["version"] == "1.0" and broken["module"] == "fwt_broken"
     clash = by["mycpu", "fw-clash"]
-    assert clash["status"] == "clash" and "device type 'cpu' is already provided by plugin 'numpy'" in clash["error"]
+    assert clash["status"] == "clash" and "device type 'cpu' is already provided by plugin 'cpu'" in clash["error"]
     assert clash["provides"] == []                # rolled back: it provides nothing
     typo = by["typo", "fw-typo"]
     assert typo["status"] == "failed" and "unknown hook 'fw_register_backend'" in typo["error"]
@@ -246,7 +246,7 @@ def test_disabled_plugin_says_so(plugin_dir):
         except fw.plugins.PluginError as e:
             assert "disabled" in str(e) and "FW_DISABLE_PLUGINS" in str(e), e
         assert fw.plugins.registry.records["broken"].status == "disabled"
-        assert fw.plugins.registry.records["numpy"].status == "ok"
+        assert fw.plugins.registry.records["cpu"].status == "ok"
     """, FW_DISABLE_PLUGINS="broken, fw-typo")
     assert r.returncode == 0, r.stderr
     assert "broken" not in r.stderr
@@ -257,7 +257,7 @@ def test_load_plugins_env(plugin_dir):
         import framework as fw
         fw.plugins.registry.load_all()
         st = {k: r.status for k, r in fw.plugins.registry.records.items()}
-        assert st["numpy"] == "ok", st          # fw's own plugins always load
+        assert st["cpu"] == "ok", st          # fw's own plugins always load
         assert st["extra"] == "ok", st          # named by its distribution
         assert st["broken"] == "disabled" and st["typo"] == "disabled", st
     """, FW_LOAD_PLUGINS="fw-good,nosuch")
@@ -306,7 +306,7 @@ def test_dist_metadata_and_builtin(tmp_path, monkeypatch):
     reg.load_all()
     assert reg.records["fake"].as_dict()["dist"] == "fw-meta"
     assert reg.records["fake"].version == "2.5"
-    assert reg.records["numpy"].builtin and not reg.records["fake"].builtin
+    assert reg.records["cpu"].builtin and not reg.records["fake"].builtin
 
 
 def test_import_error_is_recorded_and_chained():
@@ -504,12 +504,12 @@ def test_keyboard_interrupt_is_not_swallowed(monkeypatch):
 
 
 def test_disabling_the_cpu_backend_disables_cpu(monkeypatch):
-    """FW_DISABLE_PLUGINS=numpy does what it says: no cpu device until a plugin provides it."""
-    monkeypatch.setenv("FW_DISABLE_PLUGINS", "numpy")
+    """FW_DISABLE_PLUGINS=cpu does what it says: no cpu device until a plugin provides it."""
+    monkeypatch.setenv("FW_DISABLE_PLUGINS", "cpu")
     reg = use_registry(monkeypatch)
-    assert "cpu" not in reg.device_types() and reg.records["numpy"].status == "disabled"
+    assert "cpu" not in reg.device_types() and reg.records["cpu"].status == "disabled"
     assert not fw.cpu.is_available()
-    with pytest.raises(PluginError, match="'numpy' .* disabled: disabled by FW_DISABLE_PLUGINS"):
+    with pytest.raises(PluginError, match="'cpu' .* disabled: disabled by FW_DISABLE_PLUGINS"):
         fw.ones(2)
     # ... and another plugin may then provide "cpu"
     class MyCpu(NumpyBackend):
