@@ -6,20 +6,23 @@ scratch array (a second one for Adam with L2 weight decay), and the scaled adds
 (blas.py). The scratch memory is kept between calls: a fresh large array would be
 page-faulted in again at every step.
 """
+import threading
+
 import numpy as np
 
 from . import blas
 
 
 class NumpyOptimOps:
-    _optim_scratch = None
+    _optim_scratch = threading.local()  # one per thread: two threads' steps must not share it
 
     def _scratch(self, like):
         """A scratch array shaped like `like`: a window on one flat buffer, kept as large
         as the largest parameter seen."""
-        buf, n = self._optim_scratch, like.size
+        local, n = self._optim_scratch, like.size
+        buf = getattr(local, "buf", None)
         if buf is None or buf.size < n or buf.dtype != like.dtype:
-            buf = self._optim_scratch = np.empty(n, like.dtype)
+            buf = local.buf = np.empty(n, like.dtype)
         return buf[:n].reshape(like.shape)
 
     def _axpy(self, a, x, y, s):
