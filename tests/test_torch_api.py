@@ -424,6 +424,30 @@ def test_functional_pad(device, mode, pad, shape):
         np.testing.assert_allclose(r, e, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name,args", [("ZeroPad1d", (2,)), ("ZeroPad2d", ((1, 0, 2, 1),)),
+                                       ("ZeroPad3d", (1,)), ("ConstantPad1d", ((1, 2), 3.5)),
+                                       ("ConstantPad2d", (1, -1.0)), ("ConstantPad3d", (1, 2.0)),
+                                       ("ReflectionPad1d", (2,)), ("ReflectionPad2d", ((1, 0, 2, 1),)),
+                                       ("ReflectionPad3d", (1,)), ("ReplicationPad1d", (2,)),
+                                       ("ReplicationPad2d", (1,)), ("ReplicationPad3d", (1,)),
+                                       ("CircularPad1d", (2,)), ("CircularPad2d", ((1, 2, 0, 1),)),
+                                       ("CircularPad3d", (1,))])
+def test_padding_layers(name, args):
+    d = int(name[-2])
+    a = np.random.randn(*[2, 3, 5, 4, 3][:d + 2]).astype(np.float32)
+    f, t = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(f) == repr(t)
+    assert isinstance(f, nn.ConstantPad1d) == isinstance(t, torch.nn.ConstantPad1d)
+    res = {}
+    for lib, m in ((torch, t), (fw, f)):
+        x = _t(lib, a, "cpu", True)
+        y = m(x)
+        (y * y).sum().backward()
+        res[lib] = (y.detach().numpy(), x.grad.numpy())
+    for r, e in zip(res[fw], res[torch]):
+        np.testing.assert_allclose(r, e, rtol=1e-6)
+
+
 def test_functional_pad_errors():
     _same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (3, 3), mode="reflect"))
     _same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (1,)))

@@ -16,3 +16,4 @@ from .transformer import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
