@@ -213,6 +213,7 @@ class NumpyNNOps:
         return self._wrap(d, act.dtype), self._wrap(dct, act.dtype)
 
     # -- losses ----------------------------------------------------------------------------
+    @np.errstate(invalid="ignore", over="ignore")  # an inf logit gives NaN, quietly as PyTorch
     def cross_entropy(self, x, target, ignore_index, reduction):
         a, t = self._np(x), self._np(target)
         logp = a - a.max(axis=1, keepdims=True)

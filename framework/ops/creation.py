@@ -5,6 +5,7 @@ gives the same numbers on every device (not PyTorch's numbers: its generator dif
 """
 import builtins
 import math
+import numbers
 import threading
 
 import numpy as np
@@ -95,8 +96,12 @@ def _to_numpy_data(data, dtype):
     if arr.dtype == object or arr.dtype.kind in "USV" or arr.dtype == np.uint64:
         if all(isinstance(x, int) for x in _flat(data)):
             raise ValueError("Overflow when unpacking long: an integer does not fit in int64")
+        odd = [x for x in _flat(data) if not isinstance(x, (numbers.Number, np.generic))]
+        if odd and not isinstance(odd[0], (str, bytes)):  # PyTorch: RuntimeError (str: TypeError)
+            raise RuntimeError(f"Could not infer dtype of {type(odd[0]).__name__}: tensor data "
+                               "must be numbers, bools or sequences of them")
         raise TypeError(f"can't build a tensor from {type(data).__name__} data of element type "
-                        f"{type(next(iter(_flat(data)), None)).__name__}")
+                        f"{type(odd[0] if odd else next(iter(_flat(data)), None)).__name__}")
     if dtype is None and arr.dtype.kind == "f" and not _has_numpy_double(data):
         arr = arr.astype(dt.get_default_dtype().np)  # Python floats make the default dtype
     return arr

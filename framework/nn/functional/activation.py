@@ -8,6 +8,7 @@ are written with tensor ops, so they are differentiable again (double backward w
 """
 import warnings
 
+from ... import dtypes as dt
 from ... import ops as _ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
@@ -159,6 +160,8 @@ _threshold = _pointwise(
 
 
 def threshold(input, threshold, value, inplace=False):
+    if isinstance(input, Tensor) and input.dtype is dt.bool:
+        raise NotImplementedError("\"threshold\" not implemented for 'Bool'")
     return _maybe_inplace(input, _threshold(input, threshold, value), inplace)
 
 

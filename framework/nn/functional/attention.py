@@ -5,7 +5,8 @@ differentiated) on every device. Masks follow PyTorch, whose two conventions dif
 for `scaled_dot_product_attention` a bool mask is True where attention is ALLOWED; for
 `multi_head_attention_forward` (and nn.MultiheadAttention) a bool `attn_mask` or
 `key_padding_mask` is True where attention is NOT allowed. Float masks are added to the
-scores in both. A query row with every key masked gives NaN, as PyTorch's math path does.
+scores in both. A query row with every key masked gives 0 in `scaled_dot_product_attention`
+(PyTorch's safe softmax) and NaN in `multi_head_attention_forward`, as in PyTorch.
 """
 import math
 
@@ -70,7 +71,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
         else:
             scores = scores + attn_mask
-    attn = softmax(scores, -1)
+    if attn_mask is not None:
+        # a row with every key masked attends to nothing: 0, not softmax's NaN, and its
+        # gradient 0 (its scores are made finite before the softmax)
+        blocked = (scores.detach() == float("-inf")).all(-1, keepdim=True)
+        attn = softmax(scores.masked_fill(blocked, 0.0), -1).masked_fill(blocked, 0.0)
+    else:
+        attn = softmax(scores, -1)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ value

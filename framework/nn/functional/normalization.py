@@ -51,7 +51,9 @@ def _layer_norm_grad_composed(g, x, w, nd, eps, lead, nw, nb):
     return gx, gw, gb, None, None
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def _normalized_shape(input, normalized_shape, weight, bias):
+    """layer_norm's and rms_norm's checks: the input ends in `normalized_shape`, and so
+    are weight and bias shaped. Returns it as a tuple."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     shape = tuple(int(s) for s in normalized_shape)
@@ -64,12 +66,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
                                f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
+    return shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    nd = len(_normalized_shape(input, normalized_shape, weight, bias))
     return _LayerNorm.apply(input, weight, bias, nd, float(eps))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
+    normalized_shape = _normalized_shape(input, normalized_shape, weight, None)
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if eps is None:
         eps = _finfo_eps(input)
