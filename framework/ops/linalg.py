@@ -219,12 +219,16 @@ def einsum(equation, *operands):
             raise TypeError(f"einsum(): operands must be Tensors, not {type(x).__name__}")
     specs, out = _parse_einsum(equation, operands)
     sizes = {}
-    for x, s in zip(operands, specs):
+    for k, (x, s) in enumerate(zip(operands, specs)):
+        own = {}
         for c, n in zip(s, x.shape):
+            if own.setdefault(c, n) != n:  # a diagonal ('ii') needs equal sizes, no broadcast
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but "
+                                   f"the sizes don't match, {n} != {own[c]}")
             if sizes.get(c, 1) not in (1, n) and n != 1:
                 raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
                                    f"(original->remapped): subscript {c} has size {sizes[c]} and {n}")
-            sizes[c] = max(sizes.get(c, 1), n)
+            sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]  # a 1 broadcasts, even to 0
     items = []
     for i, (x, s) in enumerate(zip(operands, specs)):
         x, s = _take_diagonals(x, s)

@@ -546,16 +546,27 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return result(input.gather(d, indices), indices)
 
 
+def _median_index(x, d):
+    """The index along dim d (kept) of the element median returns: the lower middle of the
+    stably sorted row or, where the row holds NaN, its first NaN (NaN sorts last), as PyTorch."""
+    n = x.shape[d]
+    order = sort(x, d, stable=True).indices
+    if not x.dtype.is_floating_point:
+        return order.narrow(d, (n - 1) // 2, 1)
+    nans = (x != x).sum(d, keepdim=True)
+    return order.gather(d, (nans > 0) * (n - nans) + (nans == 0) * ((n - 1) // 2))
+
+
 def median(input, dim=None, keepdim=False):
-    """The lower of the two middle values, as in PyTorch; with `dim`, (values, indices)."""
+    """The lower of the two middle values, as in PyTorch (NaN where there is one); with
+    `dim`, (values, indices)."""
     if input.dtype is dt.bool:
         raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
     if dim is None:
         flat = input.reshape(-1)
         if flat.numel() == 0:
             return (flat.sum() * float("nan")).to(input.dtype)
-        idx = sort(flat.detach()).indices.narrow(0, (flat.numel() - 1) // 2, 1)
-        return flat.gather(0, idx).reshape(())
+        return flat.gather(0, _median_index(flat.detach(), 0)).reshape(())
     result = values_indices["median"]
     d = input._dim(dim) if input.ndim else 0
     if input.ndim == 0:
@@ -563,7 +574,7 @@ def median(input, dim=None, keepdim=False):
     n = input.shape[d]
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    idx = sort(input.detach(), d, stable=True).indices.narrow(d, (n - 1) // 2, 1)
+    idx = _median_index(input.detach(), d)
     values = input.gather(d, idx)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)

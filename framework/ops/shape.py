@@ -447,9 +447,14 @@ def narrow(self, dim, start, length):
     d = self._dim(dim)
     size = self.shape[d]
     start = int(start)
+    if not -size <= start <= size:  # PyTorch: a start outside the dim is an IndexError
+        raise IndexError(f"narrow(): start out of range (expected to be in range of "
+                         f"[{-size}, {size}], but got {start})")
     if start < 0:
         start += size
-    if not 0 <= start <= size or length < 0 or start + length > size:
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return basic_index(self, (slice(None),) * d + (slice(start, start + length),))
 
