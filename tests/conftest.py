@@ -2,7 +2,7 @@ import os
 import time
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # Installed third-party plugins must not leak into fw's own suite unless asked for.
 os.environ.setdefault("FW_STRICT_PLUGINS", "0")
@@ -32,11 +32,14 @@ def pytest_generate_tests(metafunc):
 # tests/test_fuzz.py's profiles (registered, not loaded: other Hypothesis tests keep theirs).
 # "fuzz" keeps CI fast and reproducible (few examples, a fixed seed); FW_FUZZ=long selects
 # "fuzz-long", the nightly-style run: many more examples, fresh seeds, bigger sizes.
+# Shrinking a failure to a minimal example takes minutes on a busy 2-core machine: CI reports
+# the example as found, FW_FUZZ_SHRINK=1 (or the long profile) shrinks it.
+_SHRINK = [Phase.shrink] if os.environ.get("FW_FUZZ_SHRINK") else []
 _FUZZ_COMMON = dict(deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
 settings.register_profile("fuzz", max_examples=3, derandomize=True, database=None,
-                          **_FUZZ_COMMON)
+                          phases=[Phase.explicit, Phase.generate] + _SHRINK, **_FUZZ_COMMON)
 settings.register_profile("fuzz-long", max_examples=60, **_FUZZ_COMMON)
 
 

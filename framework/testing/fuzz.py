@@ -1,0 +1,238 @@
+"""Hypothesis strategies and oracle checks for fuzzing a device against PyTorch.
+
+Reusable by a third-party backend's own tests: every helper takes the device type as a
+string, and `device_limits` reads whatever limits the backend states. Values come from
+pools that hold each dtype's special values (NaN, +-Inf, +-0, denormals, extremes); shapes
+and layouts (strided, transposed, zero-stride) are drawn beside them. `outcome` runs the
+same function in fw and in torch, and `assert_same_outcome` demands the same values (NaN
+where torch has NaN, the same infinities) or the same kind of exception.
+
+Hypothesis is a test dependency: importing this module requires it.
+"""
+import math
+import os
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+LONG = os.environ.get("FW_FUZZ", "") == "long"
+
+
+# -- limits --------------------------------------------------------------------------
+def device_limits(device):
+    """{name: int} of the dispatch limits a device's backend states: the keys of its
+    `limits()` (or `limits` dict) where it has one, else what its runtime object tells
+    (OpenCL: the device's max work-group size; Vulkan: work-groups per dimension and
+    the 1-D work-group size). Empty for a backend that states none (cpu)."""
+    from framework.plugins import registry
+    backend = registry.backend(device)
+    lim = getattr(backend, "limits", None)
+    lim = lim() if callable(lim) else lim
+    found = {k: v for k, v in dict(lim or {}).items() if isinstance(v, int)}
+    rt = getattr(backend, "rt", None)
+    if rt is None:
+        return found
+    dev = getattr(rt, "device", None)
+    wg = getattr(dev, "max_work_group_size", None)
+    if isinstance(wg, int):
+        found.setdefault("max_work_group_size", wg)
+    groups = getattr(rt, "max_groups", None)
+    if isinstance(groups, int):
+        found.setdefault("max_workgroups_per_dim", groups)
+        import importlib
+        per = getattr(importlib.import_module(type(rt).__module__), "WG", None)
+        if isinstance(per, int):
+            found.setdefault("workgroup_size", per)
+    return found
+
+
+def boundary_sizes(device, cap):
+    """Element counts just below, at and just above each limit of `device` that matters
+    for a 1-D launch: each work-group and grid limit, the square of a work-group size (two
+    levels of a tree reduction), and the product of groups per dimension and group size
+    (where a Vulkan dispatch folds into a second dimension). Sizes above `cap` are left out."""
+    lim = device_limits(device)
+    centres = {256, 65536}   # the work-group size kernels commonly pick, and its square
+    for k, v in lim.items():
+        if "work_group" in k or "workgroup_size" in k:
+            centres |= {v, v * v}
+        elif "per_dim" in k or "groups" in k:
+            centres.add(v)
+            centres.add(v * lim.get("workgroup_size", 64))
+        elif "size" in k or "elements" in k or "bytes" in k:
+            continue  # buffer sizes: far beyond what a test can fill
+        else:
+            centres.add(v)
+    sizes = {c + d for c in centres for d in (-1, 0, 1)}
+    return sorted(s for s in sizes if 0 < s <= cap)
+
+
+# -- values --------------------------------------------------------------------------
+def specials(dtype, extremes=True, infinities=True):
+    """The values of `dtype` that break kernels: NaN, +-Inf (with `infinities`), +-0, the
+    smallest denormal, the smallest normal and (with `extremes`) the largest finite; for
+    integers 0, +-1 and the range ends; for bool both."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return [False, True]
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return [0, 1, -1, int(info.min), int(info.max), int(info.min) + 1, int(info.max) - 1]
+    fi = np.finfo(dtype)
+    out = [math.nan] + ([math.inf, -math.inf] if infinities else []) + [0.0, -0.0, float(fi.smallest_subnormal),
+           -float(fi.smallest_subnormal), float(fi.tiny), -float(fi.tiny), 1.0, -1.0]
+    if extremes:
+        out += [float(fi.max), -float(fi.max)]
+    return out
+
+
+def elements(dtype, low=-4, high=4, extremes=True, infinities=True):
+    """A strategy for single values of `dtype`: specials half the time, else ordinary
+    values (integers in [low, high) for integer dtypes, moderate floats)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return st.booleans()
+    pool = st.sampled_from(specials(dtype, extremes, infinities))
+    if dtype.kind in "iu":
+        ordinary = st.integers(int(low), max(int(low), int(high) - 1))
+    else:
+        ordinary = st.one_of(st.integers(-3, 3).map(float),
+                             st.floats(-100, 100, width=32 if dtype == np.float32 else 64))
+    return st.one_of(ordinary, pool)
+
+
+@st.composite
+def arrays(draw, dtype, shape, low=-4, high=4, extremes=True, unique=False, infinities=True):
+    """A NumPy array of `shape` and `dtype` whose values come from `elements`; `unique`
+    asks for distinct values (at most one NaN), for ops whose ties leave indices open."""
+    a = draw(hnp.arrays(np.dtype(dtype), shape, unique=unique,
+                        elements=elements(dtype, low, high, extremes, infinities)))
+    if unique and a.dtype.kind == "f":
+        vals = a[~np.isnan(a)].ravel().tolist()
+        # -0.0 == 0.0 is a tie too, and at most one NaN keeps NaN's rank defined
+        if np.isnan(a).sum() > 1 or len(vals) != len(set(vals)):
+            from hypothesis import assume
+            assume(False)
+    return a
+
+
+LAYOUTS = ("contiguous", "strided", "transposed", "expanded")
+
+
+def layouts():
+    """How an input tensor lies in memory; the values it holds are the same either way."""
+    return st.sampled_from(LAYOUTS)
+
+
+def expand_source(a, layout):
+    """For the 'expanded' layout, the values a zero-stride view can hold: the array with
+    its first dim of size > 1 collapsed to one row (repeated by the expansion). Other
+    layouts keep `a`."""
+    if layout != "expanded":
+        return a
+    for d, n in enumerate(a.shape):
+        if n > 1:
+            return np.broadcast_to(np.take(a, [0], axis=d), a.shape).copy()
+    return a
+
+
+def make_tensor(lib, a, layout, device):
+    """`a` as a tensor of `lib` on `device`, laid out as `layout`: 'strided' takes every
+    other element of a buffer twice as long in the last dim, 'transposed' is the transpose
+    of a contiguous transpose, 'expanded' a zero-stride `expand` of one row (pass it
+    `expand_source(a, 'expanded')`)."""
+    if layout == "contiguous" or a.ndim == 0:
+        return lib.tensor(a, device=device)
+    if layout == "strided":
+        wide = np.repeat(a, 2, axis=-1)
+        return lib.tensor(wide, device=device)[..., ::2]
+    if layout == "transposed":
+        return lib.tensor(np.ascontiguousarray(a.T), device=device).permute(
+            *reversed(range(a.ndim)))
+    for d, n in enumerate(a.shape):
+        if n > 1:
+            return lib.tensor(np.take(a, [0], axis=d), device=device).expand(*a.shape)
+    return lib.tensor(a, device=device)
+
+
+# -- the oracle ------------------------------------------------------------------------
+_KINDS = (IndexError, ValueError, TypeError, ZeroDivisionError, OverflowError, MemoryError,
+          NotImplementedError, RuntimeError)
+
+
+def error_kind(exc):
+    """The builtin exception class PyTorch's users catch for `exc`: torch's own classes
+    (LinAlgError, OutOfMemoryError, ...) map to the builtin they derive from."""
+    for k in type(exc).__mro__:
+        if k in _KINDS:
+            return k
+    return type(exc)
+
+
+def outcome(lib, fn, arrays_, layouts_, device):
+    """Run `fn(lib, *tensors)`: ('value', [NumPy arrays]) or ('error', exception)."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xs = [make_tensor(lib, a, lay, device) for a, lay in zip(arrays_, layouts_)]
+            out = fn(lib, *xs)
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            return "value", [np.array(o.detach().cpu().numpy()) for o in outs]
+    except Exception as exc:  # noqa: BLE001 - which exception is what gets compared
+        return "error", exc
+
+
+def tolerance(dtype, rtol=None, atol=None):
+    """(rtol, atol) for comparing results of `dtype`: exact for integers and bool, a few
+    ulps' worth of float32/float64 rounding otherwise (looser when given)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return 0.0, 0.0
+    base = (1e-4, 1e-5) if dtype.itemsize <= 4 else (1e-7, 1e-10)
+    return max(base[0], rtol or 0.0), max(base[1], atol or 0.0)
+
+
+def value_mismatch(got, want, rtol=None, atol=None):
+    """None if `got` matches torch's `want` (same shape and dtype; NaN exactly where torch
+    has NaN; infinities equal; finite values within the dtype's tolerance), else why not."""
+    if got.shape != want.shape:
+        return f"shape {got.shape} != torch's {want.shape}"
+    if got.dtype != want.dtype:
+        return f"dtype {got.dtype} != torch's {want.dtype}"
+    if want.dtype.kind != "f":
+        bad = got != want
+    else:
+        r, a = tolerance(want.dtype, rtol, atol)
+        g, w = got.astype(np.float64), want.astype(np.float64)
+        gn, wn = np.isnan(g), np.isnan(w)
+        gi, wi = np.isinf(g), np.isinf(w)
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = np.abs(g - w) <= a + r * np.abs(w)
+        bad = (gn != wn) | ((gi | wi) & ~gn & ~wn & (g != w)) | (~(gn | wn | gi | wi) & ~close)
+    if not bad.any():
+        return None
+    i = tuple(int(j) for j in np.argwhere(bad)[0])
+    return (f"{int(bad.sum())} of {bad.size} differ; first at {i}: "
+            f"fw {got[i]!r} vs torch {want[i]!r}")
+
+
+def assert_same_outcome(fw_result, torch_result, rtol=None, atol=None, what=""):
+    """fw's outcome equals torch's: both values (compared by `value_mismatch`), or both
+    errors of the same kind (fw's may be a subclass)."""
+    (fk, fv), (tk, tv) = fw_result, torch_result
+    if fk == "error" and isinstance(fv, IndexError) and tk == "value" and all(
+            w.size == 0 for w in tv):
+        return  # fw checks indices even where nothing is read; PyTorch skips empty results
+    if tk == "error" or fk == "error":
+        assert fk == tk, (f"{what}: torch {'raised ' + repr(tv) if tk == 'error' else 'gave a value'}"
+                          f", fw {'raised ' + repr(fv) if fk == 'error' else 'gave a value'}")
+        assert isinstance(fv, error_kind(tv)), (
+            f"{what}: fw raised {type(fv).__name__}({fv}) where torch raised "
+            f"{type(tv).__name__}({tv})")
+        return
+    assert len(fv) == len(tv), f"{what}: {len(fv)} outputs, torch {len(tv)}"
+    for k, (g, w) in enumerate(zip(fv, tv)):
+        why = value_mismatch(g, w, rtol, atol)
+        assert why is None, f"{what}: output {k}: {why}"

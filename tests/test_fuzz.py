@@ -1,0 +1,185 @@
+"""Fuzzing every device against PyTorch (Hypothesis): the op table with special values,
+odd shapes and layouts; dtype extremes on elementwise ops; and sizes at each backend's
+dispatch limits. fw must give torch's values (NaN where torch has NaN, the same
+infinities) or raise the same kind of exception.
+
+Profiles (tests/conftest.py): a small derandomized one by default; FW_FUZZ=long for a
+nightly-style run with many more examples, random seeds and bigger sizes.
+"""
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import framework as fw
+from framework.testing import CASES
+from framework.testing.fuzz import (LONG, arrays, assert_same_outcome, boundary_sizes,
+                                    expand_source, layouts, outcome)
+
+FUZZ = settings.get_profile("fuzz-long" if LONG else "fuzz")
+
+# Ops whose index outputs are open under ties (non-stable sort, topk, median): their float
+# inputs are drawn without ties.
+_TIES_OPEN = ("sort", "argsort", "topk", "median")
+
+
+def _ties_open(case):
+    return any(k in case.name for k in _TIES_OPEN) and "stable" not in case.name
+
+
+def _welford(case):
+    """var_mean/std_mean: PyTorch's one-pass mean of a row holding an infinity is NaN or the
+    infinity depending on where it sits, so there is no answer to compare with."""
+    return case.name.endswith("_mean") and case.name[:3] in ("var", "std")
+
+
+@st.composite
+def case_inputs(draw, case):
+    """Inputs for a table case: its own shapes, or (a quarter of the time) each dim
+    replaced by 0, 1 or one more; values with specials (no finite extremes: sums and
+    products of them overflow in an order-dependent way); each input in some layout."""
+    mutate = draw(st.integers(0, 3)) == 0
+    arrs, lays = [], []
+    for spec in case.inputs:
+        shape = spec.shape
+        if mutate:
+            shape = tuple(draw(st.sampled_from((n, 0, 1, n + 1))) for n in shape)
+        if spec.kind == "index" and draw(st.booleans()):
+            a = draw(arrays(spec.dtype, shape, 0, int(spec.high)))  # out-of-range too
+        elif spec.kind == "index":
+            a = np.asarray(draw(st.lists(st.integers(0, int(spec.high) - 1),
+                                         min_size=int(np.prod(shape)),
+                                         max_size=int(np.prod(shape))))).reshape(shape)
+            a = a.astype(spec.dtype)
+        else:
+            a = draw(arrays(spec.dtype, shape, spec.low, spec.high, extremes=False,
+                            unique=_ties_open(case) and spec.dtype.startswith("float"),
+                            infinities=not _welford(case)))
+        # a zero-stride view repeats values: ties, which those ops leave open
+        lay = draw(layouts().filter(lambda v: v != "expanded" or not _ties_open(case)))
+        arrs.append(expand_source(a, lay))
+        lays.append(lay)
+    return arrs, lays
+
+
+def _check(fn, arrs, lays, device, what, rtol=None, atol=None):
+    want = outcome(torch, fn, arrs, lays, "cpu")
+    got = outcome(fw, fn, arrs, lays, device)
+    assert_same_outcome(got, want, rtol, atol, what)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_table_fuzzed(case, device):
+    @FUZZ
+    @given(case_inputs(case))
+    def prop(inputs):
+        arrs, lays = inputs
+        _check(case.fn, arrs, lays, device, f"{case.name} on {device} ({lays})",
+               case.rtol, case.atol)
+    prop()
+
+
+# -- dtype extremes on elementwise ops and order-free reductions -------------------------
+DTYPES = ("float32", "float64", "int32", "int64", "bool")
+UNARY = {
+    "neg": lambda m, x: -x, "abs": lambda m, x: x.abs(), "sign": lambda m, x: x.sign(),
+    "exp": lambda m, x: x.exp(), "log": lambda m, x: x.log(), "sqrt": lambda m, x: x.sqrt(),
+    "tanh": lambda m, x: x.tanh(), "sigmoid": lambda m, x: x.sigmoid(),
+    "floor": lambda m, x: x.floor(), "round": lambda m, x: x.round(),
+    "reciprocal": lambda m, x: x.reciprocal(), "relu": lambda m, x: m.relu(x),
+    "square": lambda m, x: x * x, "isnan": lambda m, x: (x.isnan(), x.isinf(), x.isfinite()),
+    "amax_amin": lambda m, x: (x.amax(-1), x.amin(0)),
+    "argmax_argmin": lambda m, x: (x.argmax(), x.argmin(-1)),
+    "max_dim": lambda m, x: tuple(x.max(-1)), "clamp": lambda m, x: x.clamp(-1, 1),
+    "softmax": lambda m, x: x.softmax(-1), "log_softmax": lambda m, x: x.log_softmax(0),
+    "logsumexp": lambda m, x: x.logsumexp(-1), "norm": lambda m, x: x.norm(dim=-1),
+    "cumsum": lambda m, x: x.cumsum(-1), "all_any": lambda m, x: (x.all(-1), x.any(0)),
+    "int_scalar": lambda m, x: (x + 2 ** 40, x * 3, x - 1),
+}
+BINARY = {
+    "add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
+    "div": lambda m, x, y: x / y, "floordiv": lambda m, x, y: x // y,
+    "remainder": lambda m, x, y: x % y, "pow": lambda m, x, y: x ** y,
+    "div_trunc": lambda m, x, y: m.div(x, y, rounding_mode="trunc"),
+    "maximum": lambda m, x, y: m.maximum(x, y), "atan2": lambda m, x, y: m.atan2(x, y),
+    "compare": lambda m, x, y: (x == y, x < y, x >= y, x != y),
+    "where": lambda m, x, y: m.where(x > y, x, y),
+}
+
+
+@st.composite
+def extreme_inputs(draw, n_inputs, dtype):
+    """n_inputs arrays of one small 2-D shape (the second input sometimes a broadcast row),
+    values from the dtype's specials and extremes."""
+    r, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    shapes = [(r, c)] + [draw(st.sampled_from(((r, c), (c,), ()))) for _ in range(n_inputs - 1)]
+    arrs = [draw(arrays(dtype, s)) for s in shapes]
+    lays = [draw(layouts()) for _ in shapes]
+    return [expand_source(a, lay) for a, lay in zip(arrs, lays)], lays
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(UNARY) + sorted(BINARY))
+def test_extremes_elementwise(name, dtype, device):
+    fn, n = (UNARY[name], 1) if name in UNARY else (BINARY[name], 2)
+
+    @FUZZ
+    @given(extreme_inputs(n, dtype))
+    def prop(inputs):
+        arrs, lays = inputs
+        _check(fn, arrs, lays, device, f"{name}({dtype}) on {device} ({lays})")
+    prop()
+
+
+# -- sizes at the dispatch limits --------------------------------------------------------
+# Row ops over the last dim of x; inputs hold small integers, so sums and scans are exact in
+# float32 in any order and any difference is a wrong answer, not rounding.
+ROW_OPS = {
+    "sum": lambda m, x: x.sum(-1), "mean": lambda m, x: x.mean(-1),
+    "amax": lambda m, x: x.amax(-1), "argmax": lambda m, x: x.argmax(-1),
+    "cumsum": lambda m, x: x.cumsum(-1), "softmax": lambda m, x: x.softmax(-1),
+    "logsumexp": lambda m, x: x.logsumexp(-1), "norm": lambda m, x: x.norm(dim=-1),
+    "sort_stable": lambda m, x: tuple(x.sort(dim=-1, stable=True)),
+    "elementwise": lambda m, x: (x * 2 + 1).abs() - x.flip(-1),
+    "full_sum": lambda m, x: (x.sum(), x.max()),
+}
+# Beyond these, an op is slow on a software device (sort is O(n log^2 n) dispatches).
+CAP = {"sort_stable": 70_000 * (20 if LONG else 1)}
+BIG = 16_800_000 if LONG else 4_200_000
+FORMS = ("flat", "two_rows", "columns", "many_rows")
+
+
+@st.composite
+def limit_input(draw, sizes, form):
+    """A float32 array around one limit size, of small integers with NaN/Inf placed at
+    drawn positions (the last one and the middle among them)."""
+    n = draw(st.sampled_from(sizes))
+    shape = {"flat": (n,), "two_rows": (2, n), "columns": (n, 2),
+             "many_rows": (n, 64) if n * 64 <= BIG else (n // 64, 64)}[form]
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    a = rng.integers(-2, 3, shape).astype(np.float32)
+    flat = a.reshape(-1)
+    for _ in range(draw(st.integers(0, 2))):
+        pos = draw(st.one_of(st.sampled_from([0, flat.size - 1, flat.size // 2]),
+                             st.integers(0, flat.size - 1)))
+        flat[pos] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    return a
+
+
+@pytest.mark.parametrize("op", sorted(ROW_OPS))
+def test_sizes_at_limits(op, device):
+    sizes = boundary_sizes(device, min(BIG, CAP.get(op, BIG)))
+    fn = ROW_OPS[op]
+    # Always the largest size once (a random draw may miss it), then random sizes and forms.
+    largest = np.random.default_rng(0).integers(-2, 3, sizes[-1]).astype(np.float32)
+
+    @FUZZ
+    @example(largest)
+    @given(st.sampled_from(FORMS).flatmap(lambda f: limit_input(sizes, f)))
+    def prop(a):
+        # columns: the op runs over dim 0 (rows of stride 2), the others over the last dim
+        f = (lambda m, x: fn(m, x.t())) if a.ndim == 2 and a.shape[1] == 2 else fn
+        _check(f, [a], ["contiguous"], device, f"{op} of shape {a.shape} on {device}",
+               atol=1e-4)
+    prop()
