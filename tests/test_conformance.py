@@ -9,8 +9,13 @@ import pytest
 import framework as fw
 from framework import plugins
 from framework.plugins import OWN_DIST, Registry, hookimpl
+from framework.device import Backend
 from framework.testing import CASES, available_devices, run_conformance
+from framework.testing.conformance import (COMPOSED, composed_backend_class, default_reference,
+                                           fused_op_names, run_case)
 from fw_numpy.backend import NumpyBackend
+from fw_numpy.nn_ops import NumpyNNOps
+from fw_numpy.optim_ops import NumpyOptimOps
 
 
 def _counting_installed():
@@ -51,20 +56,25 @@ class WrongExp(NumpyBackend):
         return self.binary("mul", out, 1.01) if op == "exp" else out
 
 
-@pytest.fixture
-def wrong_registry(monkeypatch):
+def _register(monkeypatch, device_type, cls):
+    """A registry with the cpu backend and `cls` as `device_type`, in place of fw's own."""
     monkeypatch.delenv("FW_TEST_DEVICES", raising=False)  # a run restricted to other devices
     @hookimpl
     def fw_register_backends(register):
-        register("wrongexp", WrongExp)
+        register(device_type, cls)
 
-    mod = types.ModuleType("fwt_wrongexp")
+    mod = types.ModuleType(f"fwt_{device_type}")
     mod.fw_register_backends = fw_register_backends
-    monkeypatch.setitem(sys.modules, "fwt_wrongexp", mod)
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
     reg = Registry([md.distribution(OWN_DIST).entry_points["cpu"],
-                    md.EntryPoint("wrongexp", "fwt_wrongexp", "fw.backends")])
+                    md.EntryPoint(device_type, mod.__name__, "fw.backends")])
     monkeypatch.setattr(plugins, "registry", reg)
     return reg
+
+
+@pytest.fixture
+def wrong_registry(monkeypatch):
+    return _register(monkeypatch, "wrongexp", WrongExp)
 
 
 def test_wrong_backend_fails_the_kit(wrong_registry):
@@ -86,3 +96,79 @@ def test_crash_is_a_failure_of_that_case(wrong_registry, monkeypatch):
     report = run_conformance("wrongexp", cases)
     assert "neg" in report.passed
     assert any("NotImplementedError: matmul is not written yet" in why for _, why in report.failed)
+
+
+class WrongFused(NumpyBackend):
+    """Right primitives, two wrong fused kernels: conv2d 1% too large, and Adam's bias
+    corrections always those of the first step."""
+    type = "wrongfused"
+
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        out = super().conv2d(x, weight, bias, stride, padding, dilation, groups)
+        return self.binary("mul", out, 1.01)
+
+    def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *hyper):
+        super().adam_step_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, 1, *hyper)
+
+
+@pytest.mark.parametrize("reference", ["torch", COMPOSED])
+def test_wrong_fused_kernel_fails_the_kit(monkeypatch, reference):
+    _register(monkeypatch, "wrongfused", WrongFused)
+    names = ("conv2d", "conv2d_s2_p1_d2_g3", "conv1d_s2_p1_d2_g2", "optim.Adam", "optim.AdamW",
+             "optim.SGD_momentum_dampening", "F.linear", "max_pool2d", "cross_entropy_weight")
+    report = run_conformance("wrongfused", [c for c in CASES if c.name in names], reference=reference)
+    failed = dict(report.failed)
+    assert sorted(failed) == ["conv1d_s2_p1_d2_g2", "conv2d", "conv2d_s2_p1_d2_g3", "optim.Adam",
+                              "optim.AdamW"], report.summary()
+    assert all(why.startswith("value 0: max abs error") for why in failed.values())
+    assert f"(reference: {reference})" in report.summary()
+
+
+def test_composed_reference_has_no_tuned_kernel():
+    """The reference without PyTorch runs Backend's composed default of every fused op (the
+    cpu backend's own kernels and the index-range hook removed), on the cpu primitives."""
+    cls = composed_backend_class()
+    names = fused_op_names()
+    for name in names:
+        assert getattr(cls, name) is getattr(Backend, name), name
+    assert cls.check_index_range is None and issubclass(cls, NumpyBackend)
+    # every kernel the cpu backend tunes is one of them (a new one added there is caught here)
+    tuned = {n for mixin in (NumpyNNOps, NumpyOptimOps) for n in vars(mixin)
+             if not n.startswith("_") and callable(getattr(mixin, n))}
+    assert tuned - {"check_index_range"} <= set(names), tuned - set(names)
+    assert {"pad", "softmax", "log_softmax", "matmul_bias", "relu_backward", "cross_entropy",
+            "cross_entropy_grad", "lstm_cell", "lstm_cell_grad", "conv2d", "conv2d_grad_input",
+            "conv2d_grad_weight", "max_pool2d", "max_pool2d_grad", "avg_pool2d",
+            "avg_pool2d_grad", "layer_norm", "layer_norm_grad", "sgd_step_",
+            "adam_step_"} <= set(names)
+    assert COMPOSED not in available_devices()          # registered only while it runs
+    assert default_reference() == "torch"               # torch is installed beside the tests
+
+
+PUBLIC_FUSED = [n for n in fused_op_names() if not n.startswith("_")] + ["check_index_range"]
+
+
+class Tracing(NumpyBackend):
+    """The cpu backend, recording which fused ops the frontend calls."""
+    type = "tracing"
+    called = set()
+
+
+def _traced(name):
+    def op(self, *args, **kwargs):
+        Tracing.called.add(name)
+        return getattr(NumpyBackend, name)(self, *args, **kwargs)
+    return op
+
+
+for _name in PUBLIC_FUSED:
+    setattr(Tracing, _name, _traced(_name))
+
+
+def test_the_table_reaches_every_fused_op(monkeypatch):
+    _register(monkeypatch, "tracing", Tracing)
+    Tracing.called.clear()
+    for case in CASES:
+        if "fused" in case.tags:
+            run_case(case, fw, "tracing")
+    assert Tracing.called == set(PUBLIC_FUSED), set(PUBLIC_FUSED) - Tracing.called

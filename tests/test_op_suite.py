@@ -1,10 +1,14 @@
-"""Every case of the op suite, on every available device, against PyTorch."""
+"""Every case of the op suite, on every available device, against PyTorch; and the fused-op
+cases on the composed reference (the kit's reference without PyTorch, and the defaults a new
+backend inherits), against PyTorch too."""
 import pytest
 import torch
 
 import framework as fw
 from framework.testing import CASES
-from framework.testing.conformance import compare, run_case
+from framework.testing.conformance import COMPOSED, compare, reference_results, run_case
+
+FUSED = [c for c in CASES if "fused" in c.tags]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -13,3 +17,10 @@ def test_case_matches_torch(case, device):
     want = run_case(case, torch, "cpu")
     why = compare(case, got, want)
     assert why is None, f"{case.name} on {device}: {why}"
+
+
+@pytest.mark.parametrize("case", FUSED, ids=[c.name for c in FUSED])
+def test_composed_reference_matches_torch(case):
+    got = reference_results(case, COMPOSED)
+    why = compare(case, got, run_case(case, torch, "cpu"))
+    assert why is None, f"{case.name} on the composed reference: {why}"

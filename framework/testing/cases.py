@@ -2,7 +2,8 @@
 (`fn(lib, *tensors)`, where `lib` is `framework` or `torch`), plus how to make its inputs.
 
 tests/ run every case on every device against PyTorch; the conformance kit runs them on
-a device against fw's own CPU backend. Add a case here and both pick it up.
+a device against PyTorch, or without it against fw's composed reference (see
+conformance.py). Add a case here and both pick it up.
 """
 import numpy as np
 
@@ -66,3 +67,4 @@ def case(name, fn, *inputs, **kw):
 
 # Cases are grouped by topic in modules beside this one; importing them fills CASES.
 from . import cases_elementwise, cases_reduction, cases_shape  # noqa: E402,F401
+from . import cases_nn, cases_optim  # noqa: E402,F401

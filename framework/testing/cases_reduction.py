@@ -18,8 +18,8 @@ case("max_all", lambda m, x: (x.max(), x.min()), I(3, 4, kind="uniform"))
 case("argmax", lambda m, x: x.argmax(1), I(3, 4, kind="uniform"), grad=False)
 case("argmin_all", lambda m, x: (x.argmin(), x.argmax(0, keepdim=True)), I(3, 4, kind="uniform"),
      grad=False)
-case("softmax", lambda m, x: m.softmax(x, 1), I(3, 4))
-case("log_softmax", lambda m, x: m.log_softmax(x, -1), I(3, 4))
+case("softmax", lambda m, x: m.softmax(x, 1), I(3, 4), tags=("fused",))
+case("log_softmax", lambda m, x: m.log_softmax(x, -1), I(3, 4), tags=("fused",))
 
 case("prod_all", lambda m, x: x.prod(), I(3, 4, kind="away"))
 case("prod_dim", lambda m, x: (x.prod(1), x.prod(0, keepdim=True)), I(3, 4, kind="away"))

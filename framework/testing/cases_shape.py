@@ -125,8 +125,8 @@ case("tensor_split", lambda m, x: x.tensor_split(3, 1) + x.tensor_split([1, 4], 
 case("split_grad_partial", lambda m, x: x.split(2)[1] * 2, I(5, 2))
 
 # -- padding ---------------------------------------------------------------------------------------
-case("pad_constant", lambda m, x: _pad(m)(x, (1, 2, 0, 1), value=0.5), I(2, 3, 4))
-case("pad_negative", lambda m, x: _pad(m)(x, (-1, 2)), I(2, 4))
+case("pad_constant", lambda m, x: _pad(m)(x, (1, 2, 0, 1), value=0.5), I(2, 3, 4), tags=("fused",))
+case("pad_negative", lambda m, x: _pad(m)(x, (-1, 2)), I(2, 4), tags=("fused",))
 case("pad_reflect", lambda m, x: _pad(m)(x, (2, 1, 1, 2), mode="reflect"), I(1, 2, 3, 4))
 case("pad_replicate", lambda m, x: _pad(m)(x, (2, 3), mode="replicate"), I(2, 3))
 case("pad_circular", lambda m, x: _pad(m)(x, (1, 2, 2, 0), mode="circular"), I(1, 2, 3, 4))

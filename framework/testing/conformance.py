@@ -1,4 +1,13 @@
-"""The backend conformance kit: run the op suite on a device and compare with "cpu"."""
+"""The backend conformance kit: run the op suite on a device and compare with a reference.
+
+The reference is PyTorch where it is importable. Without it, the reference is fw itself on
+the "composed" device: the cpu backend's primitives with every fused op (conv, pooling,
+norms, softmax, cross-entropy, LSTM cell, optimizer steps, ...) reset to the composed
+default of framework/device.py and framework/fused/, so a tuned kernel is never checked
+against itself or another tuned kernel.
+"""
+import contextlib
+import importlib.util
 import os
 
 import numpy as np
@@ -15,6 +24,65 @@ def available_devices():
     if wanted:
         types = [t for t in types if t in {w.strip() for w in wanted.split(",")}]
     return [t for t in types if DeviceModule(t).is_available()]
+
+
+# -- the reference ----------------------------------------------------------------------------
+COMPOSED = "composed"  # the device type of the composed reference, registered only while used
+
+
+def fused_op_names():
+    """Every optional op of the device interface that has a composed default: the fused layer
+    and optimizer ops (with the mixins' private helpers, which a backend could shadow too)
+    and `pad`, `softmax`, `log_softmax`."""
+    from ..fused import NNOps, OptimOps
+    names = [n for mixin in (NNOps, OptimOps) for n, f in vars(mixin).items() if callable(f)]
+    return sorted(set(names) | {"pad", "softmax", "log_softmax"})
+
+
+def composed_backend_class(base=None):
+    """A subclass of the cpu backend (or `base`) whose fused ops are the composed defaults of
+    `Backend`, and which has no `check_index_range` hook (the frontend then checks on the host)."""
+    from ..device import Backend
+    from ..plugins import registry
+    base = base or registry.backend_class("cpu")
+    attrs = {name: getattr(Backend, name) for name in fused_op_names()}
+    attrs.update(type=COMPOSED, check_index_range=None,
+                 __doc__="The cpu backend's primitives with fw's composed fused ops.")
+    return type("ComposedReference", (base,), attrs)
+
+
+@contextlib.contextmanager
+def composed_device():
+    """Register the composed reference as device type "composed" for the duration."""
+    from .. import plugins
+    reg = plugins.registry
+    cls = composed_backend_class()
+    with reg._lock:
+        reg.backends[COMPOSED] = (cls, "framework.testing")
+    try:
+        yield COMPOSED
+    finally:
+        with reg._lock:
+            reg.backends.pop(COMPOSED, None)
+            for key in [k for k, be in reg._instances.items() if be.device.type == COMPOSED]:
+                del reg._instances[key]
+
+
+def default_reference():
+    """"torch" where PyTorch is importable, else "composed"."""
+    return "torch" if importlib.util.find_spec("torch") is not None else COMPOSED
+
+
+def reference_results(case, reference, seed=0):
+    """(values, grads) of `case` under `reference`: "torch" or "composed"."""
+    if reference == "torch":
+        import torch
+        return run_case(case, torch, "cpu", seed)
+    if reference != COMPOSED:
+        raise ValueError(f"reference must be 'torch' or '{COMPOSED}', got {reference!r}")
+    import framework as fw
+    with composed_device() as dev:
+        return run_case(case, fw, dev, seed)
 
 
 def _outputs(out):
@@ -50,15 +118,16 @@ def run_case(case, lib, device, seed=0, to_tensor=None):
 
 
 class ConformanceReport:
-    def __init__(self, device):
-        self.device, self.passed, self.failed = device, [], []
+    def __init__(self, device, reference=None):
+        self.device, self.reference, self.passed, self.failed = device, reference, [], []
 
     @property
     def ok(self):
         return not self.failed
 
     def summary(self):
-        lines = [f"{self.device}: {len(self.passed)} passed, {len(self.failed)} failed"]
+        lines = [f"{self.device}: {len(self.passed)} passed, {len(self.failed)} failed"
+                 + (f" (reference: {self.reference})" if self.reference else "")]
         lines += [f"  FAIL {name}: {why}" for name, why in self.failed]
         return "\n".join(lines)
 
@@ -83,15 +152,17 @@ def compare(case, got, want):
     return None
 
 
-def run_conformance(device, cases=None, seed=0):
-    """Run every case on `device` and on "cpu" with fw, and compare."""
+def run_conformance(device, cases=None, seed=0, reference=None):
+    """Run every case (or `cases`) on `device` with fw and compare with `reference`: "torch"
+    or "composed" (the default: "torch" where it is importable)."""
     import framework as fw
     from .cases import CASES
-    report = ConformanceReport(device)
+    reference = reference or default_reference()
+    report = ConformanceReport(device, reference)
     for case in cases or CASES:
         try:
             got = run_case(case, fw, device, seed)
-            want = run_case(case, fw, "cpu", seed)
+            want = reference_results(case, reference, seed)
             why = compare(case, got, want)
         except Exception as exc:  # a crash is a failure of that case, not of the kit
             why = f"{type(exc).__name__}: {exc}"
