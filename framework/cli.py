@@ -371,9 +371,12 @@ def devices(as_json):
 @click.argument("device")
 @click.option("-k", "pattern", default=None, help="Only cases whose name contains this.")
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
-def conformance(device, pattern, verbose):
-    """Run the op suite on DEVICE and compare values and gradients with "cpu".
-    Exits with status 1 if any case fails."""
+@click.option("--reference", type=click.Choice(["torch", "composed"]), default=None,
+              help="What to compare with: PyTorch (the default where it is importable) or "
+                   "fw's composed ops on the cpu primitives.")
+def conformance(device, pattern, verbose, reference):
+    """Run the op suite (every op and fused op a backend may implement) on DEVICE and compare
+    values and gradients with the reference. Exits with status 1 if any case fails."""
     from .testing import CASES, run_conformance
     cases = [c for c in CASES if pattern is None or pattern in c.name]
     if not cases:
@@ -382,7 +385,7 @@ def conformance(device, pattern, verbose):
         plugins.registry.backend(device)
     except RuntimeError as exc:  # unknown device or broken plugin: say so, don't list N failures
         raise click.ClickException(str(exc)) from exc
-    report = run_conformance(device, cases)
+    report = run_conformance(device, cases, reference=reference)
     if verbose:
         for name in report.passed:
             click.echo(f"  ok   {name}")

@@ -172,3 +172,10 @@ def test_the_table_reaches_every_fused_op(monkeypatch):
         if "fused" in case.tags:
             run_case(case, fw, "tracing")
     assert Tracing.called == set(PUBLIC_FUSED), set(PUBLIC_FUSED) - Tracing.called
+
+
+def test_command_takes_the_reference():
+    from click.testing import CliRunner
+    from framework.cli import main
+    r = CliRunner().invoke(main, ["conformance", "cpu", "--reference", "composed", "-k", "optim.SGD"])
+    assert r.exit_code == 0 and "cpu: 5 passed, 0 failed (reference: composed)" in r.output

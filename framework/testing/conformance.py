@@ -9,6 +9,7 @@ against itself or another tuned kernel.
 import contextlib
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 
@@ -77,7 +78,9 @@ def reference_results(case, reference, seed=0):
     """(values, grads) of `case` under `reference`: "torch" or "composed"."""
     if reference == "torch":
         import torch
-        return run_case(case, torch, "cpu", seed)
+        with warnings.catch_warnings():  # PyTorch's performance hints are not the backend's
+            warnings.simplefilter("ignore")
+            return run_case(case, torch, "cpu", seed)
     if reference != COMPOSED:
         raise ValueError(f"reference must be 'torch' or '{COMPOSED}', got {reference!r}")
     import framework as fw
