@@ -338,7 +338,7 @@ def test_backends_flags():
 def test_onnx_is_importable_and_says_export_is_planned():
     onnx = importlib.import_module("framework.onnx")
     assert onnx.is_in_onnx_export() is False
-    with pytest.raises(NotImplementedError, match="issue 19"):
+    with pytest.raises(NotImplementedError, match="ONNX export is planned"):
         onnx.export(nn.Linear(2, 2), (fw.zeros(1, 2),), "model.onnx")
 
 
