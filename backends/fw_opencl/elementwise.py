@@ -77,7 +77,7 @@ class _State:
         self.chunked = bool(dev.type & rt.cl.device_type.CPU)
         cus = max(1, dev.max_compute_units)
         self.parts = 32 * cus
-        self.wg = min(256, dev.max_work_group_size)
+        self.wg = min(256, r.lim.group_size)
         self.max_groups = cus * 64
         self.alloc = r.pool.alloc
         self.unary = {}      # (op, dtype) -> kernels and facts, see _ew_unary_entry

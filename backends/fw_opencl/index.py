@@ -69,7 +69,7 @@ class IndexOps:
         if wg is None:  # one work-group, as large as this kernel allows up to 64
             most = k.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE,
                                          self.rt.device)
-            wg = _CHECK_WG[k] = 1 << (min(64, most).bit_length() - 1)
+            wg = _CHECK_WG[k] = 1 << (min(64, most, self.rt.lim.group_size).bit_length() - 1)
         flag = self.rt.alloc(4)
         self.rt.launch(k, (wg,), (wg,), flag.mem, v.buf.mem, pack(v.shape, (v.strides,), (v.offset,)),
                        np.int64(size), np.int64(ignore))

@@ -24,6 +24,11 @@ def pack(shape, strides_list, offsets):
     if n >= 2**31:
         raise RuntimeError(f"opencl backend: tensors of {n} elements are too large "
                            "(32-bit indexing; at most 2**31 - 1 elements)")
+    if n:  # every element an operand reaches must be addressable by at()'s int
+        for st, off in zip(strides_list, offsets):
+            if off + sum((s - 1) * abs(t) for s, t in zip(shape, st)) >= 2**31:
+                raise RuntimeError(f"opencl backend: a view of shape {tuple(shape)} reaches "
+                                   "past element 2**31 - 1 of its buffer (32-bit indexing)")
     mshape, msts = merge_dims(shape, strides_list)
     if len(mshape) > MAXD:
         raise RuntimeError(f"opencl backend: a view of shape {tuple(shape)} has more than "

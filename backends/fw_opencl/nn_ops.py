@@ -61,11 +61,12 @@ class CLNNOps:
     def _grid(self, n0, n1=1, n2=1):
         """(global, local) sizes for n0 x n1 x n2 work-items: work-groups of _WG0 x r x 1,
         r as large as the device and n1 allow, the global size rounded up to them."""
-        cap = self.rt.device.max_work_group_size
-        if cap < _WG0:
+        lim = self.rt.lim
+        cap = lim.invocations
+        if min(cap, lim.item_sizes[0]) < _WG0:
             return (n0, n1, n2), None
         r = 1
-        while r * 2 * _WG0 <= min(cap, _WG) and r * 2 <= n1:
+        while r * 2 * _WG0 <= min(cap, _WG) and r * 2 <= min(n1, lim.item_sizes[1]):
             r *= 2
         return (_ceil(n0, _WG0), _ceil(n1, r), n2), (_WG0, r, 1)
 
@@ -225,7 +226,7 @@ class CLNNOps:
     # -- layer norm ----------------------------------------------------------------------
     def _ln_wg(self, n):
         """Work-group size for rows of n: a power of two, at most what the device takes."""
-        cap = min(_LN_WG, self.rt.device.max_work_group_size)
+        cap = min(_LN_WG, self.rt.lim.group_size)
         wg = 1
         while wg * 2 <= cap and wg < n:
             wg *= 2

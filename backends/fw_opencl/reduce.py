@@ -55,10 +55,9 @@ class ReduceOps:
         """(work-groups, work-items) enough to fill the device, local memory budget."""
         t = self.__dict__.get("_rtune_")
         if t is None:
-            d = self.rt.device
-            cu = d.max_compute_units
+            cu = self.rt.device.max_compute_units
             t = self._rtune_ = (max(8, 4 * cu), max(2048, 1024 * cu),
-                                min(d.local_mem_size, 32768))
+                                min(self.rt.lim.local_mem, 32768))
         return t
 
     def _rdefs(self, dtype):
@@ -83,7 +82,7 @@ class ReduceOps:
             k = self.rt.kernel(file, name, self._rdefs(dtype))
             most = k.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE,
                                          self.rt.device)
-            hit = cache[key] = (k, _pow2_at_most(min(256, most)))
+            hit = cache[key] = (k, _pow2_at_most(min(256, most, self.rt.lim.group_size)))
         return hit
 
     def _launch_items(self, k, wg, n, *args):

@@ -141,6 +141,36 @@ def _size_class(nbytes):
 
 _classes = {}  # nbytes -> size class: programs ask for the same sizes again and again
 
+# fw's kernels index elements and work-items with 32-bit ints (layouts, offsets, ids)
+MAX_INDEX = 2**31 - 1
+
+
+class Limits:
+    """The device limits fw's kernels are sized against, in one place (tests derive their
+    sizes from them). OpenCL bounds the work-items of one work-group (in all, and per
+    dimension), the bytes of one buffer and of local memory; it sets no bound on the number
+    of work-groups of a launch. fw adds its own: at most MAX_INDEX work-items per launch
+    dimension and elements per tensor (32-bit indexing)."""
+    __slots__ = ("invocations", "item_sizes", "group_size", "buffer_size", "memory",
+                 "local_mem", "global_size", "elements")
+
+    def __init__(self, d):
+        self.invocations = d.max_work_group_size         # work-items of one work-group
+        self.item_sizes = tuple(d.max_work_item_sizes)   # ... along each dimension
+        # the largest 1-d work-group: a kernel may allow fewer (its WORK_GROUP_SIZE)
+        self.group_size = min(self.invocations, self.item_sizes[0])
+        self.buffer_size = d.max_mem_alloc_size          # bytes of one buffer
+        self.memory = d.global_mem_size
+        self.local_mem = d.local_mem_size
+        self.global_size = MAX_INDEX                     # work-items per launch dimension
+        self.elements = MAX_INDEX                        # elements of one tensor
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self):
+        return "Limits(" + ", ".join(f"{k}={v}" for k, v in self.as_dict().items()) + ")"
+
 
 class Buffer:
     """Device memory owned by a tensor's storage; goes back to the pool when dropped."""
@@ -243,6 +273,7 @@ class Runtime:
         self.ctx = cl.Context([cl_device])
         self.queue = cl.CommandQueue(self.ctx)
         self.fp64 = "cl_khr_fp64" in cl_device.extensions.split()
+        self.lim = Limits(cl_device)
         self.pool = Pool(self.ctx, cl_device)
         self._programs = {}
         self._kernels = {}
@@ -396,6 +427,10 @@ class Runtime:
 
     def submit(self, kernel, global_size, local_size):
         """Enqueue `kernel` (its arguments set) without waiting, counted for batching."""
+        if max(global_size) > MAX_INDEX:  # work-item ids would overflow the kernels' ints
+            raise RuntimeError(f"opencl backend: kernel {kernel.function_name} launched with "
+                               f"{max(global_size)} work-items along one dimension; fw's "
+                               f"kernels index with 32-bit ints (at most {MAX_INDEX})")
         if self.held >= self.batch:
             self.rebatch()
         self.held += 1
