@@ -63,7 +63,9 @@ class _Gather(Function):
 
 
 def gather(input, dim, index, *, sparse_grad=False):
-    d = input._dim(dim) if input.ndim else 0
+    d = input._dim(dim)
+    if not input.ndim and isinstance(index, Tensor):  # a 0-d input reads as one element
+        return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     index = _check_index(input, d, index, "gather")
     return _Gather.apply(input, d, index)
 
@@ -140,6 +142,11 @@ def index_select(input, dim, index):
         raise IndexError("index_select(): Index is supposed to be a vector")
     if index.dtype.is_floating_point or index.dtype is dt.bool:
         raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
+    if not input.ndim:  # a 0-d input is one value, and one index selects it (PyTorch)
+        if index.numel() != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{index.numel()} value(s)")
+        return index_select(input.reshape(1), 0, index.reshape(1)).reshape(())
     n = index.numel()
     size = input.shape[d] if input.ndim else 1
     if n:
@@ -409,7 +416,10 @@ def setitem(x, key, value):
 
 def nonzero(input, *, as_tuple=False):
     from .creation import tensor
-    idx = np.nonzero(input.detach()._host())
+    h = input.detach()._host()
+    idx = np.nonzero(h.reshape(1) if h.ndim == 0 else h)  # NumPy refuses 0-d arrays
+    if h.ndim == 0 and not as_tuple:  # one row per nonzero element, of no coordinates
+        return tensor(np.zeros((idx[0].size, 0), np.int64), device=input.device)
     if as_tuple:
         return tuple(tensor(i.astype(np.int64), device=input.device) for i in idx)
     return tensor(np.stack(idx, axis=1).astype(np.int64).reshape(-1, input.ndim), device=input.device)

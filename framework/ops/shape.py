@@ -218,7 +218,8 @@ def permute(self, *dims):
 
 @method
 def transpose(self, dim0, dim1):
-    if self.ndim == 0:
+    if self.ndim == 0:  # dims 0 and -1 only
+        self._dim(dim0), self._dim(dim1)
         return self.view(())
     d0, d1 = self._dim(dim0), self._dim(dim1)
     dims = list(range(self.ndim))
