@@ -427,10 +427,13 @@ class Runtime:
 
     def submit(self, kernel, global_size, local_size):
         """Enqueue `kernel` (its arguments set) without waiting, counted for batching."""
-        if max(global_size) > MAX_INDEX:  # work-item ids would overflow the kernels' ints
+        # Work-item ids past MAX_INDEX would overflow the kernels' ints. Dimension 0 is the
+        # one rounded up to whole work-groups (rows x group size); dimensions 1 and 2 count
+        # rows or batches, below the element limit already. (max() costs ~10x this.)
+        if global_size[0] > MAX_INDEX:
             raise RuntimeError(f"opencl backend: kernel {kernel.function_name} launched with "
-                               f"{max(global_size)} work-items along one dimension; fw's "
-                               f"kernels index with 32-bit ints (at most {MAX_INDEX})")
+                               f"{global_size[0]} work-items along dimension 0; fw's kernels "
+                               f"index with 32-bit ints (at most {MAX_INDEX})")
         if self.held >= self.batch:
             self.rebatch()
         self.held += 1
