@@ -292,3 +292,42 @@ def test_nan_and_inf_follow_torch(device, op, n):
             _same(got, want, rtol=1e-5, atol=0)
         except AssertionError as e:
             raise AssertionError(f"{op} of {name} ({a.size} elements): {e}") from None
+
+
+NAN_OPS = {
+    "amax": lambda M, x, d: x.amax(d), "amin": lambda M, x, d: x.amin(d),
+    "argmax": lambda M, x, d: x.argmax(d), "argmin": lambda M, x, d: x.argmin(d),
+    "sum": lambda M, x, d: x.sum(d), "logsumexp": lambda M, x, d: M.logsumexp(x, d),
+    "softmax": lambda M, x, d: x.softmax(d), "cumsum": lambda M, x, d: x.cumsum(d),
+    "sort": lambda M, x, d: x.sort(d).values,
+    "argsort": lambda M, x, d: x.sort(dim=d, stable=True).indices,
+}
+
+
+@opencl
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_nan_and_inf_across_work_groups():
+    """A NaN or inf first, in the middle or last of rows that several work-groups (or
+    chunks, or sort blocks merged later) share: sizes past the reduction work-group's
+    square and past two sort blocks of local memory; and the one-work-item-per-row path."""
+    lim = _be().rt.lim
+    wg = min(256, lim.group_size)
+    block = 1 << ((min(lim.local_mem, 32768) // 8).bit_length() - 1)  # float32 + int32 keys
+    rng = np.random.default_rng(3)
+    cases = [((wg * wg + 1,), 0), ((2 * block + 1,), 0), ((1, 2 * block + 1), 1),
+             ((300, 600), 0)]
+    for shape, d in cases:
+        n = shape[d]
+        for val, pos in ((nan, 0), (nan, n - 1), (inf, n // 2), (-inf, n - 1)):
+            a = rng.standard_normal(shape).astype(np.float32)
+            a[(pos,) if len(shape) == 1 else ((0, pos) if d == 1 else (pos, 5))] = val
+            x, t = fw.tensor(a, device="opencl"), torch.tensor(a)
+            for name, f in NAN_OPS.items():
+                if n != 2 * block + 1 and name in ("sort", "argsort", "cumsum", "softmax"):
+                    continue  # the reductions' chunked / per-item paths only
+                want = f(torch, t.double(), d).float() if name == "cumsum" else f(torch, t, d)
+                try:
+                    _same(f(fw, x, d), want, rtol=1e-4, atol=1e-2)
+                except AssertionError as e:
+                    raise AssertionError(f"{name} of {shape} along {d}, {val} at {pos}: "
+                                         f"{e}") from None
