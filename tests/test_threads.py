@@ -265,6 +265,36 @@ def test_concurrent_ops_on_one_device(device):
     np.testing.assert_array_equal(sums[1], np.full(64, 22.0 * n, np.float32))
 
 
+def test_a_failed_device_check_raises_in_its_own_thread(device):
+    """An accelerator checks class indices on the device and raises at the host's next
+    wait: that wait may come from another thread, but the error is the checked thread's."""
+    logits, bad = fw.zeros(2, 3, device=device), fw.tensor([0, 7], device=device)
+    issued, waited = threading.Event(), threading.Event()
+
+    def checked():
+        try:
+            loss = F.cross_entropy(logits, bad)  # cpu raises here, an accelerator later
+            issued.set()
+            waited.wait(30)
+            loss.item()
+        except IndexError as e:
+            return str(e)
+        finally:
+            issued.set()
+        return "no error"
+
+    def bystander():
+        issued.wait(30)
+        try:
+            return fw.ones(4, device=device).sum().item()
+        finally:
+            waited.set()
+
+    error, total = _in_threads(checked, bystander)
+    assert error == "Target 7 is out of bounds."
+    assert total == 4.0
+
+
 # -- random numbers and data loading ----------------------------------------------------------
 def test_own_generators_in_threads_match_sequential_draws(device):
     def draw(seed):

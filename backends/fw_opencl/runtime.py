@@ -282,6 +282,7 @@ class Runtime:
         # array it lands in, function making the error). Looked at whenever the host waits
         # anyway (download, finish), so a check costs no round trip of its own.
         self.deferred = []
+        self.failed = {}  # thread id -> errors of its failed checks that another thread saw
         # Batched submission: commands queue up behind a marker that waits on a user event
         # (the gate), opened every `batch` counted launches and whenever the host waits. A
         # CPU device shares the cores with this thread: started one by one as they are
@@ -388,7 +389,7 @@ class Runtime:
             if nbytes:
                 cl.enqueue_copy(self.queue, out, buf.mem, src_offset=byte_offset,
                                 is_blocking=True)
-        if self.deferred:
+        if self.deferred or self.failed:
             self.raise_deferred()
         return out
 
@@ -399,18 +400,22 @@ class Runtime:
         queue is in order, so any later blocking read finds this one done."""
         host = np.empty(1, np.int32)
         ev = cl.enqueue_copy(self.queue, host, flag.mem, is_blocking=False)
-        self.deferred.append((ev, host, on_fail))
+        self.deferred.append((ev, host, on_fail, threading.get_ident()))
         if len(self.deferred) > 32:  # a loop that never reads back: check now and then
             self.finish()
 
     def raise_deferred(self):
-        """Raise the error of the first failed deferred check (all have completed: the
-        caller has just waited on the queue)."""
+        """Raise the error of this thread's first failed deferred check (all have completed:
+        the caller has just waited on the queue). Another thread's failure waits for that
+        thread's next wait: the error belongs to the op that was checked."""
         pending, self.deferred = self.deferred, []
-        for ev, host, on_fail in pending:
+        for ev, host, on_fail, owner in pending:
             ev.wait()
             if host[0]:
-                raise on_fail()
+                self.failed.setdefault(owner, []).append(on_fail)
+        mine = self.failed.pop(threading.get_ident(), None)
+        if mine:
+            raise mine[0]()
 
     def launch(self, kernel, global_size, local_size, *args):
         """Set `args` (cl.Buffers, or bytes/NumPy scalars passed by value) and enqueue
@@ -443,7 +448,7 @@ class Runtime:
         with self._gate_lock:
             self._open()
             self.queue.finish()
-        if self.deferred:
+        if self.deferred or self.failed:
             self.raise_deferred()
 
 

@@ -320,6 +320,7 @@ class Runtime:
         # Deferred index checks: check kernels set their slot of checks_buf; the next host
         # wait reads the slots and raises the error of the first one set (`defer_check`).
         self.checks = []
+        self.failed = {}  # thread id -> errors of its failed checks that another thread saw
         self.checks_buf = self.device.create_buffer(size=4 * MAX_CHECKS,
                                                     usage=U.STORAGE | U.COPY_SRC | U.COPY_DST)
         self.lock = threading.RLock()
@@ -473,22 +474,25 @@ class Runtime:
                 self.finish()
             if not self.checks:  # every earlier check kernel has finished: clear the slots
                 self.queue.write_buffer(self.checks_buf, 0, bytes(4 * MAX_CHECKS))
-            self.checks.append(on_fail)
+            self.checks.append((on_fail, threading.get_ident()))
             return len(self.checks) - 1
 
     def _read_checks(self):
         """After a flush: wait for the submitted work by reading the slots of the deferred
-        checks, and raise the first failed one's error. False when there were none."""
+        checks, and raise this thread's first failed one's error (another thread's waits for
+        that thread's next wait). False when there were none."""
         with self.lock:
             pending, self.checks = self.checks, []
-        if not pending:
-            return False
-        flags = np.frombuffer(self.queue.read_buffer(self.checks_buf, 0, 4 * len(pending)),
-                              np.uint32)
-        for f, on_fail in zip(flags, pending):
-            if f:
-                raise on_fail()
-        return True
+        if pending:
+            flags = np.frombuffer(self.queue.read_buffer(self.checks_buf, 0, 4 * len(pending)),
+                                  np.uint32)
+            for f, (on_fail, owner) in zip(flags, pending):
+                if f:
+                    self.failed.setdefault(owner, []).append(on_fail)
+        mine = self.failed.pop(threading.get_ident(), None) if self.failed else None
+        if mine:
+            raise mine[0]()
+        return bool(pending)
 
     def _abandon(self):
         self.encoder = self.cpass = None
