@@ -12,7 +12,7 @@ from .layout import pack
 from .runtime import CHUNK
 
 RCHUNK = 16 * CHUNK  # elements per work-group of the `rows` reduction (CHUNK / 4 per item)
-SORT_BLOCK = 256     # the first pass of sort ranks each element within its block of these
+SORT_BLOCK = 64      # the first pass of sort ranks each element within its block of these
 
 _COMBINE = {"sum": "a + b", "prod": "a * b", "max": "maxv(a, b)", "min": "minv(a, b)",
             "all": "a & b", "any": "a | b"}

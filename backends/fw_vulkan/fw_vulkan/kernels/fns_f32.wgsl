@@ -3,6 +3,8 @@ fn exp_(x: f32) -> f32 { return exp(x); }
 fn log_(x: f32) -> f32 { return log(x); }
 fn sin_(x: f32) -> f32 { return sin(x); }
 fn cos_(x: f32) -> f32 { return cos(x); }
+// A zero with the sign bit of x: on the bits, since a compiler may treat x * 0 as +0.
+fn zero_as_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x80000000u); }
 
 // atan2 with C's special cases, which the builtin leaves to the driver (lavapipe gives
 // atan2(0, 0) = 3 pi / 4 and numbers for NaN): NaN in, NaN out; y = +-0 gives +-0 or

@@ -55,3 +55,6 @@ fn sincos_(x: f64, q: i32) -> f64 {
 }
 fn sin_(x: f64) -> f64 { return sincos_(x, 0); }
 fn cos_(x: f64) -> f64 { return sincos_(x, 1); }
+
+// A zero with the sign of x (naga cannot bit-cast f64: -0 is told by 1 / x).
+fn zero_as_(x: f64) -> f64 { return select(0.0lf, -0.0lf, x < 0.0lf || 1.0lf / x < 0.0lf); }

@@ -15,6 +15,9 @@ fn log1p_(x: $T) -> $T {
     return log_(u) * x / (u - $T(1));
 }
 fn expm1_(x: $T) -> $T {
+    // a series near 0: a driver's exp(x) for tiny x need not be exactly 1 (lavapipe's
+    // is not), and the trick below then loses everything; keeps -0 too
+    if (abs(x) < $T(1e-5)) { return x * ($T(1) + x * ($T(0.5) + x / $T(6))); }
     let u = exp_(x);
     if (u == $T(1)) { return x; }
     let um = u - $T(1);
@@ -22,7 +25,8 @@ fn expm1_(x: $T) -> $T {
     return um * x / log_(u);
 }
 fn tanh_(x: $T) -> $T {
-    // from expm1(-2|x|): no overflow for large |x|, full precision near 0
+    // from expm1(-2|x|): no overflow for large |x|, full precision near 0 (and -0 kept)
+    if (abs(x) < $T(1e-5)) { return x * ($T(1) - x * x / $T(3)); }
     let e = expm1_($T(-2) * abs(x));
     let t = -e / ($T(2) + e);
     return select(select(t, -t, x < $T(0)), x, isnan_(x));
@@ -45,10 +49,12 @@ fn erf_(x: $T) -> $T {
             + t * ($T(-1.453152027) + t * $T(1.061405429))))) * exp_(-a * a);
     return select(y, -y, x < $T(0));
 }
-// C's fmod: a finite a over an infinite b leaves a (a - b * trunc(a / b) is NaN there).
+// C's fmod: a finite a over an infinite b leaves a (a - b * trunc(a / b) is NaN there),
+// and a zero result has a's sign.
 fn fmod_(a: $T, b: $T) -> $T {
     if (isinf_(b) && !isinf_(a)) { return a; }
-    return a - b * trunc(a / b);
+    let r = a - b * trunc(a / b);
+    return select(r, zero_as_(a), r == $T(0));
 }
 // NumPy's floor_divide / remainder for floats (Python semantics, from fmod).
 fn floordiv_(a: $T, b: $T) -> $T {
@@ -56,6 +62,7 @@ fn floordiv_(a: $T, b: $T) -> $T {
     let r = fmod_(a, b);
     var d = (a - r) / b;
     if (r != $T(0) && ((b < $T(0)) != (r < $T(0)))) { d -= $T(1); }
+    if (d == $T(0)) { return zero_as_(a / b); }  // zero with the sign of a / b, as PyTorch
     let f = floor(d);
     return select(f, f + $T(1), d - f > $T(0.5));
 }
