@@ -242,6 +242,71 @@ def test_grid_dimensions_past_65535_groups():
     _same(F.max_pool2d(fw.tensor(p, device="opencl"), 2), TF.max_pool2d(torch.tensor(p), 2))
 
 
+def _watch_launches(monkeypatch, be):
+    """Record (kernel, global size, local size) of every launch on `be`."""
+    seen, submit = [], be.rt.submit
+
+    def record(kernel, gsize, lsize):
+        seen.append((kernel.function_name, tuple(gsize), lsize and tuple(lsize)))
+        submit(kernel, gsize, lsize)
+    monkeypatch.setattr(be.rt, "submit", record)
+    return seen
+
+
+def _check_launches(seen, lim):
+    assert seen
+    for name, g, loc in seen:
+        assert g[0] <= lim.global_size, (name, g)
+        if loc is not None:
+            assert int(np.prod(loc)) <= lim.invocations, (name, loc)
+            assert all(l <= m for l, m in zip(loc, lim.item_sizes)), (name, loc)
+            assert all(a % b == 0 for a, b in zip(g, loc)), (name, g, loc)
+
+
+@opencl
+def test_every_launch_within_the_stated_limits(monkeypatch):
+    """The device-limit self-check: an op of every kernel family, each launch checked
+    against Runtime.lim (work-group size, per-dimension sizes, divisibility, global size)."""
+    be = _be()
+    seen = _watch_launches(monkeypatch, be)
+    rng = np.random.default_rng(4)
+    x = fw.tensor(rng.standard_normal((3, 4, 300)).astype(np.float32), device="opencl",
+                  requires_grad=True)
+    w = fw.tensor(rng.standard_normal((5, 4, 3)).astype(np.float32), device="opencl")
+    img = fw.tensor(rng.standard_normal((2, 3, 9, 9)).astype(np.float32), device="opencl",
+                    requires_grad=True)
+    k = fw.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), device="opencl")
+    y = (x.sum(2).sum() + x.amax(1).sum() + x.argmax(2).sum() + x.cumsum(2).sum()
+         + x.softmax(2).sum() + x.sort(2).values.sum() + (x.transpose(1, 2) @ w[0]).sum()
+         + F.layer_norm(x, (300,)).sum() + (x * 2 + 1).relu().sum()
+         + x.gather(2, fw.tensor(rng.integers(0, 300, (3, 4, 7)), device="opencl")).sum()
+         + F.cross_entropy(x[:, 0], fw.tensor([1, 2, 3], device="opencl"))
+         + F.max_pool2d(F.conv2d(img, k, padding=1), 2).sum()
+         + F.avg_pool2d(img, 3, 1, 1).sum())
+    y.backward()
+    assert np.isfinite(y.item())
+    _check_launches(seen, be.rt.lim)
+    assert {"rows_sum", "sort_block", "scan_rows", "softmax_rows", "cross_entropy",
+            "layer_norm", "im2col", "max_pool", "gather"} <= {n for n, _, _ in seen}
+
+
+@opencl
+def test_row_kernels_respect_a_smaller_global_size(monkeypatch):
+    """Where one work-group per row would pass the global size (tensors past 2**30
+    elements), reductions, arg-reductions and softmax take their one-work-item-per-row
+    kernels: checked by lowering the stated limit below M rows x 16 work-items."""
+    be = _be()
+    a = np.random.default_rng(5).standard_normal((4096, 16)).astype(np.float32)
+    x, t = fw.tensor(a, device="opencl"), torch.tensor(a)
+    monkeypatch.setattr(be.rt.lim, "global_size", 4096 * 16 - 1)
+    seen = _watch_launches(monkeypatch, be)
+    _same(x.sum(1), t.sum(1), rtol=1e-5, atol=1e-5)
+    _same(x.argmax(1), t.argmax(1))
+    _same(x.log_softmax(1), t.log_softmax(1), rtol=1e-5, atol=1e-5)
+    _check_launches(seen, be.rt.lim)
+    assert {"cols_sum", "arg_cols", "softmax_cols"} <= {n for n, _, _ in seen}
+
+
 @opencl
 def test_32_bit_indexing_is_refused_not_wrapped():
     """A view reaching past element 2**31 - 1, or a launch of more work-items than the

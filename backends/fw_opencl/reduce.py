@@ -85,6 +85,11 @@ class ReduceOps:
             hit = cache[key] = (k, _pow2_at_most(min(256, most, self.rt.lim.group_size)))
         return hit
 
+    def _group_per_row_fits(self, M, R):
+        """Whether M work-groups (one per row of R) keep the launch within the device's
+        global size: else the one-work-item-per-row kernels run (tensors past 2**30)."""
+        return M * min(256, _pow2_at_least(R)) <= self.rt.lim.global_size
+
     def _launch_items(self, k, wg, n, *args):
         """One work-item per index < n (kernels check the bound), in groups of <= 64."""
         local = min(64, wg)
@@ -104,7 +109,7 @@ class ReduceOps:
         dr = pack(rs, (rst,), (0,))
         sr = _inner_stride(rs, rst)
         rows = R > 1 and ((sr == 1 and R >= 16) or (M < items // 4 and R > 64))
-        if rows:
+        if rows and self._group_per_row_fits(M, R):
             k, wg = self._rkernel(_RED, "rows_" + op, dtype)
             wg = min(wg, _pow2_at_least(R))
             S = 1 if M >= groups else max(1, min(_cdiv(groups, M), _cdiv(R, wg * 4)))
@@ -138,7 +143,8 @@ class ReduceOps:
         mx = _i32(op == "argmax")
         dk = pack(ks, (kst,), (x.offset,))
         dr = pack(rs, (rst,), (0,))
-        if R > 1 and ((rst[0] == 1 and R >= 16) or (M < items // 4 and R > 64)):
+        if R > 1 and ((rst[0] == 1 and R >= 16) or (M < items // 4 and R > 64)) \
+                and self._group_per_row_fits(M, R):
             k, wg = self._rkernel(_RED, "arg_rows", x.dtype)
             wg = min(wg, _pow2_at_least(R))
             S = 1 if M >= groups else max(1, min(_cdiv(groups, M), _cdiv(R, wg * 4)))
@@ -185,7 +191,7 @@ class ReduceOps:
     def _softmax_kernel(self, x, dim, out, log):
         M, R, d, xs, os = self._along(x, dim, out)
         _, items, _ = self._rtune()
-        if R > 32 and (xs == 1 or M < items // 4):
+        if R > 32 and (xs == 1 or M < items // 4) and self._group_per_row_fits(M, R):
             k, wg = self._rkernel(_RED, "softmax_rows", x.dtype)
             wg = min(wg, _pow2_at_least(R))
             loc = cl.LocalMemory(wg * x.dtype.itemsize)
