@@ -312,6 +312,8 @@ def test_32_bit_indexing_is_refused_not_wrapped():
     """A view reaching past element 2**31 - 1, or a launch of more work-items than the
     kernels' ints count, is a clear RuntimeError (never an overflowed offset)."""
     from fw_opencl.layout import pack
+    with pytest.raises(RuntimeError, match="32-bit indexing"):  # refused when made
+        fw.zeros(2**31, dtype=fw.bool, device="opencl")
     with pytest.raises(RuntimeError, match="32-bit indexing"):
         pack((2,), ((2**30,),), (2**30,))
     pack((2,), ((2**30 - 1,),), (2**30,))  # the last addressable element is fine

@@ -45,6 +45,8 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         n = 1
         for s in shape:
             n *= s
+        if n > rt.MAX_INDEX:
+            _too_large(n)
         self._check_dtype(dtype)
         return View(self.rt.alloc(n * dtype.itemsize), shape, contiguous_strides(shape), 0,
                     dtype)
@@ -62,6 +64,8 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
     def from_numpy(self, array):
         a = np.array(array, order="C", copy=True)
         dtype = dt.from_numpy_dtype(a.dtype)
+        if a.size > rt.MAX_INDEX:
+            _too_large(a.size)
         self._check_dtype(dtype)
         return View(self.rt.upload(a), a.shape, contiguous_strides(a.shape), 0, dtype)
 
@@ -100,3 +104,9 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
 
 
 _copy_plans = {}  # (shape, strides, offsets) -> (packed layout, global size)
+
+
+def _too_large(n):
+    # refused when made, so that every offset into a buffer fits the kernels' 32-bit ints
+    raise RuntimeError(f"opencl backend: tensors of {n} elements are too large (32-bit "
+                       f"indexing; at most {rt.MAX_INDEX} elements)")
