@@ -21,49 +21,58 @@ LONG = os.environ.get("FW_FUZZ", "") == "long"
 
 # -- limits --------------------------------------------------------------------------
 def device_limits(device):
-    """{name: int} of the dispatch limits a device's backend states: the keys of its
-    `limits()` (or `limits` dict) where it has one, else what its runtime object tells
-    (OpenCL: the device's max work-group size; Vulkan: work-groups per dimension and
-    the 1-D work-group size). Empty for a backend that states none (cpu)."""
+    """{name: int} of the limits a device's backend states in one place: its runtime's `lim`
+    object (fw_opencl, fw_vulkan: `Runtime.lim`), else a backend-level `limits` (dict, or a
+    method returning one), else what the runtime object exposes (an OpenCL device's
+    max_work_group_size; Vulkan's work-groups per dimension). The 1-D work-group size a
+    backend's kernels use is added as 'workgroup_size' where its runtime module names it (WG).
+    Empty for a backend that states none (cpu)."""
+    import importlib
     from framework.plugins import registry
     backend = registry.backend(device)
-    lim = getattr(backend, "limits", None)
-    lim = lim() if callable(lim) else lim
-    found = {k: v for k, v in dict(lim or {}).items() if isinstance(v, int)}
     rt = getattr(backend, "rt", None)
+    stated = getattr(rt, "lim", None) or getattr(backend, "limits", None)
+    stated = stated() if callable(stated) else stated
+    if stated is not None and not isinstance(stated, dict):
+        names = getattr(stated, "__slots__", None) or vars(stated)
+        stated = {k: getattr(stated, k) for k in names}
+    found = {k: v for k, v in (stated or {}).items() if type(v) is int}
     if rt is None:
         return found
-    dev = getattr(rt, "device", None)
-    wg = getattr(dev, "max_work_group_size", None)
-    if isinstance(wg, int):
-        found.setdefault("max_work_group_size", wg)
-    groups = getattr(rt, "max_groups", None)
-    if isinstance(groups, int):
-        found.setdefault("max_workgroups_per_dim", groups)
-        import importlib
-        per = getattr(importlib.import_module(type(rt).__module__), "WG", None)
-        if isinstance(per, int):
-            found.setdefault("workgroup_size", per)
+    wg = getattr(getattr(rt, "device", None), "max_work_group_size", None)
+    if type(wg) is int:
+        found.setdefault("invocations", wg)
+    if type(getattr(rt, "max_groups", None)) is int:
+        found.setdefault("groups_per_dim", rt.max_groups)
+    per = getattr(importlib.import_module(type(rt).__module__), "WG", None)
+    if type(per) is int:
+        found.setdefault("workgroup_size", per)
     return found
 
 
+# How boundary_sizes reads a stated limit: work-group sizes (in work-items) matter at their
+# square too (two levels of a tree); work-groups per dimension times the group size is where
+# a 1-D dispatch folds into a second dimension; bytes and counts of buffers aren't sizes.
+_SQUARED = {"invocations", "group_size", "workgroup_size"}
+_GRID = {"groups_per_dim"}
+_NOT_ELEMENTS = {"buffer_size", "binding_size", "memory", "local_mem", "bindings",
+                 "item_sizes"}
+
+
 def boundary_sizes(device, cap):
-    """Element counts just below, at and just above each limit of `device` that matters
-    for a 1-D launch: each work-group and grid limit, the square of a work-group size (two
-    levels of a tree reduction), and the product of groups per dimension and group size
-    (where a Vulkan dispatch folds into a second dimension). Sizes above `cap` are left out."""
+    """Element counts just below, at and just above each limit of `device` (see
+    `device_limits`) and its derived sizes; also 256 and 65,536, the work-group size kernels
+    commonly pick and its square. Sizes above `cap` are left out."""
     lim = device_limits(device)
-    centres = {256, 65536}   # the work-group size kernels commonly pick, and its square
+    centres = {256, 65536}
     for k, v in lim.items():
-        if "work_group" in k or "workgroup_size" in k:
-            centres |= {v, v * v}
-        elif "per_dim" in k or "groups" in k:
-            centres.add(v)
+        if k in _NOT_ELEMENTS:
+            continue
+        centres.add(v)
+        if k in _SQUARED:
+            centres.add(v * v)
+        if k in _GRID:
             centres.add(v * lim.get("workgroup_size", 64))
-        elif "size" in k or "elements" in k or "bytes" in k:
-            continue  # buffer sizes: far beyond what a test can fill
-        else:
-            centres.add(v)
     sizes = {c + d for c in centres for d in (-1, 0, 1)}
     return sorted(s for s in sizes if 0 < s <= cap)
 
