@@ -1,5 +1,5 @@
 """Optimizer cases: the fused steps `sgd_step_` and `adam_step_` (framework/fused/optim_ops.py),
-reached through `optim.SGD`/`Adam`/`AdamW`. A case takes three steps on a small quadratic
+reached through `optim.SGD`/`Adam`/`AdamW`. A case takes five steps on a small quadratic
 whose gradient depends on the parameter, and returns the parameter and the optimizer's state
 buffers, which the step writes in place."""
 from .cases import I, case as _case
@@ -8,12 +8,14 @@ from .cases import I, case as _case
 def case(name, fn, *inputs, **kw):
     _case(name, fn, *inputs, tags=("fused",), **kw)
 
-STEPS = 3
+STEPS = 5
 
 
-def _steps(make, *state_keys):
+def _steps(make, *state_keys, transpose=False):
     def fn(m, p0, a):
-        p = m.nn.Parameter(p0.detach().clone())
+        # transposed: a non-contiguous parameter, a view of the input
+        p = m.nn.Parameter(p0.detach().t() if transpose else p0.detach().clone())
+        a = a.t() if transpose else a
         opt = make(m.optim, [p])
         for _ in range(STEPS):
             opt.zero_grad()
@@ -23,28 +25,43 @@ def _steps(make, *state_keys):
     return fn
 
 
-def optim_case(name, make, *state_keys):
-    case(name, _steps(make, *state_keys), I(4, 3), I(4, 3, kind="positive"), grad=False,
-         rtol=1e-4, atol=1e-6)
+def _name(cls, kw):
+    return "optim." + "_".join([cls] + [f"{k}={v}".replace(" ", "") for k, v in kw.items()])
 
 
-optim_case("optim.SGD", lambda o, ps: o.SGD(ps, lr=0.1))
-optim_case("optim.SGD_weight_decay_maximize", lambda o, ps: o.SGD(ps, lr=0.05, weight_decay=0.1,
-                                                                 maximize=True))
-optim_case("optim.SGD_momentum_dampening",
-           lambda o, ps: o.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3), "momentum_buffer")
-optim_case("optim.SGD_nesterov_weight_decay", lambda o, ps: o.SGD(
-    ps, lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01), "momentum_buffer")
-optim_case("optim.SGD_momentum_maximize", lambda o, ps: o.SGD(
-    ps, lr=0.02, momentum=0.5, maximize=True), "momentum_buffer")
-optim_case("optim.Adam", lambda o, ps: o.Adam(ps, lr=0.1), "exp_avg", "exp_avg_sq")
-optim_case("optim.Adam_weight_decay_amsgrad", lambda o, ps: o.Adam(
-    ps, lr=0.05, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1, amsgrad=True),
-           "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-optim_case("optim.Adam_maximize", lambda o, ps: o.Adam(ps, lr=0.05, maximize=True),
-           "exp_avg", "exp_avg_sq")
-optim_case("optim.AdamW", lambda o, ps: o.AdamW(ps, lr=0.1, weight_decay=0.1),
-           "exp_avg", "exp_avg_sq")
-optim_case("optim.AdamW_amsgrad_maximize", lambda o, ps: o.AdamW(
-    ps, lr=0.05, weight_decay=0.2, amsgrad=True, maximize=True),
-           "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+def optim_case(cls, kw):
+    if cls == "SGD":
+        keys = ("momentum_buffer",) if kw.get("momentum") else ()
+    else:
+        keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if kw.get("amsgrad") else ())
+    case(_name(cls, kw), _steps(lambda o, ps: getattr(o, cls)(ps, **kw), *keys),
+         I(4, 3), I(4, 3, kind="positive"), grad=False, rtol=1e-4, atol=1e-6)
+
+
+for kw in [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, nesterov=True),
+           dict(lr=0.05, momentum=0.9, dampening=0.5), dict(lr=0.05, momentum=0.8, weight_decay=0.1),
+           dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+           dict(lr=0.01, maximize=True), dict(lr=0.01, momentum=0.5, maximize=True, weight_decay=0.1),
+           dict(lr=0.02, momentum=0.9, dampening=0.3, weight_decay=0.05, maximize=True)]:
+    optim_case("SGD", kw)
+ADAM = [dict(), dict(lr=0.05, betas=(0.8, 0.99)), dict(lr=0.05, weight_decay=0.1),
+        dict(lr=0.05, amsgrad=True), dict(lr=0.05, amsgrad=True, weight_decay=0.05, maximize=True),
+        dict(lr=0.05, maximize=True), dict(lr=0.05, eps=1e-3),
+        dict(lr=0.05, weight_decay=0.1, maximize=True)]
+for kw in ADAM:
+    optim_case("Adam", kw)
+for kw in ADAM[:6] + [dict(lr=0.05, weight_decay=0.5)]:
+    optim_case("AdamW", kw)
+optim_case("Adam", dict(lr=0.05, weight_decay=0.2, decoupled_weight_decay=True))
+
+
+def _strided_steps(cls, kw, *keys):
+    """The steps on a non-contiguous parameter."""
+    return _steps(lambda o, ps: getattr(o, cls)(ps, **kw), *keys, transpose=True)
+
+
+case("optim.SGD_strided_param_float64", _strided_steps("SGD", dict(lr=0.1, momentum=0.9), "momentum_buffer"),
+     I(3, 4, dtype="float64"), I(3, 4, kind="positive", dtype="float64"), grad=False, rtol=1e-10, atol=1e-12)
+case("optim.Adam_strided_param_float64", _strided_steps("Adam", dict(lr=0.05, amsgrad=True),
+                                                        "exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+     I(3, 4, dtype="float64"), I(3, 4, kind="positive", dtype="float64"), grad=False, rtol=1e-10, atol=1e-12)
