@@ -8,7 +8,8 @@ interface (`framework.device`, `framework.fused`), and calls hooks for the kerne
 
 A subclass provides:
 - `runtime`: a module with `default_index()`, `describe(handle)` and `Runtime(handle,
-  index)`; the Runtime (`self.rt`) has `finish()` and `pool.empty()`.
+  index)`; the Runtime (`self.rt`) has `finish()` and `pool.empty()`, and may have `lock`
+  (a reentrant lock that every op holds; one is made if it has none).
 - `_handles()`: classmethod, the device handles in index order (what "type:N" indexes).
 - `new(shape, dtype)`: an uninitialised contiguous View; `_copy(dst, src)`: a strided copy
   of `src` into `dst` (same shape and dtype); plus the other primitives of `Backend`.
@@ -21,6 +22,7 @@ Fused nn kernels are taken for floating-point dtypes; others get the composed de
 import functools
 import inspect
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -163,6 +165,8 @@ class BufferBackend(Backend):
             raise RuntimeError(f"device '{self.type}:{index}' does not exist: "
                                f"{len(handles)} device(s)")
         self.rt = self.runtime.Runtime(handles[index], index)
+        if not hasattr(self.rt, "lock"):
+            self.rt.lock = threading.RLock()
         _LIVE.add(self)
 
     # -- describing the hardware -------------------------------------------------------
