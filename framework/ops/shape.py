@@ -99,8 +99,8 @@ class _Reshape(Function):
         ctx.in_shape = x.shape
         v = x._v
         # a contiguous input gets PyTorch's strides directly (size-1 dims included)
-        strides = (contiguous_strides(shape) if v.is_contiguous()
-                   else _split_strides(v.shape, v.strides, shape))
+        strides = (contiguous_strides(shape) if v.is_contiguous() or not numel(v.shape)
+                   else _split_strides(v.shape, v.strides, shape))  # an empty one views freely
         if strides is None:
             if not copy_ok:
                 raise RuntimeError("view size is not compatible with input tensor's size and stride "
@@ -763,6 +763,10 @@ def pad(input, pad, mode="constant", value=None):
     if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   f"supported for now (got {k}-d padding of a {input.ndim}-d input)")
+    if mode != "circular" and 0 in input.shape[-(k + 1):]:  # PyTorch: only a batch dim may be empty
+        raise RuntimeError(f"{mode} padding: expected a {k + 1}D or {k + 2}D (batch mode) input "
+                           f"with possibly 0 batch size and other non-zero dimensions, but got: "
+                           f"{list(input.shape)}")
     from .creation import tensor
     from .indexing import _select
     out = input

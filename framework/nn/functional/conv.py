@@ -155,6 +155,12 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, name, nd):
         raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
                            f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
                            f"{C} channels instead")
+    if O == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension "
+                           f"0, but got weight of size {list(w.shape)} instead")
+    if 0 in x.shape[2:]:  # an empty batch or channel dim is fine, an empty image is not
+        raise RuntimeError(f"{name}: only zero batch or zero channel inputs are supported, but "
+                           f"got input shape: {list(x.shape)}")
     if O % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size {list(w.shape)} instead")

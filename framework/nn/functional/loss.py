@@ -279,7 +279,7 @@ def _prob_cross_entropy(input, target, weight, reduction, eps, ignore_index):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
     logp = _ops.log_softmax(input, dim)
-    if eps > 0:
+    if eps > 0 and c:
         target = target * (1 - eps) + eps / c
     prod = logp * target
     if weight is not None:
@@ -302,6 +302,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"Expected floating point type for target with class probabilities, "
                            f"got {target.type()[3:-6]}")
     x, t, scalar, c = _class_args(input, target, weight, "cross_entropy")
+    if not c:
+        return _no_classes(x, t, ignore_index, reduction, scalar, label_smoothing)
     if weight is None and label_smoothing == 0 and x.ndim == 2:
         _check_targets(t, c, ignore_index)
         out = _CrossEntropy.apply(x, t, ignore_index, reduction)
@@ -313,6 +315,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         out = _WeightedCrossEntropy.forward(_NoCtx(), x, safe, wt, weight, reduction,
                                             float(label_smoothing))
+    return out.reshape(()) if scalar and reduction == "none" else out
+
+
+def _no_classes(x, t, ignore_index, reduction, scalar, smoothing):
+    """Zero classes, as PyTorch: every target must be ignore_index (else the usual
+    IndexError), each loss is 0 (NaN with label smoothing), their mean NaN."""
+    _check_targets(t, 0, ignore_index)
+    loss = _ops.zeros(t.shape, dtype=x.dtype, device=x.device) * (float("nan") if smoothing else 0.0)
+    if reduction == "mean":
+        return loss.sum() * float("nan")
+    out = _reduce(loss, reduction)
     return out.reshape(()) if scalar and reduction == "none" else out
 
 
@@ -331,6 +344,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{target.type()[3:-6]}")
     x, t, scalar, c = _class_args(input, target, weight, "nll_loss")
+    if not c:
+        return _no_classes(x, t, ignore_index, reduction, scalar, 0.0)
     valid, safe = _targets(t, c, ignore_index)
     wt = _target_weights(weight, safe, valid, x.dtype)
     loss = -x.gather(1, safe.unsqueeze(1)).squeeze(1) * wt  # backward: one scatter-add

@@ -88,7 +88,7 @@ def _prepare(input, nd, name):
     """input as a 4-d (N, C, H, W) tensor, and how to undo that."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.ndim not in (nd + 1, nd + 2) or input.numel() == 0 and input.ndim == nd + 1:
+    if input.ndim not in (nd + 1, nd + 2) or 0 in input.shape[-(nd + 1):]:  # only N may be 0
         raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor for "
                            f"input with possibly 0 batch size and non-zero dimensions for input, "
                            f"but got: {list(input.shape)}" if nd == 1 else
