@@ -371,6 +371,9 @@ class Runtime:
     def _layout(self, nbuf):
         lay = self._layouts.get(nbuf)
         if lay is None:
+            if nbuf > self.lim.bindings:
+                raise RuntimeError(f"vulkan backend: a kernel with {nbuf} storage buffers; "
+                                   f"{self.name} allows {self.lim.bindings}")
             C = wgpu.ShaderStage.COMPUTE
             entries = [{"binding": 0, "visibility": C,
                         "buffer": {"type": "uniform", "has_dynamic_offset": True}}]
