@@ -6,10 +6,13 @@
 @group(0) @binding(2) var<storage, read_write> data: array<$T>;
 @group(0) @binding(3) var<storage, read_write> index: array<$I>;
 
+// The position an index names (negative ones count from the end), or -1 when it is out of
+// range; compared in the index type, so an int64 beyond int32 cannot wrap into range.
 fn pos(i: u32) -> i32 {
-    var j = i32(index[at(1u, i)]);
-    if (j < 0) { j += xi(1u); }
-    return j;
+    let t = index[at(1u, i)];
+    let n = $I(xi(1u));
+    if (t < -n || t >= n) { return -1; }
+    return i32(select(t, t + n, t < $I(0)));
 }
 
 @compute @workgroup_size(64)

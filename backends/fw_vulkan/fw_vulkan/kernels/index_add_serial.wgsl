@@ -8,9 +8,10 @@
 @compute @workgroup_size(1)
 fn scatter_add_serial() {
     for (var i = u32(xi(2u)); i < u32(xi(3u)); i++) {
-        var j = i32(index[at(1u, i)]);
-        if (j < 0) { j += xi(1u); }
-        if (j < 0 || j >= xi(1u)) { continue; }
+        let t = index[at(1u, i)];
+        let n = $I(xi(1u));
+        if (t < -n || t >= n) { continue; }  // compared in the index type: no wrap-around
+        let j = i32(select(t, t + n, t < $I(0)));
         let p = at(0u, i) + j * xi(0u);
         out[p] = out[p] + data[at(2u, i)];
     }
