@@ -46,10 +46,19 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         for s in shape:
             n *= s
         if n > rt.MAX_INDEX:
-            _too_large(n)
+            self._too_large(n, dtype)
         self._check_dtype(dtype)
         return View(self.rt.alloc(n * dtype.itemsize), shape, contiguous_strides(shape), 0,
                     dtype)
+
+    def _too_large(self, n, dtype):
+        """Refuse a tensor of n > MAX_INDEX elements when made, so that every offset into
+        a buffer fits the kernels' 32-bit ints: as out of memory where it is (that error
+        says how much there is), else as too many elements."""
+        if n * dtype.itemsize > self.rt.lim.buffer_size:
+            self.rt.alloc(n * dtype.itemsize)  # raises the out-of-memory error
+        raise RuntimeError(f"opencl backend: tensors of {n} elements are too large (32-bit "
+                           f"indexing; at most {rt.MAX_INDEX} elements)")
 
     def _check_dtype(self, dtype):
         if dtype is dt.float64 and not self.rt.fp64:
@@ -65,7 +74,7 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
         a = np.array(array, order="C", copy=True)
         dtype = dt.from_numpy_dtype(a.dtype)
         if a.size > rt.MAX_INDEX:
-            _too_large(a.size)
+            self._too_large(a.size, dtype)
         self._check_dtype(dtype)
         return View(self.rt.upload(a), a.shape, contiguous_strides(a.shape), 0, dtype)
 
@@ -105,8 +114,3 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
 
 _copy_plans = {}  # (shape, strides, offsets) -> (packed layout, global size)
 
-
-def _too_large(n):
-    # refused when made, so that every offset into a buffer fits the kernels' 32-bit ints
-    raise RuntimeError(f"opencl backend: tensors of {n} elements are too large (32-bit "
-                       f"indexing; at most {rt.MAX_INDEX} elements)")
