@@ -128,7 +128,8 @@ def test_wrong_fused_kernel_fails_the_kit(monkeypatch, reference):
     names = ("conv2d", "conv2d_s2_p1_d2_g3", "conv1d_s2_p1_d2_g2", "optim.Adam", "optim.AdamW",
              "optim.SGD_lr=0.05_momentum=0.9_dampening=0.5", "F.linear_5x4", "max_pool2d",
              "cross_entropy_smoothing=0.25_weight=True")
-    report = run_conformance("wrongfused", [c for c in CASES if c.name in names], reference=reference)
+    cases = [c for c in CASES if c.name in names]
+    report = run_conformance("wrongfused", cases, reference=reference)
     failed = dict(report.failed)
     assert sorted(failed) == ["conv1d_s2_p1_d2_g2", "conv2d", "conv2d_s2_p1_d2_g3", "optim.Adam",
                               "optim.AdamW"], report.summary()
@@ -190,5 +191,6 @@ def test_the_table_reaches_every_fused_op(monkeypatch):
 def test_command_takes_the_reference():
     from click.testing import CliRunner
     from framework.cli import main
-    r = CliRunner().invoke(main, ["conformance", "cpu", "--reference", "composed", "-k", "optim.SGD_"])
+    r = CliRunner().invoke(main, ["conformance", "cpu", "--reference", "composed",
+                                  "-k", "optim.SGD_"])
     assert r.exit_code == 0 and "cpu: 10 passed, 0 failed (reference: composed)" in r.output

@@ -15,17 +15,18 @@ X = np.concatenate([rng.standard_normal(40) * 4,
                     [0.0, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -0.5, 20.0, 25.0, -30.0, 0.1]])
 X = X.astype(np.float32).reshape(4, 13)
 
+# softmax, log_softmax and softmin (fused ops a backend may override) are cases of the op
+# suite's table, framework/testing/cases_nn.py.
 ACTIVATIONS = [
     "F.relu(x)", "F.relu6(x)", "F.leaky_relu(x)", "F.leaky_relu(x, 0.2)", "F.elu(x)",
     "F.elu(x, 0.5)", "F.selu(x)", "F.celu(x)", "F.celu(x, 2.0)", "F.gelu(x)",
     "F.gelu(x, approximate='tanh')", "F.silu(x)", "F.mish(x)", "F.softplus(x)",
     "F.softplus(x, beta=2.0, threshold=5.0)", "F.softplus(x, beta=0.5)", "F.softsign(x)",
     "F.hardtanh(x)", "F.hardtanh(x, -2.0, 3.0)", "F.hardsigmoid(x)", "F.hardswish(x)",
-    "F.sigmoid(x)", "F.tanh(x)", "F.logsigmoid(x)", "F.softmax(x, 1)", "F.softmax(x, 0)",
-    "F.log_softmax(x, -1)", "F.log_softmax(x, dim=0)", "F.softmin(x, 1)", "F.glu(x, 0)",
+    "F.sigmoid(x)", "F.tanh(x)", "F.logsigmoid(x)", "F.glu(x, 0)",
     "F.glu(x[:, :12])", "F.threshold(x, 0.1, 20.0)", "F.threshold(x, 1.0, -2.0)",
     "F.tanhshrink(x)", "F.softshrink(x)", "F.softshrink(x, 1.0)", "F.hardshrink(x)",
-    "F.hardshrink(x, 1.0)", "F.rrelu(x)", "F.softmax(x, 1, dtype=L.float64)",
+    "F.hardshrink(x, 1.0)", "F.rrelu(x)",
 ]
 
 

@@ -1,5 +1,7 @@
-"""Convolution and pooling (functional, modules, and the composed fused-op defaults)
-against PyTorch: values and gradients of input, weight and bias."""
+"""Convolution and pooling against PyTorch beyond the op suite's table (whose cases in
+framework/testing/cases_nn.py check every conv/pool option set, values and gradients, on
+every device and on the composed defaults): double backward, -inf windows, adaptive
+pooling, modules, errors, a small CNN."""
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,6 @@ import torch.nn.functional as TF
 import framework as fw
 import framework.nn  # noqa: F401
 import framework.nn.functional as F
-from framework.fused.nn_ops import NNOps
 from oracle import assert_same_error_kind
 
 RNG = np.random.default_rng(0)
@@ -35,69 +36,6 @@ def _check_grads(out, tout, pairs, device):
     for a, t in pairs:
         if t is not None:
             _close(a.grad, t.grad, 1e-3)
-
-
-CONV2D = [  # (N, C, H, W), (O, KH, KW), stride, padding, dilation, groups
-    ((2, 3, 8, 9), (4, 3, 3), 1, 0, 1, 1),
-    ((1, 4, 7, 7), (6, 3, 2), (2, 1), (1, 2), (1, 2), 2),
-    ((2, 6, 9, 8), (6, 3, 3), 2, 1, 2, 3),
-    ((3, 2, 5, 6), (4, 1, 1), 3, 0, 1, 1),
-    ((1, 4, 10, 6), (4, 4, 3), (3, 2), 2, 1, 4),
-    ((2, 3, 6, 6), (5, 3, 3), 1, "same", (2, 1), 1),
-    ((2, 3, 6, 7), (5, 4, 2), 1, "same", 1, 1),
-    ((2, 3, 6, 6), (5, 3, 3), 1, "valid", 1, 1),
-]
-
-
-@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CONV2D)
-def test_conv2d(device, xs, ws, stride, padding, dilation, groups):
-    x, tx = _pair(xs, device)
-    w, tw = _pair((ws[0], xs[1] // groups) + ws[1:], device)
-    b, tb = _pair((ws[0],), device)
-    out = F.conv2d(x, w, b, stride, padding, dilation, groups)
-    tout = TF.conv2d(tx, tw, tb, stride, padding, dilation, groups)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
-
-
-def test_conv2d_unbatched_no_bias(device):
-    x, tx = _pair((3, 6, 5), device)
-    w, tw = _pair((2, 3, 3, 3), device)
-    out, tout = F.conv2d(x, w, padding=1), TF.conv2d(tx, tw, padding=1)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx), (w, tw)], device)
-
-
-@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 2, 2), (3, 2, 1, 1)])
-def test_conv1d(device, stride, padding, dilation, groups):
-    x, tx = _pair((2, 4, 11), device)
-    w, tw = _pair((6, 4 // groups, 3), device)
-    b, tb = _pair((6,), device)
-    out = F.conv1d(x, w, b, stride, padding, dilation, groups)
-    tout = TF.conv1d(tx, tw, tb, stride, padding, dilation, groups)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
-
-
-@pytest.mark.parametrize("stride,padding,output_padding,groups,dilation", [
-    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), ((2, 3), (0, 1), (1, 2), 2, 1), (2, 0, 0, 1, (2, 1))])
-def test_conv_transpose2d(device, stride, padding, output_padding, groups, dilation):
-    x, tx = _pair((2, 4, 5, 4), device)
-    w, tw = _pair((4, 6 // groups, 3, 2), device)
-    b, tb = _pair((6,), device)
-    out = F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
-    tout = TF.conv_transpose2d(tx, tw, tb, stride, padding, output_padding, groups, dilation)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx), (w, tw), (b, tb)], device)
-
-
-def test_conv_transpose1d(device):
-    x, tx = _pair((2, 3, 7), device)
-    w, tw = _pair((3, 2, 4), device)
-    out = F.conv_transpose1d(x, w, None, 2, 1, 1)
-    tout = TF.conv_transpose1d(tx, tw, None, 2, 1, 1)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx), (w, tw)], device)
 
 
 def test_conv2d_double_backward(device):
@@ -139,26 +77,6 @@ def test_errors(code):
 
 
 # -- pooling ------------------------------------------------------------------------------
-MAXPOOL = [  # (H, W), kernel, stride, padding, dilation, ceil_mode
-    ((8, 8), 2, None, 0, 1, False),
-    ((7, 9), 3, 2, 1, 1, True),
-    ((7, 9), (3, 2), (2, 1), (1, 0), (2, 1), False),
-    ((10, 7), 3, 3, 1, 1, True),
-    ((6, 11), (2, 4), (1, 3), (1, 2), 1, True),
-    ((5, 5), 2, 2, 0, 2, True),
-]
-
-
-@pytest.mark.parametrize("hw,kernel,stride,padding,dilation,ceil_mode", MAXPOOL)
-def test_max_pool2d(device, hw, kernel, stride, padding, dilation, ceil_mode):
-    x, tx = _pair((2, 3) + hw, device)
-    out, idx = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, True)
-    tout, tidx = TF.max_pool2d(tx, kernel, stride, padding, dilation, ceil_mode, True)
-    _close(out, tout)
-    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
-    _check_grads(out, tout, [(x, tx)], device)
-
-
 @pytest.mark.parametrize("kernel,stride,padding,ceil_mode", [(3, 2, 1, False), (2, 3, 1, True)])
 def test_max_pool2d_windows_of_minus_inf(device, kernel, stride, padding, ceil_mode):
     # a max equal to the padding value: the index is the window's first in-bounds cell,
@@ -172,15 +90,6 @@ def test_max_pool2d_windows_of_minus_inf(device, kernel, stride, padding, ceil_m
     _check_grads(out, tout, [(x, tx)], device)
 
 
-def test_max_pool1d(device):
-    x, tx = _pair((2, 3, 11), device)
-    out, idx = F.max_pool1d(x, 3, 2, 1, 2, True, True)
-    tout, tidx = TF.max_pool1d(tx, 3, 2, 1, 2, True, True)
-    _close(out, tout)
-    np.testing.assert_array_equal(idx.cpu().numpy(), tidx.numpy())
-    _check_grads(out, tout, [(x, tx)], device)
-
-
 def test_max_pool_double_backward(device):
     xa = _data((1, 2, 6, 6))
     res = []
@@ -189,31 +98,6 @@ def test_max_pool_double_backward(device):
         (g,) = lib.autograd.grad((fn.max_pool2d(x, 3, 2, 1) ** 2).sum(), x, create_graph=True)
         res.append(lib.autograd.grad((g * g * x).sum(), x)[0].detach().cpu().numpy())
     np.testing.assert_allclose(res[0], res[1], rtol=1e-4, atol=1e-5)
-
-
-AVGPOOL = [  # (H, W), kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
-    ((8, 8), 2, None, 0, False, True, None),
-    ((7, 9), 3, 2, 1, True, True, None),
-    ((7, 9), 3, 2, 1, True, False, None),
-    ((6, 11), (2, 4), (1, 3), (1, 2), True, False, None),
-    ((6, 7), (3, 2), 2, (1, 1), False, True, 5),
-]
-
-
-@pytest.mark.parametrize("hw,kernel,stride,padding,ceil_mode,cip,div", AVGPOOL)
-def test_avg_pool2d(device, hw, kernel, stride, padding, ceil_mode, cip, div):
-    x, tx = _pair((2, 3) + hw, device)
-    out = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, cip, div)
-    tout = TF.avg_pool2d(tx, kernel, stride, padding, ceil_mode, cip, div)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx)], device)
-
-
-def test_avg_pool1d(device):
-    x, tx = _pair((2, 3, 10), device)
-    out, tout = F.avg_pool1d(x, 3, 2, 1, True, False), TF.avg_pool1d(tx, 3, 2, 1, True, False)
-    _close(out, tout)
-    _check_grads(out, tout, [(x, tx)], device)
 
 
 @pytest.mark.parametrize("size", [(4, 5), (3, None), 1, (9, 11), (5, 2)])
@@ -234,71 +118,6 @@ def test_adaptive_pool1d(device):
     for size in (3, 5, 10):
         _close(F.adaptive_avg_pool1d(x, size), TF.adaptive_avg_pool1d(tx, size))
         _close(F.adaptive_max_pool1d(x, size), TF.adaptive_max_pool1d(tx, size))
-
-
-# -- the composed defaults of framework/fused/nn_ops.py, which third-party backends get ----
-def _be():
-    return fw.zeros(1)._be
-
-
-def _v(a):
-    return _be().from_numpy(a)
-
-
-def _n(v):
-    return _be().to_numpy(v)
-
-
-@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
-                         [c for c in CONV2D if not isinstance(c[3], str)])
-def test_composed_conv2d(xs, ws, stride, padding, dilation, groups):
-    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
-    s, p, d = pair(stride), pair(padding), pair(dilation)
-    x, w, b = _data(xs), _data((ws[0], xs[1] // groups) + ws[1:]), _data((ws[0],))
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tout = TF.conv2d(tx, tw, torch.tensor(b), s, p, d, groups)
-    be = _be()
-    _close(_n(NNOps.conv2d(be, _v(x), _v(w), _v(b), s, p, d, groups)), tout)
-    g = _data(tuple(tout.shape))
-    tout.backward(torch.tensor(g))
-    _close(_n(NNOps.conv2d_grad_input(be, _v(g), _v(w), xs, s, p, d, groups)), tx.grad)
-    _close(_n(NNOps.conv2d_grad_weight(be, _v(g), _v(x), w.shape, s, p, d, groups)), tw.grad, 1e-3)
-
-
-@pytest.mark.parametrize("hw,kernel,stride,padding,dilation,ceil_mode", MAXPOOL)
-def test_composed_max_pool2d(hw, kernel, stride, padding, dilation, ceil_mode):
-    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
-    k = pair(kernel)
-    s = k if stride is None else pair(stride)
-    x = _data((2, 3) + hw)
-    tx = torch.tensor(x, requires_grad=True)
-    tout, tidx = TF.max_pool2d(tx, k, s, pair(padding), pair(dilation), ceil_mode, True)
-    be = _be()
-    out, idx = NNOps.max_pool2d(be, _v(x), k, s, pair(padding), pair(dilation), ceil_mode)
-    _close(_n(out), tout)
-    np.testing.assert_array_equal(_n(idx), tidx.numpy())
-    g = _data(tuple(tout.shape))
-    tout.backward(torch.tensor(g))
-    geo = (k, s, pair(padding), pair(dilation))
-    _close(_n(NNOps.max_pool2d_grad(be, _v(g), idx, x.shape, *geo)), tx.grad)
-    # the cpu backend's own (a plain scatter where the windows are disjoint)
-    _close(_n(be.max_pool2d_grad(_v(g), idx, x.shape, *geo)), tx.grad)
-
-
-@pytest.mark.parametrize("hw,kernel,stride,padding,ceil_mode,cip,div", AVGPOOL)
-def test_composed_avg_pool2d(hw, kernel, stride, padding, ceil_mode, cip, div):
-    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
-    k = pair(kernel)
-    s = k if stride is None else pair(stride)
-    x = _data((2, 3) + hw)
-    tx = torch.tensor(x, requires_grad=True)
-    tout = TF.avg_pool2d(tx, k, s, pair(padding), ceil_mode, cip, div)
-    be = _be()
-    args = (k, s, pair(padding), ceil_mode, cip, div)
-    _close(_n(NNOps.avg_pool2d(be, _v(x), *args)), tout)
-    g = _data(tuple(tout.shape))
-    tout.backward(torch.tensor(g))
-    _close(_n(NNOps.avg_pool2d_grad(be, _v(g), x.shape, *args)), tx.grad)
 
 
 # -- modules ------------------------------------------------------------------------------

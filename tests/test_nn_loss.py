@@ -1,7 +1,8 @@
 """Losses against torch.nn.functional: every option combination, values and gradients
 (input and, where torch has one, target), double backward of cross_entropy, module reprs
-and error types."""
-import itertools
+and error types. cross_entropy's and nll_loss's option sets (reductions, weights,
+ignore_index, label smoothing, probabilities, spatial and unbatched inputs, long rows,
+float64) are cases of the op suite's table, framework/testing/cases_nn.py."""
 import warnings
 
 import numpy as np
@@ -22,81 +23,6 @@ REDUCTIONS = ["none", "mean", "sum"]
 
 def _dev(L, device):
     return {"device": device} if L is fw else {}
-
-
-@pytest.mark.parametrize("reduction,smoothing,weighted,ignore",
-                         list(itertools.product(REDUCTIONS, [0.0, 0.25], [False, True], [-100, 1])))
-def test_cross_entropy_class_indices(reduction, smoothing, weighted, ignore, device):
-    def fn(L, F, x):
-        d = _dev(L, device)
-        w = L.tensor(W, **d) if weighted else None
-        return F.cross_entropy(x, L.tensor(T, **d), weight=w, ignore_index=ignore,
-                               reduction=reduction, label_smoothing=smoothing)
-    compare(fn, [X], device=device)
-
-
-@pytest.mark.parametrize("reduction,weighted,ignore",
-                         list(itertools.product(REDUCTIONS, [False, True], [-100, 2])))
-def test_nll_loss(reduction, weighted, ignore, device):
-    def fn(L, F, x):
-        d = _dev(L, device)
-        w = L.tensor(W, **d) if weighted else None
-        return F.nll_loss(x, L.tensor(T, **d), weight=w, ignore_index=ignore, reduction=reduction)
-    compare(fn, [X], device=device)
-
-
-@pytest.mark.parametrize("fn_name", ["cross_entropy", "nll_loss"])
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_spatial_and_unbatched_inputs(fn_name, reduction, device):
-    x4 = rng.standard_normal((2, 5, 3, 4)).astype(np.float32)
-    t4 = rng.integers(0, 5, (2, 3, 4))
-    t4[0, 0, 0] = -100
-
-    def spatial(L, F, x):
-        d = _dev(L, device)
-        return getattr(F, fn_name)(x, L.tensor(t4, **d), weight=L.tensor(W, **d),
-                                   reduction=reduction)
-    compare(spatial, [x4], device=device)
-
-    def unbatched(L, F, x):
-        return getattr(F, fn_name)(x, L.tensor(3, **_dev(L, device)), reduction=reduction)
-    compare(unbatched, [X[0]], device=device)
-
-
-@pytest.mark.parametrize("reduction,smoothing,weighted",
-                         list(itertools.product(REDUCTIONS, [0.0, 0.3], [False, True])))
-def test_cross_entropy_probabilities(reduction, smoothing, weighted, device):
-    p = rng.random((6, 5)).astype(np.float32)
-    p /= p.sum(1, keepdims=True)
-
-    def fn(L, F, x, t):
-        w = L.tensor(W, **_dev(L, device)) if weighted else None
-        return F.cross_entropy(x, t, weight=w, reduction=reduction, label_smoothing=smoothing)
-    compare(fn, [X, p], grads=(0, 1), device=device)
-
-
-@pytest.mark.parametrize("n,c", [(1, 1), (3, 1000), (300, 3)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("reduction,ignore", [("mean", -100), ("sum", 1), ("none", 0)])
-def test_cross_entropy_fused_shapes_and_dtypes(device, n, c, dtype, reduction, ignore):
-    """The backends' fused cross-entropy (row reductions in one work-group on OpenCL) on
-    long rows, many rows, a single class, float64, and an ignored class."""
-    if dtype == np.float64 and device.startswith("opencl") and not fw.ones(
-            1, device=device)._be.rt.fp64:
-        pytest.skip("this OpenCL device has no fp64")
-    rng = np.random.default_rng(n * c)
-    x = (rng.standard_normal((n, c)) * 4).astype(dtype)
-    t = rng.integers(0, c, n)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    compare(lambda L, F, x: F.cross_entropy(x, L.tensor(t, **_dev(L, device)),
-                                            ignore_index=ignore, reduction=reduction),
-            [x], device=device, rtol=tol, atol=tol)
-
-
-def test_cross_entropy_with_every_target_ignored(device):
-    """mean over no counted target: NaN, and a zero gradient, as PyTorch."""
-    compare(lambda L, F, x: F.cross_entropy(x, L.tensor([-100, -100], **_dev(L, device))),
-            [np.ones((2, 3), np.float32)], device=device)
 
 
 def test_cross_entropy_is_one_node():

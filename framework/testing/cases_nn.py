@@ -48,7 +48,8 @@ case("conv_transpose2d_s2_p1_op1", lambda m, x, w, b: F(m).conv_transpose2d(x, w
 case("conv_transpose2d_s23_op12_g2",
      lambda m, x, w, b: F(m).conv_transpose2d(x, w, b, (2, 3), (0, 1), (1, 2), 2),
      I(2, 4, 4, 3), I(4, 3, 3, 2), I(6), **LOOSE)
-case("conv_transpose2d_dilated", lambda m, x, w: F(m).conv_transpose2d(x, w, None, 2, 0, 0, 1, (2, 1)),
+case("conv_transpose2d_dilated",
+     lambda m, x, w: F(m).conv_transpose2d(x, w, None, 2, 0, 0, 1, (2, 1)),
      I(1, 2, 3, 4), I(2, 3, 2, 3), **LOOSE)
 case("conv_transpose1d_s2_p1_op1", lambda m, x, w: F(m).conv_transpose1d(x, w, None, 2, 1, 1),
      I(2, 3, 7), I(3, 2, 4), **LOOSE)
@@ -67,7 +68,8 @@ MAXPOOL = [
     ("max_pool2d_k23_s12_p1_d2", (6, 7), (2, 3), (1, 2), 1, 2, False),
 ]
 for name, hw, k, s, p, d, ceil in MAXPOOL:
-    case(name, lambda m, x, k=k, s=s, p=p, d=d, ceil=ceil: F(m).max_pool2d(x, k, s, p, d, ceil, True),
+    case(name, lambda m, x, k=k, s=s, p=p, d=d, ceil=ceil: F(m).max_pool2d(
+        x, k, s, p, d, ceil, True),
          I(2, 3, *hw, kind="uniform"))
 case("max_pool1d_s2_p1_d2_ceil", lambda m, x: F(m).max_pool1d(x, 3, 2, 1, 2, True, True),
      I(2, 3, 11, kind="uniform"))
@@ -151,7 +153,8 @@ for sm in (0.0, 0.3):
 for n, c in ((1, 1), (3, 1000), (300, 3)):
     for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
         case(f"cross_entropy_{n}x{c}_{dtype}", lambda m, x, t: (
-            F(m).cross_entropy(x * 4, t), F(m).cross_entropy(x * 4, t, ignore_index=1, reduction="sum"),
+            F(m).cross_entropy(x * 4, t),
+            F(m).cross_entropy(x * 4, t, ignore_index=1, reduction="sum"),
             F(m).cross_entropy(x * 4, t, ignore_index=0, reduction="none")),
              I(n, c, dtype=dtype), I(n, dtype="int64", kind="index", high=c), rtol=tol, atol=tol)
 # mean over no counted target: NaN, and a zero gradient
@@ -193,7 +196,8 @@ case("nn.LSTM_3_steps", lambda m, x, h, c, *ws: (lambda out: (out[0],) + out[1])
 case("nn.LSTMCell_unbatched", lambda m, x, h, c, *ws: _load(
     m, m.nn.LSTMCell(4, 3, device=x.device), *ws)(x, (h, c)),
      I(4), I(3), I(3), I(12, 4, **W), I(12, 3, **W), I(12, **W), I(12, **W), **LOOSE)
-case("nn.LSTMCell_no_state", lambda m, x, *ws: _load(m, m.nn.LSTMCell(4, 3, device=x.device), *ws)(x),
+case("nn.LSTMCell_no_state",
+     lambda m, x, *ws: _load(m, m.nn.LSTMCell(4, 3, device=x.device), *ws)(x),
      I(2, 4), I(12, 4, **W), I(12, 3, **W), I(12, **W), I(12, **W), **LOOSE)
 
 # -- the fused ops on strided (non-contiguous) inputs and on float64 ---------------------------
@@ -201,9 +205,11 @@ case("conv2d_strided_input", lambda m, x, w, b: F(m).conv2d(x.transpose(2, 3), w
      I(2, 3, 5, 6), I(4, 3, 3, 3), I(4), **LOOSE)
 case("conv2d_float64", lambda m, x, w, b: F(m).conv2d(x, w, b, 2, 1, 1, 2),
      I(1, 4, 6, 5, dtype="float64"), I(4, 2, 3, 3, dtype="float64"), I(4, dtype="float64"))
-case("max_pool2d_strided_float64", lambda m, x: F(m).max_pool2d(x.transpose(2, 3), 3, 2, 1, 1, True, True),
+case("max_pool2d_strided_float64",
+     lambda m, x: F(m).max_pool2d(x.transpose(2, 3), 3, 2, 1, 1, True, True),
      I(2, 2, 5, 7, kind="uniform", dtype="float64"))
-case("avg_pool2d_strided_float64", lambda m, x: F(m).avg_pool2d(x.transpose(2, 3), 3, 2, 1, True, False),
+case("avg_pool2d_strided_float64",
+     lambda m, x: F(m).avg_pool2d(x.transpose(2, 3), 3, 2, 1, True, False),
      I(2, 2, 5, 7, dtype="float64"))
 case("layer_norm_strided", lambda m, x, w, b: F(m).layer_norm(x.transpose(0, 1), (4,), w, b),
      I(3, 2, 4), I(4), I(4), **LOOSE)
@@ -212,7 +218,8 @@ case("layer_norm_float64", lambda m, x, w, b: F(m).layer_norm(x, (3, 4), w, b),
 case("F.softmax_strided_float64", lambda m, x: (F(m).softmax(x.transpose(0, 2), 1),
                                                F(m).log_softmax(x.transpose(1, 2), 1)),
      I(3, 4, 5, dtype="float64"))
-case("cross_entropy_strided_input", lambda m, x, t: F(m).cross_entropy(x.t(), t, label_smoothing=0.1),
+case("cross_entropy_strided_input",
+     lambda m, x, t: F(m).cross_entropy(x.t(), t, label_smoothing=0.1),
      I(5, 6), I(6, **T))
 case("F.linear_strided_weight_float64", lambda m, x, w, b: F(m).linear(x, w.t(), b),
      I(3, 4, dtype="float64"), I(4, 5, dtype="float64"), I(5, dtype="float64"))

@@ -39,9 +39,11 @@ def optim_case(cls, kw):
 
 
 for kw in [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, nesterov=True),
-           dict(lr=0.05, momentum=0.9, dampening=0.5), dict(lr=0.05, momentum=0.8, weight_decay=0.1),
+           dict(lr=0.05, momentum=0.9, dampening=0.5),
+           dict(lr=0.05, momentum=0.8, weight_decay=0.1),
            dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
-           dict(lr=0.01, maximize=True), dict(lr=0.01, momentum=0.5, maximize=True, weight_decay=0.1),
+           dict(lr=0.01, maximize=True),
+           dict(lr=0.01, momentum=0.5, maximize=True, weight_decay=0.1),
            dict(lr=0.02, momentum=0.9, dampening=0.3, weight_decay=0.05, maximize=True)]:
     optim_case("SGD", kw)
 ADAM = [dict(), dict(lr=0.05, betas=(0.8, 0.99)), dict(lr=0.05, weight_decay=0.1),
@@ -60,8 +62,10 @@ def _strided_steps(cls, kw, *keys):
     return _steps(lambda o, ps: getattr(o, cls)(ps, **kw), *keys, transpose=True)
 
 
-case("optim.SGD_strided_param_float64", _strided_steps("SGD", dict(lr=0.1, momentum=0.9), "momentum_buffer"),
-     I(3, 4, dtype="float64"), I(3, 4, kind="positive", dtype="float64"), grad=False, rtol=1e-10, atol=1e-12)
-case("optim.Adam_strided_param_float64", _strided_steps("Adam", dict(lr=0.05, amsgrad=True),
-                                                        "exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-     I(3, 4, dtype="float64"), I(3, 4, kind="positive", dtype="float64"), grad=False, rtol=1e-10, atol=1e-12)
+F64 = dict(grad=False, rtol=1e-10, atol=1e-12)
+P64, A64 = I(3, 4, dtype="float64"), I(3, 4, kind="positive", dtype="float64")
+case("optim.SGD_strided_param_float64",
+     _strided_steps("SGD", dict(lr=0.1, momentum=0.9), "momentum_buffer"), P64, A64, **F64)
+case("optim.Adam_strided_param_float64", _strided_steps(
+    "Adam", dict(lr=0.05, amsgrad=True), "exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+     P64, A64, **F64)
