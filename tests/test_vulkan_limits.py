@@ -185,6 +185,40 @@ def test_multipass_matmul_softmax_scatter(small_chunks):
     assert (got.cpu().numpy() == np.bincount(idx, weights=src, minlength=10)).all()
 
 
+def test_layer_kernels_on_folded_grids(be, monkeypatch):
+    """Conv, pooling, LSTM and optimizer kernels with grids folded into 2-d (a limit of 8
+    work-groups per dimension stands in for 65,535)."""
+    monkeypatch.setattr(be.rt, "max_groups", 8)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 20, 21)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    xf, xt = v(x).requires_grad_(), torch.tensor(x, requires_grad=True)
+    wf, wt = v(w).requires_grad_(), torch.tensor(w, requires_grad=True)
+    nf, nt = F, torch.nn.functional
+    outs = [(nf.max_pool2d(nf.conv2d(xf, wf, padding=1), 2) + nf.avg_pool2d(xf, 3, 1, 1).sum()),
+            (nt.max_pool2d(nt.conv2d(xt, wt, padding=1), 2) + nt.avg_pool2d(xt, 3, 1, 1).sum())]
+    same(outs[0], outs[1], rtol=1e-4, atol=1e-4)
+    outs[0].sum().backward()
+    outs[1].sum().backward()
+    same(xf.grad, xt.grad, rtol=1e-4, atol=1e-3)
+    same(wf.grad, wt.grad, rtol=1e-4, atol=1e-3)
+    fw.manual_seed(0)
+    torch.manual_seed(0)
+    lf, lt = fw.nn.LSTM(8, 20).to(DEV), torch.nn.LSTM(8, 20)  # cells of 30 x 20 items
+    lf.load_state_dict({k: fw.tensor(p.detach().numpy()) for k, p in lt.state_dict().items()})
+    seq = rng.standard_normal((1, 30, 8)).astype(np.float32)
+    same(lf(v(seq))[0], lt(torch.tensor(seq))[0], rtol=1e-4, atol=1e-5)
+    p0 = rng.standard_normal(3000).astype(np.float32)
+    pf, pt = v(p0).requires_grad_(), torch.tensor(p0, requires_grad=True)
+    of, ot = fw.optim.Adam([pf], lr=0.1), torch.optim.Adam([pt], lr=0.1)
+    for _ in range(2):
+        (pf * pf).sum().backward()
+        (pt * pt).sum().backward()
+        of.step()
+        ot.step()
+    same(pf, pt, rtol=1e-5, atol=1e-6)
+
+
 def test_cross_entropy_of_many_samples(monkeypatch):
     import fw_vulkan.nn_ops as nn_ops
     monkeypatch.setattr(nn_ops, "CHUNK", 2)  # past 64 * CHUNK samples: the composed loss
