@@ -1,10 +1,11 @@
 """Tools for testing fw and third-party backends.
 
     from framework.testing import run_conformance
-    report = run_conformance("mydevice")   # every op case, values and gradients vs "cpu"
+    report = run_conformance("mydevice")   # every op and fused-op case, values and gradients
     assert report.ok, report.summary()
 
-or from a shell: `fw conformance mydevice`.
+or from a shell: `fw conformance mydevice`. The reference is PyTorch where it is importable,
+else fw's composed ops on the cpu primitives (`reference="composed"`).
 """
 import os
 
