@@ -90,6 +90,14 @@ OPS = {
     "lstm": lambda x, p, m: m["lstm"](x.reshape(4, 1, 6))[1][1],
     "gru": lambda x, p, m: m["gru"](x.reshape(4, 1, 6))[1],
     "attention": lambda x, p, m: m["mha"](x[None], x[None], x[None])[0],
+    # in place: the overwritten tensor becomes the node's output
+    "mul_": lambda x, p, m: (x * 1).mul_(p),
+    "mul_self_": lambda x, p, m: (lambda y: y.mul_(y))(x * 1),
+    "div_self_": lambda x, p, m: (lambda y: y.div_(y + 3))(p * 1),
+    "div_": lambda x, p, m: (x * 1).div_(p),
+    "clamp_": lambda x, p, m: (x * 1).clamp_(min=p),
+    "exp_": lambda x, p, m: (x * 1).exp_(),
+    "where": lambda x, p, m: fw.where(x > 0, x, p),
 }
 
 
@@ -119,6 +127,22 @@ def test_output_freed_without_backward(device, op):
         alive = [r() is not None for r in refs]
         left = gc.collect(0)
     assert alive == [False, False, False]
+    assert left == 0
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_graph_freed_after_backward(device, op):
+    """After backward, dropping the output leaves nothing for the collector either."""
+    x, p, mods = _inputs(device)
+    with _no_collector():
+        y = OPS[op](x, p, mods)
+        y.sum().backward()
+        node = weakref.ref(y.grad_fn)
+        del y
+        alive = node() is not None
+        left = gc.collect(0)
+    x.grad = p.grad = None
+    assert not alive
     assert left == 0
 
 

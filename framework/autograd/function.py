@@ -155,7 +155,11 @@ class FunctionCtx(Node):
             if t.grad_fn is self or (base is not None and base.grad_fn is self):
                 a = _Tensor._make(t._v, t._be)  # same storage and version counter, no links
                 a._ver = t._ver
-                saved[k] = (a, t._ver[0], t._output_nr) if t.grad_fn is self else (a, item[1])
+                if t.grad_fn is not self:
+                    saved[k] = (a, item[1])
+                else:  # marking an input dirty counted as a write: it is saved as written
+                    dirty = any(t is d for d in self._dirty)
+                    saved[k] = (a, t._ver[0] if dirty else item[1], t._output_nr)
         self._saved = tuple(saved)
 
     def mark_non_differentiable(self, *tensors):

@@ -99,14 +99,23 @@ def raw_binary(op, a, b, dtype=None):
     return Tensor._make(be.binary(op, _as(a, d), _as(b, d)), be)
 
 
+def _meta(x):
+    """What a node keeps of an input it did not save: a tensor's (shape, dtype), a scalar.
+    Holding the tensor kept it alive with the graph, and one overwritten in place
+    (`y.mul_(w)`) then pointed back at the node: a cycle only the collector frees."""
+    return (x._v.shape, x._v.dtype) if isinstance(x, Tensor) else x
+
+
 def _reduce_grad(g, x):
-    """The gradient for input `x`: summed over broadcast dims and in x's dtype."""
-    if not isinstance(x, Tensor):
+    """The gradient for an input of `_meta` `x`: summed over broadcast dims and in its
+    dtype (None for a scalar)."""
+    if type(x) is not tuple:
         return None
-    if g.shape != x.shape:
-        g = g.sum_to_size(x.shape)
-    if g.dtype is not x.dtype:
-        g = g.to(x.dtype)
+    shape, dtype = x
+    if g._v.shape != shape:
+        g = g.sum_to_size(shape)
+    if g.dtype is not dtype:
+        g = g.to(dtype)
     return g
 
 
@@ -175,7 +184,7 @@ class _Binary(Function):
         need = _BINARY_GRADS[op][1]
         if op == "mul":  # d/da uses b and d/db uses a: save only what a wanted gradient reads
             need = "a" * ctx.needs_input_grad[1] + "b" * ctx.needs_input_grad[0]
-        ctx.op, ctx.a, ctx.b = op, a, b  # scalars stay as they are; tensors are saved below
+        ctx.op, ctx.a, ctx.b = op, _meta(a), _meta(b)  # tensors the gradient reads are saved
         ctx.save_for_backward(a if "a" in need and isinstance(a, Tensor) else None,
                               b if "b" in need and isinstance(b, Tensor) else None,
                               out if "o" in need else None)
@@ -698,7 +707,7 @@ class _Clamp(Function):
     """One side of clamp; the gradient passes where the bound is not active (inclusive)."""
     @staticmethod
     def forward(ctx, x, bound, lower):
-        ctx.lower, ctx.bound = lower, bound
+        ctx.lower, ctx.bound = lower, _meta(bound)
         ctx.save_for_backward(x, bound if isinstance(bound, Tensor) else None)
         return raw_binary("maximum" if lower else "minimum", x, bound)
 
@@ -708,7 +717,8 @@ class _Clamp(Function):
         bound = tb if tb is not None else ctx.bound
         keep = (x >= bound) if ctx.lower else (x <= bound)
         gx = g * keep
-        gb = _reduce_grad(g * ~keep, tb) if tb is not None and ctx.needs_input_grad[1] else None
+        gb = _reduce_grad(g * ~keep, _meta(tb)) if tb is not None and ctx.needs_input_grad[1] \
+            else None
         return gx, gb, None
 
 
@@ -725,7 +735,7 @@ class _Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.a, ctx.b = a, b
+        ctx.a, ctx.b = _meta(a), _meta(b)
         return raw_where(cond, a, b)
 
     @staticmethod
