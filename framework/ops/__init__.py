@@ -25,7 +25,7 @@ from .shape import (broadcast_to, cat, concat, concatenate, stack, hstack, vstac
                     narrow, select, unbind, as_strided, broadcast_tensors, broadcast_shapes)
 from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
                        masked_select, index_add, index_copy, index_fill, masked_scatter)
-from .linalg import matmul, mm, bmm, dot, mv, outer, ger, einsum
+from .linalg import matmul, mm, bmm, dot, mv, outer, ger, einsum, cdist
 from .typed import FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in

@@ -1,8 +1,10 @@
-"""Matrix products: matmul (with batch broadcasting), mm, bmm, dot, outer, einsum."""
+"""Matrix products: matmul (with batch broadcasting), mm, bmm, dot, outer, einsum; cdist."""
+from .. import dtypes as dt
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import broadcast_shapes
 from ..tensor import Tensor
+from .elementwise import _not_implemented
 
 
 class _MatMul(Function):
@@ -35,6 +37,8 @@ def _check(a, b, name):
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} "
                            f"!= {b.dtype.name}")
+    if a.dtype is dt.bool and name != "outer":  # PyTorch multiplies no bool matrices
+        _not_implemented(name, dt.bool)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are "
                            f"{a.ndim}D and {b.ndim}D")
@@ -47,7 +51,7 @@ def matmul(input, other):
         va, vb, be = input._v, other._v, input._be
         sa, sb = va.shape, vb.shape
         if (len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and va.dtype is vb.dtype
-                and other._be is be and not ((input.requires_grad or other.requires_grad)
+                and va.dtype.kind and other._be is be and not ((input.requires_grad or other.requires_grad)
                                              and grad_mode._state.enabled)):
             return Tensor._make(be.matmul(va, vb), be)
     _check(input, other, "matmul")
@@ -196,7 +200,10 @@ def _contract(a, sa, b, sb, keep, sizes):
     pa = arrange(a, sa, batch + left + inner)
     pb = arrange(b, sb, batch + inner + right)
     nb, nl, ni, nr = (numel_of(sizes, g) for g in (batch, left, inner, right))
-    out = matmul(pa.reshape(nb, nl, ni), pb.reshape(nb, ni, nr))
+    if not inner and pa.dtype is dt.bool:  # no sum: a product, which bools have (no matmul)
+        out = pa.reshape(nb, nl, 1) * pb.reshape(nb, 1, nr)
+    else:
+        out = matmul(pa.reshape(nb, nl, ni), pb.reshape(nb, ni, nr))
     out = out.reshape(tuple(sizes[c] for c in batch + left + right))
     return out, "".join(batch + left + right)
 
@@ -242,6 +249,70 @@ def einsum(equation, *operands):
     x = x.permute([s.index(c) for c in out]) if s != out else x
     target = tuple(sizes[c] for c in out)
     return x.expand(target) if tuple(x.shape) != target else x
+
+
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M).
+
+    Always the direct form ||a - b||_p over a (..., P, R, M) difference, never PyTorch's
+    |a|^2 + |b|^2 - 2ab matmul shortcut: exact for near rows, at P*R*M memory."""
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"cdist(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, "
+                           f"X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
+                           f"X2: {x2.shape[-1]}")
+    if not x1.dtype.is_floating_point or not x2.dtype.is_floating_point:
+        raise RuntimeError("cdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    return _CDist.apply(x1, x2, float(p))
+
+
+class _CDist(Function):
+    """The norm's own backward would give NaN where two rows coincide (0 * inf); PyTorch's
+    cdist gives 0 there, and where a component's difference is 0 for p < 1."""
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        with grad_mode.no_grad():
+            diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)      # (..., P, R, M)
+            dist = diff.norm(p, dim=-1)
+        ctx.save_for_backward(x1, x2)
+        ctx.p = p
+        return dist
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import where
+        x1, x2 = ctx.saved_tensors
+        p = ctx.p
+        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+        dist = diff.norm(p, dim=-1, keepdim=True)
+        g = g.unsqueeze(-1)
+        if p == 0:
+            grad = diff * 0
+        elif p == 1:
+            grad = diff.sign() * g
+        elif p == float("inf"):
+            grad = diff.sign() * (diff.abs() == dist) * g
+        else:
+            # sign(d) |d|^(p-1) (dist)^(1-p), 0 where dist is 0; for p < 1 a zero component's
+            # |d|^(p-1) is replaced by 1 (its sign makes the term 0 anyway)
+            safe = where(dist == 0, 1.0, dist)
+            a = where(diff == 0, 1.0, diff.abs()) if p < 1 else diff.abs()
+            grad = where(dist == 0, 0.0, diff.sign() * a.pow(p - 1) * g / safe.pow(p - 1))
+        g1 = grad.sum(-2).sum_to_size(x1.shape) if ctx.needs_input_grad[0] else None
+        g2 = (-grad.sum(-3)).sum_to_size(x2.shape) if ctx.needs_input_grad[1] else None
+        return g1, g2, None
 
 
 for _fn in (matmul, mm, bmm, dot, mv, outer):

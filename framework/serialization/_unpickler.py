@@ -196,6 +196,7 @@ for _m in ("numpy.core.numeric", "numpy._core.numeric"):
 _NUMPY.update({"numpy.ndarray": _NDARRAY, "numpy.dtype": _np_dtype, "_codecs.encode": _encode})
 
 _SAFE = {"collections.OrderedDict": collections.OrderedDict, "builtins.set": set,
+         "collections.Counter": collections.Counter,  # MultiStepLR's milestones, as torch allows
          "builtins.frozenset": frozenset, "builtins.bytearray": bytearray,
          "builtins.complex": complex, "framework.device.device": Device,
          "framework.tensor.Size": Size, "framework.ops.creation._rebuild": _fw_rebuild,

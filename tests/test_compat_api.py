@@ -1,0 +1,129 @@
+"""The PyTorch API that tests/compat's programs needed and fw lacked (issue 19), against
+torch; and framework.compat's import mapping itself."""
+import collections
+import io
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import framework as fw
+from framework import compat
+
+
+def _run_mapped(code, tmp_path, *args):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(code))
+    return subprocess.run([sys.executable, "-m", "framework.compat", str(script), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_mapping_imports_fw_modules(tmp_path):
+    proc = _run_mapped("""
+        import sys
+        import torch, torch.nn as nn, torch.nn.functional as F
+        import torch.optim.lr_scheduler
+        from torch.utils.data import DataLoader
+        from torch.nn.modules.rnn import LSTM
+        import torchvision.transforms as T
+        import framework, fw_vision
+        assert torch is framework and nn is framework.nn and F is framework.nn.functional
+        assert torch.optim.lr_scheduler is framework.optim.lr_scheduler
+        assert DataLoader is framework.utils.data.DataLoader and LSTM is framework.nn.LSTM
+        assert T is fw_vision.transforms
+        # fw's modules keep their own names and specs
+        assert framework.__spec__.name == "framework" and nn.__name__ == "framework.nn"
+        print(__name__, sys.argv[1:])
+        """, tmp_path, "a", "--b")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "__main__ ['a', '--b']"
+
+
+def test_mapping_missing_module_names_both(tmp_path):
+    proc = _run_mapped("import torch.no_such_module\n", tmp_path)
+    assert proc.returncode != 0
+    assert "ModuleNotFoundError: No module named 'torch.no_such_module'" in proc.stderr
+    assert "framework.no_such_module" in proc.stderr
+
+
+def test_mapping_refuses_real_torch_already_imported():
+    # this test process has the real torch imported
+    with pytest.raises(RuntimeError, match="already imported"):
+        compat.install()
+    assert not compat.installed()
+
+
+def test_mapping_cli_errors():
+    proc = subprocess.run([sys.executable, "-m", "framework.compat"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "usage" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "framework.compat", "/no/such/file.py"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "can't open file" in proc.stderr
+
+
+def _grads(lib, a, b, p, device=None):
+    kw = {"device": device} if device else {}
+    x = lib.tensor(a, requires_grad=True, **kw)
+    y = lib.tensor(b, requires_grad=True, **kw)
+    d = lib.cdist(x, y, p)
+    (d * lib.arange(1.0, d.shape[-1] + 1, **kw)).sum().backward()
+    return [t.detach().cpu().numpy() for t in (d, x.grad, y.grad)]
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, float("inf")])
+def test_cdist(device, p):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    b = rng.standard_normal((1, 4, 3)).astype(np.float32)   # batch dims broadcast
+    b[0, 1] = a[0, 2]          # a zero distance: gradient 0, not NaN
+    b[0, 2, 1] = a[1, 3, 1]    # a zero component
+    mine = _grads(fw, a, b, p, device)
+    theirs = _grads(torch, a, b, p)
+    for m, t in zip(mine, theirs):
+        np.testing.assert_allclose(m, t, rtol=1e-4, atol=1e-5)
+
+
+def test_cdist_errors():
+    x = fw.zeros(3, 4)
+    with pytest.raises(RuntimeError, match="same number of columns"):
+        fw.cdist(x, fw.zeros(2, 5))
+    with pytest.raises(RuntimeError, match="non-negative"):
+        fw.cdist(x, x, p=-1)
+    with pytest.raises(RuntimeError, match="at least 2D"):
+        fw.cdist(fw.zeros(4), x)
+    with pytest.raises(RuntimeError, match="floating"):
+        fw.cdist(x.long(), x.long())
+    with pytest.raises(ValueError, match="compute_mode"):
+        fw.cdist(x, x, compute_mode="fast")
+    with pytest.raises(TypeError):
+        fw.cdist(x, [[1.0]])
+    # torch raises the same types
+    with pytest.raises(RuntimeError):
+        torch.cdist(torch.zeros(3, 4), torch.zeros(2, 5))
+    with pytest.raises(ValueError):
+        torch.cdist(torch.zeros(3, 4), torch.zeros(3, 4), compute_mode="fast")
+
+
+def test_multisteplr_checkpoint_loads_weights_only(tmp_path):
+    # MultiStepLR keeps its milestones in a collections.Counter; torch.load(weights_only=True)
+    # allows Counter, and so must fw.load, both for fw's files and for torch's
+    model = fw.nn.Linear(2, 2)
+    opt = fw.optim.SGD(model.parameters(), lr=0.1)
+    sched = fw.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4, 4], gamma=0.5)
+    fw.save({"epoch": 3, "scheduler": sched.state_dict()}, tmp_path / "fw.pt")
+    loaded = fw.load(tmp_path / "fw.pt")
+    assert loaded["scheduler"]["milestones"] == collections.Counter([2, 4, 4])
+    assert type(loaded["scheduler"]["milestones"]) is collections.Counter
+
+    t_opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
+    t_sched = torch.optim.lr_scheduler.MultiStepLR(t_opt, milestones=[2, 4, 4], gamma=0.5)
+    buf = io.BytesIO()
+    torch.save({"scheduler": t_sched.state_dict()}, buf)
+    mine = fw.load(io.BytesIO(buf.getvalue()))["scheduler"]
+    assert mine["milestones"] == t_sched.state_dict()["milestones"]
+    sched.load_state_dict(mine)
+    assert sched.milestones == collections.Counter([2, 4, 4])
