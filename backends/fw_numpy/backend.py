@@ -68,6 +68,17 @@ def _zeros(like):
     return z[:like.size].reshape(like.shape)
 
 
+def _int_pow(x, y):
+    """Integer powers as PyTorch computes them: a negative exponent gives 0, except for
+    bases 1 and -1 (NumPy refuses negative integer exponents)."""
+    neg = y < 0
+    if not np.any(neg):
+        return np.power(x, y)
+    r = np.power(x, np.where(neg, 0, y))
+    unit = np.where(np.abs(y) % 2 == 1, x, 1)  # 1 ** -n == 1, (-1) ** -n == +-1
+    return np.where(neg, np.where(np.abs(x) == 1, unit, 0), r).astype(r.dtype)
+
+
 def _erf(a):
     from scipy.special import erf  # imported on first use: it is slow to import
     return erf(a)
@@ -202,6 +213,8 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     def binary(self, op, a, b):
         f = _BINARY[op]
         x, y = self._arg(a), self._arg(b)
+        if op == "pow" and type(b) is View and b.dtype.kind == 1:
+            return self._wrap(_int_pow(x, y), (a if type(a) is View else b).dtype)
         if op in _QUIET:
             if op in ("floor_divide", "remainder") and (a if type(a) is View else b).dtype.kind == 1:
                 if np.any(y == 0):  # PyTorch's error for integer division by zero

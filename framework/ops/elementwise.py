@@ -792,7 +792,7 @@ def masked_fill(input, mask, value):
         value = value.to(input.dtype)
     else:
         dt.check_fits(value, input.dtype)
-        value = _PY[input.dtype.kind](value) if input.dtype.kind or isinstance(value, bool) else value
+        value = _PY[input.dtype.kind](value)  # in input's dtype, as PyTorch: a bool stays bool
     if mask.shape != input.shape and broadcast_shapes(mask.shape, input.shape) != input.shape:
         raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} cannot be broadcast "
                            f"to the input's shape {list(input.shape)}")

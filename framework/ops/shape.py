@@ -763,6 +763,8 @@ def pad(input, pad, mode="constant", value=None):
     if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   f"supported for now (got {k}-d padding of a {input.ndim}-d input)")
+    if mode != "circular" and input.dtype.kind == 0:  # reflect/replicate: no bool kernels
+        raise NotImplementedError(f"{mode} padding: not implemented for bool")
     if mode != "circular" and 0 in input.shape[-(k + 1):]:  # PyTorch: only a batch dim may be empty
         raise RuntimeError(f"{mode} padding: expected a {k + 1}D or {k + 2}D (batch mode) input "
                            f"with possibly 0 batch size and other non-zero dimensions, but got: "

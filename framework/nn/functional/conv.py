@@ -8,6 +8,8 @@ All three are bilinear, so each one's backward is made of the other two and grad
 any order work. 1-d convolutions are 2-d ones with H = 1.
 """
 from ...autograd.function import Function
+from ... import dtypes
+from ...ops.elementwise import _not_implemented
 from ...tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -130,6 +132,8 @@ def _check(input, weight, bias, name, nd, stride, dilation, groups):
         if t is not None and t.dtype is not input.dtype:
             raise RuntimeError(f"Input type ({input.dtype.name}) and weight type ({t.dtype.name}) "
                                "should be the same")
+    if input.dtype is dtypes.bool:
+        _not_implemented(name, dtypes.bool)
     stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")

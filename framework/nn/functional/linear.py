@@ -79,7 +79,7 @@ def linear(input, weight, bias=None):
                                 f"must be Tensor, not {type(t).__name__}")
     xs, ws = input._v.shape, weight._v.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1] or input._be is not weight._be \
-            or input.dtype is not weight.dtype or (bias is not None and (
+            or input.dtype is not weight.dtype or not input.dtype.kind and input.numel() or (bias is not None and (
                 bias._be is not input._be or bias._v.shape[-1:] not in ((), (1,), ws[:1]))):
         _linear_errors(input, weight, bias)
     if len(xs) == 1:
@@ -92,6 +92,8 @@ def _linear_errors(input, weight, bias):
         if t is not None and t._be is not input._be:
             raise RuntimeError("Expected all tensors to be on the same device, but found at least "
                                f"two devices, {input.device} and {t.device}!")
+    if not input.dtype.kind and input.numel():  # (PyTorch skips its kernel, and so the
+        raise NotImplementedError("linear: not implemented for bool")  # check, when empty)
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype.name} "
                            f"and {weight.dtype.name}")

@@ -12,7 +12,7 @@ from ... import dtypes as dt
 from ... import ops as _ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...ops.elementwise import raise_if_any
+from ...ops.elementwise import _float_only, raise_if_any
 from ...tensor import Tensor
 from .activation import logsigmoid
 
@@ -68,6 +68,7 @@ def _weighted(loss, weight, input, reduction):
 
 # -- regression losses -------------------------------------------------------------------------
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _float_only("mse_cpu", input)
     _size_warning(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     d = input - target
@@ -114,6 +115,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def _class_args(input, target, weight, name):
     """Checks and normalises (input, target) to (N, C, *) and (N, *). Returns them with
     `scalar` (the input had no batch dim) and the class count."""
+    if isinstance(input, Tensor):
+        _float_only(name, input)
     if input.ndim == 0:
         raise RuntimeError(f"{name}: input tensor should be 1D or more, got a 0D tensor")
     if target.dtype is not dt.int64:
@@ -267,6 +270,7 @@ class _WeightedCrossEntropy(Function):
 
 
 def _prob_cross_entropy(input, target, weight, reduction, eps, ignore_index):
+    _float_only("cross_entropy", input)
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     if tuple(target.shape) != tuple(input.shape):

@@ -6,6 +6,7 @@ backward is itself recorded (create_graph=True), layer norm's gradient is recomp
 with tensor ops so that it can be differentiated again.
 """
 from ...autograd import grad_mode
+from ...ops.elementwise import _float_only
 from ...autograd.function import Function
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize",
@@ -70,6 +71,7 @@ def _normalized_shape(input, normalized_shape, weight, bias):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    _float_only("LayerNormKernelImpl", input)
     nd = len(_normalized_shape(input, normalized_shape, weight, bias))
     return _LayerNorm.apply(input, weight, bias, nd, float(eps))
 
@@ -103,6 +105,7 @@ def _channel_affine(y, weight, bias):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
+    _float_only("batch_norm", input)
     if input.ndim < 2:
         raise ValueError(f"Expected 2D or more input (got {input.ndim}D input)")
     C = input.shape[1]
@@ -157,6 +160,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    _float_only("GroupNormKernelImpl", input)
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
     N, C = input.shape[:2]

@@ -7,6 +7,8 @@ import numpy as np
 
 from ...autograd.function import Function
 from ...fused.nn_ops import _out_size
+from ... import dtypes
+from ...ops.elementwise import _not_implemented
 from ...tensor import Tensor
 from .conv import _batched, _ints, _restore
 
@@ -93,6 +95,8 @@ def _prepare(input, nd, name):
                            f"input with possibly 0 batch size and non-zero dimensions for input, "
                            f"but got: {list(input.shape)}" if nd == 1 else
                            f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
+    if input.dtype is dtypes.bool:
+        _not_implemented(name, dtypes.bool)
     x, unbatched = _batched(input, nd)
     if nd == 1:
         x = x.unsqueeze(2)
@@ -163,6 +167,8 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         raise RuntimeError("divisor must be not zero")
     k, s, p, _ = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, nd)
     args = (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    if not x.dtype.is_floating_point:  # PyTorch averages integers rounding toward zero
+        return finish(_AvgPool2d.apply(x.double(), args).trunc().to(x.dtype))
     return finish(_AvgPool2d.apply(x, args))
 
 
@@ -220,6 +226,9 @@ def _pool_matrix(size, n, like):
 
 def _adaptive_avg(input, output_size, nd, name):
     x, finish = _prepare(input, nd, name)
+    if not x.dtype.is_floating_point:  # a mean, which PyTorch refuses for integers
+        raise RuntimeError(f"{name}: mean() could not infer output dtype; input dtype must be a "
+                           f"floating point dtype, got {x.dtype}")
     out = _adaptive_sizes(x, output_size, nd)
     if nd == 1:
         out = (1,) + out
