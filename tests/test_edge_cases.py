@@ -6,6 +6,7 @@ tensors, division by zero, out-of-range scalars) that torch answers; fw must giv
 same answer. In each case `L` is the library and `D` the device (torch always runs on
 its CPU). Run this file as a script to print every mismatch at once.
 """
+import functools
 import math
 
 import numpy as np
@@ -592,9 +593,15 @@ def _numpy(x):
     return x
 
 
+@functools.lru_cache(maxsize=None)
+def torch_outcome(code):
+    """torch's outcome, once for every device fw runs on."""
+    return outcome(code, torch, "cpu")
+
+
 def error_mismatch(code, device):
     """A message when fw does not raise torch's exception type (or a subclass), else None."""
-    want = outcome(code, torch, "cpu")
+    want = torch_outcome(code)
     got = outcome(code, fw, device)
     assert want[0] == "raised", f"torch accepts {code}; the case is wrong"
     if got[0] != "raised" or not issubclass(got[1], want[1]):
@@ -603,7 +610,7 @@ def error_mismatch(code, device):
 
 
 def value_mismatch(code, device):
-    want = outcome(code, torch, "cpu")
+    want = torch_outcome(code)
     got = outcome(code, fw, device)
     assert want[0] == "value", f"torch refuses {code}; the case is wrong"
     if got[0] != "value":
