@@ -313,7 +313,9 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, INF, -INF, NAN]
 PA = [a for a in SPECIAL for _ in SPECIAL]
 PB = [b for _ in SPECIAL for b in SPECIAL]
 BINARY = ["atan2", "pow", "remainder", "floor_divide", "maximum", "minimum"]
-UNARY = ["exp", "log", "log1p", "expm1", "tanh", "sigmoid", "sqrt", "sign", "relu", "abs"]
+UNARY = ["exp", "log", "log1p", "expm1", "tanh", "sigmoid", "sqrt", "sign", "relu", "abs", "sin",
+         "tan", "sinh", "cosh", "round", "trunc", "floor", "ceil"]
+NO_F64 = ["asin", "acos", "atan", "erf"]  # float64 refuses these on Vulkan (no 64-bit builtins)
 
 
 @pytest.mark.parametrize("op", BINARY)
@@ -324,12 +326,29 @@ def test_binary_special_values(op):
     same(got, getattr(torch, op)(torch.tensor(PA), torch.tensor(PB)), rtol=1e-5)
 
 
-@pytest.mark.parametrize("op", UNARY)
-def test_unary_special_values(op):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", UNARY + NO_F64)
+def test_unary_special_values(op, dtype):
+    if dtype == "float64" and op in NO_F64:
+        with pytest.raises(RuntimeError, match="float64"):
+            getattr(fw, op)(v([0.5]).double())
+        return
     f = getattr(F, op) if op == "relu" else getattr(fw, op)
     g = torch.relu if op == "relu" else getattr(torch, op)
-    xs = SPECIAL + [89.0, -104.0, 1e-30]
-    same(f(v(xs)), g(torch.tensor(xs)), rtol=1e-5)
+    xs = SPECIAL + [89.0, -104.0, 1e-30, 1e-7, 0.3, -0.7]
+    same(f(v(xs).to(getattr(fw, dtype))), g(torch.tensor(xs, dtype=getattr(torch, dtype))),
+         rtol=1e-5)
+
+
+def test_inverse_trig_accuracy():
+    # lavapipe's builtins were off by up to 4e-4 (asin(0.5) = 0.52339); fw writes them out
+    x = np.linspace(-1, 1, 4001).astype(np.float32)
+    for op in ("asin", "acos", "atan"):
+        same(getattr(fw, op)(v(x)), getattr(torch, op)(torch.tensor(x)), rtol=1e-6, atol=1e-7)
+    y = np.random.default_rng(8).standard_normal((2, 4000)).astype(np.float32)
+    y *= np.exp(np.random.default_rng(9).uniform(-20, 20, (2, 4000))).astype(np.float32)
+    same(fw.atan2(v(y[0]), v(y[1])), torch.atan2(torch.tensor(y[0]), torch.tensor(y[1])),
+         rtol=1e-6)
 
 
 def test_nan_logits_propagate():

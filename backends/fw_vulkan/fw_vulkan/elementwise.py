@@ -21,9 +21,12 @@ _MAXF = {"f32": "3.4028234663852886e38", "f64": "1.7976931348623157e308lf"}
 _SAME = ("floor ceil round trunc asin acos atan sqrt abs sin cos tan sinh cosh exp log "
          "exp2 log2").split()
 UNARY = {
-    2: dict({o: f"{o}(x)" for o in _SAME}, neg="-x", sign="sign_(x)", log1p="log1p_(x)",
+    2: dict({o: f"{o}(x)" for o in _SAME}, asin="asin_(x)", acos="acos_(x)", atan="atan_(x)",
+            neg="-x", sign="sign_(x)", log1p="log1p_(x)",
             expm1="expm1_(x)", rsqrt="$T(1) / sqrt(x)", tanh="tanh_(x)", sigmoid="sigmoid_(x)",
             relu="relu_(x)", erf="erf_(x)", reciprocal="$T(1) / x",
+            # lavapipe's sinh(1e-30) is 3e-8 and sinh(-0) is +0: x itself near 0
+            sinh="select(sinh(x), x, abs(x) < $T(1e-4))",
             logical_not="select(0u, 1u, x == $T(0))", log10="log(x) * $T(0.4342944819032518)"),
     1: dict({o: "x" for o in ("floor", "ceil", "round", "trunc")}, neg="-x", abs="abs(x)",
             sign="sign(x)", relu="max(x, $T(0))", logical_not="select(0u, 1u, x == $T(0))",
@@ -53,6 +56,9 @@ BINARY = {
     0: dict(_COMMON, add="a | b", mul="a & b", maximum="a | b", minimum="a & b",
             bitwise_and="a & b", bitwise_or="a | b", bitwise_xor="a ^ b"),
 }
+# ops whose zero results have the argument's sign (trunc(-0.5) = -0, sin(-0) = -0)
+_SIGNED_ZERO = frozenset("sin tan sinh tanh asin atan erf expm1 log1p round trunc floor ceil "
+                         "sqrt".split())
 _HELPERS = {2: "num_float.wgsl", 1: "num_int.wgsl", 0: "num_bool.wgsl"}
 # Vulkan has these only for 32-bit floats and fns_f64.wgsl does not write them out yet:
 # float64 refuses them rather than return a driver's garbage.
@@ -86,6 +92,8 @@ class ElementwiseOps:
             if op in _NO_F64 and dtype is dt.float64:
                 raise RuntimeError(f"vulkan backend: {op} of float64 is not supported on "
                                    f"{self.rt.name} (Vulkan has no 64-bit {op}); use float32")
+            if dtype.kind == 2 and op in _SIGNED_ZERO:  # drivers may return +0 for -0
+                expr = f"select({expr}, zero_as_(x), {expr} == $T(0))"
             odt = dt.bool if (op in COMPARISONS or op == "logical_not") else dtype
             helper, subs = self._helpers(dtype)
             subs += (("O", self.wtype(odt)), ("EXPR", expr))
