@@ -132,6 +132,13 @@ class Tensor:
             dtype = dtype.dtype  # a typed class: x.type(fw.LongTensor)
         return self.to(dtype)
 
+    def type_as(self, other):
+        """self in other's dtype, on other's device (as PyTorch's, whose type string names
+        the device: type_as a CUDA tensor moves to CUDA)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as(): argument 'other' must be Tensor, not {type(other).__name__}")
+        return self.to(device=other.device, dtype=other.dtype)
+
     def _dim(self, d, ndim=None):
         n = self.ndim if ndim is None else ndim
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool):

@@ -127,3 +127,21 @@ def test_multisteplr_checkpoint_loads_weights_only(tmp_path):
     assert mine["milestones"] == t_sched.state_dict()["milestones"]
     sched.load_state_dict(mine)
     assert sched.milestones == collections.Counter([2, 4, 4])
+
+
+def test_type_as(device):
+    a = np.arange(6).reshape(2, 3)
+    for other in (torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.int32)):
+        theirs = torch.tensor(a).type_as(other)
+        mine = fw.tensor(a).type_as(fw.zeros(1, dtype=getattr(fw, str(other.dtype).split(".")[1]),
+                                             device=device))
+        assert mine.dtype.name == str(theirs.dtype).split(".")[1]
+        assert mine.device.type == fw.device(device).type
+        np.testing.assert_array_equal(mine.cpu().numpy(), theirs.numpy())
+    x = fw.ones(2, requires_grad=True)
+    x.type_as(fw.zeros(1, dtype=fw.float64, device=device)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    with pytest.raises(TypeError):
+        fw.ones(2).type_as(np.zeros(2))
+    with pytest.raises(TypeError):
+        torch.ones(2).type_as(np.zeros(2))
