@@ -42,3 +42,16 @@ def test_einsum_with_empty_and_size_one_dims(shape, eq):
     # broadcast the diagonal instead of refusing it
     import numpy as np
     _same(lambda m, x: m.einsum(eq, x), np.ones(shape, np.float32))
+
+
+@pytest.mark.parametrize("fn,x_shape,w_shape", [
+    ("conv_transpose1d", (2, 3, 0), (3, 2, 4)),   # fw: NumPy's ValueError on cpu, a value elsewhere
+    ("conv_transpose1d", (2, 3, 7), (3, 2, 0)),   # a kernel without taps: fw gave a value
+    ("conv1d", (2, 3, 7), (2, 3, 0)),
+    ("conv2d", (2, 3, 4, 4), (2, 3, 0, 1)),
+    ("conv_transpose2d", (0, 3, 2, 4), (3, 2, 1, 1)),  # an empty batch is fine
+])
+def test_conv_with_empty_image_or_kernel(fn, x_shape, w_shape, device):
+    import numpy as np
+    _same(lambda m, x, w: getattr(m.nn.functional, fn)(x, w), np.zeros(x_shape, np.float32),
+          np.zeros(w_shape, np.float32), device=device)

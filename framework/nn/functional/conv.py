@@ -141,6 +141,9 @@ def _check(input, weight, bias, name, nd, stride, dilation, groups):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):
         raise RuntimeError("dilation should be greater than zero")
+    if 0 in weight.shape[2:]:  # PyTorch refuses a kernel without taps too
+        raise RuntimeError(f"{name}: weight of size {list(weight.shape)} has a kernel dim of size "
+                           f"0; every kernel dim must be at least 1")
     return stride, dilation
 
 
@@ -229,6 +232,9 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     if w.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size {list(w.shape)} instead")
+    if 0 in x.shape[2:]:  # an empty batch or channel dim is fine, an empty image is not
+        raise RuntimeError(f"{name}: only zero batch or zero channel inputs are supported, but "
+                           f"got input shape: {list(x.shape)}")
     O = w.shape[1] * groups
     if bias is not None and tuple(bias.shape) != (O,):
         raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected bias to "
