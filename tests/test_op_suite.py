@@ -2,7 +2,6 @@
 cases on the composed reference (the kit's reference without PyTorch, and the defaults a new
 backend inherits), against PyTorch too."""
 import pytest
-import torch
 
 import framework as fw
 from framework.testing import CASES
@@ -14,7 +13,7 @@ FUSED = [c for c in CASES if "fused" in c.tags]
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_matches_torch(case, device):
     got = run_case(case, fw, device)
-    want = run_case(case, torch, "cpu")
+    want = reference_results(case, "torch")
     why = compare(case, got, want)
     assert why is None, f"{case.name} on {device}: {why}"
 
@@ -22,5 +21,5 @@ def test_case_matches_torch(case, device):
 @pytest.mark.parametrize("case", FUSED, ids=[c.name for c in FUSED])
 def test_composed_reference_matches_torch(case):
     got = reference_results(case, COMPOSED)
-    why = compare(case, got, run_case(case, torch, "cpu"))
+    why = compare(case, got, reference_results(case, "torch"))
     assert why is None, f"{case.name} on the composed reference: {why}"
