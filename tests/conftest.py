@@ -37,7 +37,8 @@ def pytest_generate_tests(metafunc):
 _SHRINK = [Phase.shrink] if os.environ.get("FW_FUZZ_SHRINK") else []
 _FUZZ_COMMON = dict(deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+                                           HealthCheck.filter_too_much,
+                                           HealthCheck.large_base_example])
 settings.register_profile("fuzz", max_examples=3, derandomize=True, database=None,
                           phases=[Phase.explicit, Phase.generate] + _SHRINK, **_FUZZ_COMMON)
 settings.register_profile("fuzz-long", max_examples=60, **_FUZZ_COMMON)

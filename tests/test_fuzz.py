@@ -34,6 +34,32 @@ def _welford(case):
     return case.name.endswith("_mean") and case.name[:3] in ("var", "std")
 
 
+def _conv(case):
+    """Convolutions: whether PyTorch multiplies a NaN/Inf weight by the zero padding (NaN)
+    or skips the padded taps (finite) depends on the algorithm it picks (the depthwise kernel
+    skips, im2col multiplies), so only finite specials go in."""
+    return case.name.startswith("conv")
+
+
+_DRAWN = 256  # inputs up to this many elements are drawn value by value
+
+
+@st.composite
+def _sprinkled(draw, spec, shape, infinities, nans):
+    """A bigger input: the case's own kind of values (from a drawn seed) with a few
+    specials at drawn positions."""
+    from framework.testing.fuzz import specials
+    import copy
+    spec = copy.copy(spec)
+    spec.shape = shape
+    a = spec.make(np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))))
+    flat = a.reshape(-1)
+    pool = specials(a.dtype, extremes=False, infinities=infinities, nans=nans)
+    for _ in range(draw(st.integers(0, 4))):
+        flat[draw(st.integers(0, flat.size - 1))] = draw(st.sampled_from(pool))
+    return a
+
+
 @st.composite
 def case_inputs(draw, case):
     """Inputs for a table case: its own shapes, or (a quarter of the time) each dim
@@ -45,7 +71,10 @@ def case_inputs(draw, case):
         shape = spec.shape
         if mutate:
             shape = tuple(draw(st.sampled_from((n, 0, 1, n + 1))) for n in shape)
-        if spec.kind == "index" and draw(st.booleans()):
+        if np.prod(shape) > _DRAWN:
+            a = draw(_sprinkled(spec, shape, not (_welford(case) or _conv(case)),
+                                not _conv(case)))
+        elif spec.kind == "index" and draw(st.booleans()):
             a = draw(arrays(spec.dtype, shape, 0, int(spec.high)))  # out-of-range too
         elif spec.kind == "index":
             a = np.asarray(draw(st.lists(st.integers(0, int(spec.high) - 1),
@@ -55,7 +84,8 @@ def case_inputs(draw, case):
         else:
             a = draw(arrays(spec.dtype, shape, spec.low, spec.high, extremes=False,
                             unique=_ties_open(case) and spec.dtype.startswith("float"),
-                            infinities=not _welford(case)))
+                            infinities=not (_welford(case) or _conv(case)),
+                            nans=not _conv(case)))
         # a zero-stride view repeats values: ties, which those ops leave open
         lay = draw(layouts().filter(lambda v: v != "expanded" or not _ties_open(case)))
         arrs.append(expand_source(a, lay))

@@ -78,10 +78,10 @@ def boundary_sizes(device, cap):
 
 
 # -- values --------------------------------------------------------------------------
-def specials(dtype, extremes=True, infinities=True):
-    """The values of `dtype` that break kernels: NaN, +-Inf (with `infinities`), +-0, the
-    smallest denormal, the smallest normal and (with `extremes`) the largest finite; for
-    integers 0, +-1 and the range ends; for bool both."""
+def specials(dtype, extremes=True, infinities=True, nans=True):
+    """The values of `dtype` that break kernels: NaN (with `nans`), +-Inf (with
+    `infinities`), +-0, the smallest denormal, the smallest normal and (with `extremes`) the
+    largest finite; for integers 0, +-1 and the range ends; for bool both."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         return [False, True]
@@ -89,20 +89,21 @@ def specials(dtype, extremes=True, infinities=True):
         info = np.iinfo(dtype)
         return [0, 1, -1, int(info.min), int(info.max), int(info.min) + 1, int(info.max) - 1]
     fi = np.finfo(dtype)
-    out = [math.nan] + ([math.inf, -math.inf] if infinities else []) + [0.0, -0.0, float(fi.smallest_subnormal),
+    out = ([math.nan] if nans else []) + ([math.inf, -math.inf] if infinities else []) + [
+        0.0, -0.0, float(fi.smallest_subnormal),
            -float(fi.smallest_subnormal), float(fi.tiny), -float(fi.tiny), 1.0, -1.0]
     if extremes:
         out += [float(fi.max), -float(fi.max)]
     return out
 
 
-def elements(dtype, low=-4, high=4, extremes=True, infinities=True):
+def elements(dtype, low=-4, high=4, extremes=True, infinities=True, nans=True):
     """A strategy for single values of `dtype`: specials half the time, else ordinary
     values (integers in [low, high) for integer dtypes, moderate floats)."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         return st.booleans()
-    pool = st.sampled_from(specials(dtype, extremes, infinities))
+    pool = st.sampled_from(specials(dtype, extremes, infinities, nans))
     if dtype.kind in "iu":
         ordinary = st.integers(int(low), max(int(low), int(high) - 1))
     else:
@@ -112,11 +113,12 @@ def elements(dtype, low=-4, high=4, extremes=True, infinities=True):
 
 
 @st.composite
-def arrays(draw, dtype, shape, low=-4, high=4, extremes=True, unique=False, infinities=True):
+def arrays(draw, dtype, shape, low=-4, high=4, extremes=True, unique=False, infinities=True,
+           nans=True):
     """A NumPy array of `shape` and `dtype` whose values come from `elements`; `unique`
     asks for distinct values (at most one NaN), for ops whose ties leave indices open."""
     a = draw(hnp.arrays(np.dtype(dtype), shape, unique=unique,
-                        elements=elements(dtype, low, high, extremes, infinities)))
+                        elements=elements(dtype, low, high, extremes, infinities, nans)))
     if unique and a.dtype.kind == "f":
         vals = a[~np.isnan(a)].ravel().tolist()
         # -0.0 == 0.0 is a tie too, and at most one NaN keeps NaN's rank defined
