@@ -207,7 +207,7 @@ class Pool:
         self.limit = device.global_mem_size
         self.cache_limit = self.limit >> 2  # most bytes kept in self.free
         self.max_alloc = device.max_mem_alloc_size  # a driver query: ask once
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # Buffer.__del__ (release) may run inside alloc
 
     def alloc(self, nbytes):
         size = _classes.get(nbytes) or _size_class(nbytes)
