@@ -11,6 +11,11 @@ object, not a copy: `torch.nn.Linear is framework.nn.Linear`), and likewise `tor
 name fw lacks fails as it would in PyTorch, with ModuleNotFoundError, naming both modules.
 DataLoader workers started by fork (Linux's default) inherit the mapping; a worker
 started with "spawn" or "forkserver" re-imports the script without it.
+
+While the mapping is installed, `torch.save` (fw.save) writes PyTorch's zip format by default
+(format="torch"), so that what a PyTorch program saves is a file PyTorch loads; fw.save's own
+default (safetensors for state dicts) comes back with `uninstall()`. Pass
+format="safetensors" to choose it anyway.
 """
 import importlib
 import importlib.abc
@@ -49,6 +54,14 @@ class _AliasLoader(importlib.abc.Loader):
         # so fw's module keeps its real name for importlib.reload, pickling and tracebacks
         if self.spec is not None:
             module.__spec__ = self.spec
+
+
+def _torch_save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+                *, format="torch"):
+    """fw.save as a PyTorch program expects it: PyTorch's file format unless told otherwise."""
+    from . import serialization
+    return serialization.save(obj, f, pickle_module, pickle_protocol,
+                              _use_new_zipfile_serialization, format=format)
 
 
 class _TorchFinder(importlib.abc.MetaPathFinder):
@@ -90,12 +103,17 @@ def install(mapping=None):
                                f"framework.compat's mapping before the program imports it")
     if installed():
         return
+    import framework
+    framework.save = _torch_save
     sys.meta_path.insert(0, _TorchFinder(mapping))
 
 
 def uninstall():
     """Remove the mapping and the aliased names from sys.modules (fw's modules stay)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _TorchFinder)]
+    import framework
+    from . import serialization
+    framework.save = serialization.save
     for name in [n for n in sys.modules if _target(n, MAPPING) is not None]:
         if sys.modules[name].__name__ != name:
             del sys.modules[name]
@@ -124,4 +142,6 @@ def main(args=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the imported module, so that the program sees one framework.compat
+    from framework import compat as _compat
+    sys.exit(_compat.main())

@@ -145,3 +145,24 @@ def test_type_as(device):
         fw.ones(2).type_as(np.zeros(2))
     with pytest.raises(TypeError):
         torch.ones(2).type_as(np.zeros(2))
+
+
+def test_mapping_saves_pytorch_files(tmp_path):
+    # under the mapping torch.save writes PyTorch's format, which the real torch.load reads;
+    # uninstall() gives fw.save its own default (safetensors) back
+    proc = _run_mapped(f"""
+        import torch, framework.compat
+        assert framework.compat.installed()
+        m = torch.nn.Linear(3, 2)
+        torch.save(m.state_dict(), {str(tmp_path / 'a.pt')!r})
+        framework.compat.uninstall()
+        import framework
+        framework.save(m.state_dict(), {str(tmp_path / 'b.pt')!r})
+        assert not framework.compat.installed()
+        print(m.weight.sum().item())
+        """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    sd = torch.load(tmp_path / "a.pt")
+    assert list(sd) == ["weight", "bias"] and sd["weight"].shape == (2, 3)
+    assert sd["weight"].sum().item() == pytest.approx(float(proc.stdout))
+    assert (tmp_path / "b.pt").read_bytes()[8:9] == b"{"   # safetensors: a JSON header
