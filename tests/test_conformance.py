@@ -194,3 +194,9 @@ def test_command_takes_the_reference():
     r = CliRunner().invoke(main, ["conformance", "cpu", "--reference", "composed",
                                   "-k", "optim.SGD_"])
     assert r.exit_code == 0 and "cpu: 10 passed, 0 failed (reference: composed)" in r.output
+
+
+def test_case_names_are_unique():
+    """A report, `-k` and the test ids name cases: one name, one case."""
+    names = [c.name for c in CASES]
+    assert len(set(names)) == len(names), sorted(n for n in set(names) if names.count(n) > 1)

@@ -101,7 +101,6 @@ case("index_put", lambda m, x, v: x.index_put((_t(m, x, [0, 3]), _t(m, x, [2, 1]
      I(4, 3), I(2))
 case("nonzero", lambda m, x: m.nonzero(x), I(3, 4, dtype="bool"))
 case("where_cond_only", lambda m, x: m.where(x), I(3, 4, dtype="bool"))
-case("where_scalar", lambda m, c, x: m.where(c, x, 0.0), I(3, 4, dtype="bool"), I(3, 4))
 
 
 def _set(x, key, value):
