@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from .dtypes import (dtype, float32, float64, int32, int64, bool, float, double, int, long,
                     get_default_dtype, set_default_dtype, promote_types, result_type,
-                    is_floating_point)
+                    is_floating_point, finfo, iinfo)
 from .device import device
 from .tensor import Tensor, Size
 from . import autograd

@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["dtype", "float32", "float64", "int32", "int64", "bool",
            "float", "double", "int", "long", "result_type", "promote_types",
-           "get_default_dtype", "set_default_dtype", "is_floating_point"]
+           "get_default_dtype", "set_default_dtype", "is_floating_point", "finfo", "iinfo"]
 
 class dtype:
     """A tensor element type. Compare with `is` or `==`; `str` prints like PyTorch."""
@@ -53,6 +53,44 @@ def set_default_dtype(d):
 
 def is_floating_point(t):
     return t.dtype.is_floating_point
+
+
+class finfo:
+    """Limits of a floating-point dtype (the default dtype without an argument), as torch.finfo."""
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        type = get_default_dtype() if type is None else type
+        if not isinstance(type, dtype):
+            raise TypeError(f"finfo(): argument 'type' must be fw.dtype, not {builtins.type(type).__name__}")
+        if not type.is_floating_point:
+            raise TypeError(f"fw.finfo() requires a floating point input type, got {type}; "
+                            "use fw.iinfo for integer types")
+        info = np.finfo(type.np)
+        self.dtype, self.bits = type.name, info.bits
+        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # computed in double, as PyTorch does
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as torch.iinfo."""
+
+    def __init__(self, type):  # noqa: A002
+        if not isinstance(type, dtype):
+            raise TypeError(f"iinfo(): argument 'type' must be fw.dtype, not {builtins.type(type).__name__}")
+        if type.kind != 1:
+            raise TypeError(f"{type} is not supported by fw.iinfo (use fw.finfo for floating types)")
+        info = np.iinfo(type.np)
+        self.dtype, self.bits = type.name, info.bits
+        self.min, self.max = builtins.int(info.min), builtins.int(info.max)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 def from_numpy_dtype(npd):

@@ -166,3 +166,26 @@ def test_mapping_saves_pytorch_files(tmp_path):
     assert list(sd) == ["weight", "bias"] and sd["weight"].shape == (2, 3)
     assert sd["weight"].sum().item() == pytest.approx(float(proc.stdout))
     assert (tmp_path / "b.pt").read_bytes()[8:9] == b"{"   # safetensors: a JSON header
+
+
+def test_finfo_iinfo():
+    for name in ("float32", "float64"):
+        mine, theirs = fw.finfo(getattr(fw, name)), torch.finfo(getattr(torch, name))
+        for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+            assert getattr(mine, attr) == getattr(theirs, attr), (name, attr)
+        assert repr(mine) == repr(theirs)
+    assert fw.finfo().eps == torch.finfo().eps          # the default dtype
+    for name in ("int32", "int64"):
+        mine, theirs = fw.iinfo(getattr(fw, name)), torch.iinfo(getattr(torch, name))
+        assert (mine.bits, mine.min, mine.max, mine.dtype) == \
+            (theirs.bits, theirs.min, theirs.max, theirs.dtype)
+        assert type(mine.max) is int and repr(mine) == repr(theirs)
+    for lib in (fw, torch):   # the same exception types as torch
+        with pytest.raises(TypeError):
+            lib.finfo(lib.int32)
+        with pytest.raises(TypeError):
+            lib.iinfo(lib.float32)
+        with pytest.raises(TypeError):
+            lib.iinfo(lib.bool)
+        with pytest.raises(TypeError):
+            lib.finfo("float32")
