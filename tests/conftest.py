@@ -9,6 +9,11 @@ os.environ.setdefault("FW_STRICT_PLUGINS", "0")
 
 from framework.testing import available_devices  # noqa: E402
 
+# The oracle's tensors are tiny: PyTorch's intra-op threads only spin against fw's work on
+# a small machine (a small cross_entropy backward: 33 ms on 2 threads, 1.8 ms on one).
+import torch  # noqa: E402
+torch.set_num_threads(1)
+
 # fw's own devices. A third-party backend installed beside fw (CI installs the example
 # "counting" one) runs the conformance kit (tests/test_conformance.py), which is its
 # contract, not fw's whole suite; FW_TEST_DEVICES=<type> runs everything on it.
