@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import framework as fw
 from framework.testing import CASES
 from framework.testing.fuzz import (LONG, arrays, assert_same_outcome, boundary_sizes,
-                                    expand_source, layouts, outcome)
+                                    expand_source, layouts, outcome, specials)
 
 FUZZ = settings.get_profile("fuzz-long" if LONG else "fuzz")
 
@@ -48,7 +48,6 @@ _DRAWN = 256  # inputs up to this many elements are drawn value by value
 def _sprinkled(draw, spec, shape, infinities, nans):
     """A bigger input: the case's own kind of values (from a drawn seed) with a few
     specials at drawn positions."""
-    from framework.testing.fuzz import specials
     import copy
     spec = copy.copy(spec)
     spec.shape = shape
@@ -127,10 +126,13 @@ UNARY = {
     "cumsum": lambda m, x: x.cumsum(-1), "all_any": lambda m, x: (x.all(-1), x.any(0)),
     "int_scalar": lambda m, x: (x + 2 ** 40, x * 3, x - 1),
 }
+# (No float remainder here: where x / y overflows, PyTorch's vectorised loop gives NaN and its
+# scalar loop the exact 0, so the answer depends on the tensor's length; the op table fuzzes
+# remainder at moderate sizes.)
 BINARY = {
     "add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
     "div": lambda m, x, y: x / y, "floordiv": lambda m, x, y: x // y,
-    "remainder": lambda m, x, y: x % y, "pow": lambda m, x, y: x ** y,
+    "pow": lambda m, x, y: x ** y,
     "div_trunc": lambda m, x, y: m.div(x, y, rounding_mode="trunc"),
     "maximum": lambda m, x, y: m.maximum(x, y), "atan2": lambda m, x, y: m.atan2(x, y),
     "compare": lambda m, x, y: (x == y, x < y, x >= y, x != y),
@@ -165,6 +167,10 @@ def _check_all(ops, n_inputs, dtype, device):
     """Every op of `ops` on the same drawn inputs; one failure message naming each op that
     differs from torch (an op the device refuses for this dtype must refuse every input)."""
     refused = _unsupported(ops, n_inputs, dtype, device)
+    sp = np.array(specials(dtype), dtype)
+    # Always every special once: unary ops on a column and on a row of them, binary ops on
+    # every pair (a column against a row); then drawn inputs.
+    firsts = ([[sp[:, None]], [sp[None, :]]] if n_inputs == 1 else [[sp[:, None], sp]])
 
     @FUZZ
     @given(extreme_inputs(n_inputs, dtype))
@@ -183,6 +189,8 @@ def _check_all(ops, n_inputs, dtype, device):
             except AssertionError as e:
                 bad.append(str(e))
         assert not bad, "\n".join(bad)
+    for arrs in firsts:
+        prop = example((arrs, ["contiguous"] * n_inputs))(prop)
     prop()
 
 

@@ -55,3 +55,10 @@ def test_conv_with_empty_image_or_kernel(fn, x_shape, w_shape, device):
     import numpy as np
     _same(lambda m, x, w: getattr(m.nn.functional, fn)(x, w), np.zeros(x_shape, np.float32),
           np.zeros(w_shape, np.float32), device=device)
+
+
+@pytest.mark.parametrize("p", [2, 3, 1, 0.5, -1, math.inf])
+def test_norm_of_one_element_is_its_magnitude(p, device):
+    # PyTorch: |x| (no x**p), so the largest float stays finite; fw squared it to inf
+    _same(lambda m, x: (x.norm(p=p, dim=-1), x.norm(p=p)), [[3.4e38], [-2.0], [0.0]],
+          device=device)

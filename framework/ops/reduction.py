@@ -488,6 +488,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     elif isinstance(p, str):
         raise RuntimeError(f"norm: p={p!r} is not supported (use a number, inf or 'fro')")
     dims = norm_dims(input, dim)
+    if p != 0 and _reduced_numel(input, dims) == 1 and input.numel():
+        return amax(input.abs(), dims, keepdim)  # |x|, as PyTorch: no x**p to overflow
     if p == 2:
         if grad_mode._state.enabled and input.requires_grad:
             return _Norm2.apply(input, dims, keepdim)

@@ -80,8 +80,9 @@ def boundary_sizes(device, cap):
 # -- values --------------------------------------------------------------------------
 def specials(dtype, extremes=True, infinities=True, nans=True):
     """The values of `dtype` that break kernels: NaN (with `nans`), +-Inf (with
-    `infinities`), +-0, the smallest denormal, the smallest normal and (with `extremes`) the
-    largest finite; for integers 0, +-1 and the range ends; for bool both."""
+    `infinities`), +-0, the smallest denormal, the smallest normal, halves (rounding ties)
+    and (with `extremes`) the largest finite; for integers 0, +-1 and the range ends; for
+    bool both."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         return [False, True]
@@ -91,7 +92,8 @@ def specials(dtype, extremes=True, infinities=True, nans=True):
     fi = np.finfo(dtype)
     out = ([math.nan] if nans else []) + ([math.inf, -math.inf] if infinities else []) + [
         0.0, -0.0, float(fi.smallest_subnormal),
-           -float(fi.smallest_subnormal), float(fi.tiny), -float(fi.tiny), 1.0, -1.0]
+           -float(fi.smallest_subnormal), float(fi.tiny), -float(fi.tiny), 1.0, -1.0,
+            0.5, -1.5, 2.5]  # ties of round-half-to-even
     if extremes:
         out += [float(fi.max), -float(fi.max)]
     return out
