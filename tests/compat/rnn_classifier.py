@@ -2,7 +2,6 @@
 import argparse
 import json
 
-import numpy as np
 import torch
 import torch.nn as nn
 from sklearn.datasets import load_digits
@@ -41,7 +40,7 @@ if args.init:
 model.to(device)
 steps, batch = 30, 120
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.3, total_steps=steps)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, total_steps=steps)
 loss_fn = nn.CrossEntropyLoss()
 
 for step in range(steps):
