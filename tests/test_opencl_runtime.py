@@ -43,12 +43,41 @@ def test_missing_device_index_is_an_error():
         fw.zeros(2, device=f"opencl:{fw.opencl.device_count()}")
 
 
+OOM = r"out of memory: tried to allocate .* GiB on"
+
+
 def test_out_of_memory_is_a_clear_error_and_the_process_stays_usable(be):
     huge = be.rt.device.global_mem_size * 4
-    with pytest.raises(RuntimeError, match=r"out of memory: tried to allocate .* GiB on"):
+    with pytest.raises(RuntimeError, match=OOM):  # past the element limit too: memory first
         fw.empty(huge // 4, device="opencl")
     x = fw.ones(1000, device="opencl")
     assert x.cpu().numpy().sum() == 1000
+
+
+def test_out_of_memory_below_the_element_limit(be, monkeypatch):
+    """A tensor of fewer than 2**31 elements larger than one buffer may be: out of memory
+    (int64 elements; where even 2**31 - 1 of them fit one buffer, the pool's bound is
+    lowered to reach the same error without allocating)."""
+    from fw_opencl.runtime import MAX_INDEX
+    if MAX_INDEX * 8 <= be.rt.pool.max_alloc:
+        monkeypatch.setattr(be.rt.pool, "max_alloc", MAX_INDEX * 4)
+    with pytest.raises(RuntimeError, match=OOM):
+        fw.empty(MAX_INDEX, dtype=fw.int64, device="opencl")
+    assert fw.arange(5, device="opencl").sum().item() == 10
+
+
+def test_element_limit_is_a_clear_error(be):
+    """2**31 elements or more that would fit one buffer: refused when made (fw's kernels
+    index with 32-bit ints), before any memory is asked for."""
+    from fw_opencl.runtime import MAX_INDEX
+    n = MAX_INDEX + 1
+    expect = OOM if n > be.rt.lim.buffer_size else r"2147483648 elements are too large"
+    live = be.rt.pool.live
+    with pytest.raises(RuntimeError, match=expect):
+        fw.empty(n, dtype=fw.bool, device="opencl")
+    with pytest.raises(RuntimeError, match=expect):
+        fw.zeros(2, 2**30, dtype=fw.bool, device="opencl")
+    assert be.rt.pool.live == live
 
 
 def test_freed_buffers_are_reused(be):
