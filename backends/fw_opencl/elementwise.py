@@ -186,7 +186,7 @@ class ElementwiseOps:
     def _ew_binary_entry(self, st, op, dtype):
         """The six kernels of binary `op` on `dtype` (contiguous: tensor-tensor,
         tensor-scalar, scalar-tensor; then the same strided), the output dtype and
-        whether the divisor must be checked for zeros."""
+        whether a scalar divisor must be checked for zero (integer division)."""
         kind = _KIND[rt.CL_TYPES[dtype.name]]
         if op not in _BINARY_BY_KIND[kind]:
             if op not in BINARY_OPS:
@@ -299,24 +299,20 @@ class ElementwiseOps:
                 chunk = _INT1(chunk)
                 plan = (e[which + 3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk)
                 raw = (d, chunk, sb)
-            if not e[7]:
+            if not (e[7] and which == 1):  # a scalar divisor is checked on every call
                 st.plan(key, plan)
             _launch(st, plan[0], gs, ls, (buf.mem, v.buf.mem), raw)
-        if e[7] and which == 2:  # scalar // tensor: the tensor is the divisor
-            self._ew_check_divisor(st, v)
         return out
 
     def _ew_binary_tt(self, st, op, a, b):
         """Binary op of two Views, the first time its plan is seen (or when it has none:
-        empty outputs, integer division, whose divisor is checked on every call)."""
+        empty outputs)."""
         dtype = a.dtype
         key = (op, dtype, b.dtype, a.shape, b.shape, a.strides, b.strides, a.offset, b.offset)
         if b.dtype is not dtype:
             raise TypeError(f"opencl backend: {op} of {dtype.name} and {b.dtype.name};"
                             " the frontend promotes both operands to one dtype first")
         e = st.binary.get((op, dtype)) or self._ew_binary_entry(st, op, dtype)
-        if e[7]:
-            self._ew_check_divisor(st, b)
         shape = a.shape
         if shape == b.shape:
             n, strides = st.shapes.get(shape) or st.shape(shape)
@@ -329,8 +325,7 @@ class ElementwiseOps:
                     and (b.strides == strides or b.is_contiguous())):
                 gs, ls, p = (st.args.get((n, a.offset, b.offset))
                              or st.contiguous_args(n, a.offset, b.offset))
-                if not e[7]:
-                    st.plan(key, (e[0], shape, strides, odt, n * odt.itemsize, gs, ls, p, None))
+                st.plan(key, (e[0], shape, strides, odt, n * odt.itemsize, gs, ls, p, None))
                 _launch(st, e[0], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (p,))
                 return out
         else:
@@ -345,30 +340,16 @@ class ElementwiseOps:
         gs, ls, chunk = st.geometry(n)
         d = pack(shape, (strides, a.strides, b.strides), (0, a.offset, b.offset))
         chunk = _INT1(chunk)
-        if not e[7]:
-            st.plan(key, (e[3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk))
+        st.plan(key, (e[3], shape, strides, odt, n * odt.itemsize, gs, ls, d, chunk))
         _launch(st, e[3], gs, ls, (buf.mem, a.buf.mem, b.buf.mem), (d, chunk))
         return out
 
     def _ew_check_divisor(self, st, b):
-        """Integer division by zero raises, as on the CPU backend (and in PyTorch). A
-        tensor divisor is checked on the device; reading the flag back waits for it."""
-        if type(b) is not View:
-            if b == 0:
-                raise RuntimeError("ZeroDivisionError")
-            return
-        if not b.numel:
-            return
-        flag = self.rt.alloc(4)
-        rt.cl.enqueue_fill_buffer(st.queue, flag.mem, np.zeros(1, np.int32), 0, 4)
-        n, strides = st.shape(b.shape)
-        gs, ls, chunk = st.geometry(n)
-        d = pack(b.shape, (strides, b.strides), (0, b.offset))
-        k = st.kernels.get(("z", b.dtype))
-        if k is None:
-            k = st.kernels[("z", b.dtype)] = st.kernel("has_zero", b.dtype)
-        _launch(st, k, gs, ls, (flag.mem, b.buf.mem), (d, _INT1(chunk)))
-        if self.rt.download(flag, 4).view(np.int32)[0]:
+        """Integer division by a Python 0 raises, as in PyTorch. A tensor divisor is not
+        checked here: the frontend raises for its zeros (a deferred device check, so the
+        queue never waits) and passes ones in their place, and the kernels' guards keep a
+        zero divisor from trapping in any case."""
+        if b == 0:
             raise RuntimeError("ZeroDivisionError")
 
     # -- where -----------------------------------------------------------------------------

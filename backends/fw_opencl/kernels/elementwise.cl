@@ -283,7 +283,7 @@ BINARY(atan2, T, atan2(x, y))
 // ---------------------------------------------------------------------------------------
 #elif KIND == 1  // signed integers; arithmetic wraps (done in UT, where overflow is defined)
 
-// Division by zero is caught on the host; the guards keep the kernels from trapping
+// Division by zero is caught by the frontend; the guards keep the kernels from trapping
 // (x / 0 and MIN / -1 fault on x86).
 inline T floordiv_(T a, T b) {
     if (b == ZERO) return ZERO;
@@ -343,12 +343,6 @@ BINARY(minimum, T, min(x, y))
 BINARY(bitwise_and, T, x & y)
 BINARY(bitwise_or, T, x | y)
 BINARY(bitwise_xor, T, x ^ y)
-
-// flag[0] = 1 if the divisor (operand 1 of d) holds a zero anywhere.
-__kernel void has_zero(__global int *flag, __global const T *b, const layout d,
-                       const int chunk) {
-    STRIDED_LOOP(d, chunk, 2, if (b[OFF(d, 1)] == ZERO) flag[0] = 1;)
-}
 
 // ---------------------------------------------------------------------------------------
 #else  // bool, stored as uchar 0/1
