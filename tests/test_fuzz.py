@@ -168,9 +168,11 @@ def _check_all(ops, n_inputs, dtype, device):
     differs from torch (an op the device refuses for this dtype must refuse every input)."""
     refused = _unsupported(ops, n_inputs, dtype, device)
     sp = np.array(specials(dtype), dtype)
-    # Always every special once: unary ops on a column and on a row of them, binary ops on
+    pairs = np.stack(np.meshgrid(sp, sp, indexing="ij"), -1).reshape(-1, 2)
+    # Always every special once: unary ops on a column of them and on rows holding every
+    # pair (softmax of [1, inf], logsumexp of [inf, inf], norm of [max, max]); binary ops on
     # every pair (a column against a row); then drawn inputs.
-    firsts = ([[sp[:, None]], [sp[None, :]]] if n_inputs == 1 else [[sp[:, None], sp]])
+    firsts = [[sp[:, None]], [pairs]] if n_inputs == 1 else [[sp[:, None], sp]]
 
     @FUZZ
     @given(extreme_inputs(n_inputs, dtype))
