@@ -22,6 +22,8 @@ from . import plugins
 from . import nn, optim, utils  # fw.nn, fw.optim, fw.utils as in torch
 from .serialization import save, load
 from . import backends, cuda, onnx  # torch.backends / torch.cuda / torch.onnx shims
+from . import linalg, random  # torch.linalg, torch.random
+from .random import get_rng_state, set_rng_state
 from .threads import set_num_threads, get_num_threads
 
 try:
@@ -49,3 +51,11 @@ def numel(input):
     if not isinstance(input, Tensor):
         raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(input).__name__}")
     return input.numel()
+
+
+def clone(input, *, memory_format=None):
+    """A copy of input with its own storage; differentiable (Tensor.clone as a function)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"clone(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input.clone(memory_format=memory_format)

@@ -347,18 +347,42 @@ class Generator:
     def initial_seed(self):
         return self._seed
 
-    def get_state(self):
-        import pickle
-        return tensor(np.frombuffer(pickle.dumps(self._np.bit_generator.state), dtype=np.uint8)
-                      .astype(np.int64))
+    # The state as bytes, little-endian: seed (8), PCG64 state (16) and increment (16), the
+    # cached-half flag (1) and half (4). PyTorch's is a uint8 tensor; fw has no uint8, so the
+    # bytes travel as an int64 tensor of values 0..255 (docs/tensors.md).
+    _STATE_LAYOUT = (("seed", 8), ("state", 16), ("inc", 16), ("has_uint32", 1),
+                     ("uinteger", 4))
+    _STATE_BYTES = builtins.sum(n for _, n in _STATE_LAYOUT)
 
-    def set_state(self, state):
-        import pickle
-        raw = state.detach()._host().astype(np.uint8).tobytes()
-        st = pickle.loads(raw)  # only ever produced by get_state above: a dict of ints
-        if not isinstance(st, dict) or st.get("bit_generator") != "PCG64":
-            raise RuntimeError("set_state: not a state from Generator.get_state()")
-        self._np.bit_generator.state = st
+    def get_state(self):
+        st = self._np.bit_generator.state
+        vals = {"seed": self._seed, "state": st["state"]["state"], "inc": st["state"]["inc"],
+                "has_uint32": st["has_uint32"], "uinteger": st["uinteger"]}
+        raw = b"".join(builtins.int(vals[k]).to_bytes(n, "little") for k, n in self._STATE_LAYOUT)
+        return tensor(np.frombuffer(raw, dtype=np.uint8).astype(np.int64))
+
+    def set_state(self, new_state):
+        if not isinstance(new_state, Tensor) or new_state.dtype is not dt.int64:
+            got = type(new_state).__name__ if not isinstance(new_state, Tensor) else new_state.dtype
+            raise TypeError(f"RNG state must be an int64 tensor of bytes (fw's form of PyTorch's "
+                            f"ByteTensor, from get_state()), got {got}")
+        if new_state.numel() != self._STATE_BYTES:
+            raise RuntimeError(f"Expected an RNG state of size {self._STATE_BYTES} but found the "
+                               f"input RNG state size to be {new_state.numel()}")
+        raw = new_state.detach()._host().reshape(-1)
+        if raw.min() < 0 or raw.max() > 255:
+            raise RuntimeError("RNG state holds values outside 0..255: not a state from get_state()")
+        raw, vals, i = raw.astype(np.uint8).tobytes(), {}, 0
+        for k, n in self._STATE_LAYOUT:
+            vals[k], i = builtins.int.from_bytes(raw[i:i + n], "little"), i + n
+        if vals["inc"] % 2 == 0 or vals["has_uint32"] > 1:
+            raise RuntimeError("RNG state is invalid: not a state from get_state()")
+        self._seed = vals["seed"]
+        self._np = np.random.Generator(np.random.PCG64())
+        self._np.bit_generator.state = {"bit_generator": "PCG64",
+                                       "state": {"state": vals["state"], "inc": vals["inc"]},
+                                       "has_uint32": vals["has_uint32"],
+                                       "uinteger": vals["uinteger"]}
         return self
 
 

@@ -1,0 +1,199 @@
+"""More of PyTorch's API (issue 19, follow-up), each checked against torch: torch.clone,
+torch.linalg's composed norms and products, the RNG state functions, F.interpolate and the
+upsampling modules, and nn.utils.rnn's padding and packing (with the recurrent layers)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import framework as fw
+from framework import nn
+
+
+def _np(t):
+    return t.detach().cpu().numpy() if isinstance(t, (torch.Tensor, fw.Tensor)) else np.asarray(t)
+
+
+def _pair(a, device, grad=False):
+    """The same float64 data as a torch and an fw tensor."""
+    a = np.asarray(a, dtype=np.float64)
+    return (torch.tensor(a, requires_grad=grad),
+            fw.tensor(a, device=device, requires_grad=grad))
+
+
+def _same_error(fn):
+    """fn(lib) fails in torch, and in fw with the same exception type (or a subclass)."""
+    kinds = []
+    for lib in (torch, fw):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn(lib)
+            kinds.append(None)
+        except Exception as e:  # noqa: BLE001 - the type is what is compared
+            kinds.append(type(e))
+    assert kinds[0] is not None, "torch accepts this: the test is wrong"
+    assert kinds[1] is not None and issubclass(kinds[1], kinds[0]), kinds
+
+
+def _check_grad(fn, args, device, rtol=1e-7, atol=1e-9):
+    """fn(lib, *tensors) in both libraries: same values, same gradients of a weighted sum."""
+    ts, fs = zip(*(_pair(a, device, True) for a in args))
+    rt, rf = fn(torch, *ts), fn(fw, *fs)
+    np.testing.assert_allclose(_np(rf), _np(rt), rtol=rtol, atol=atol)
+    w = np.random.default_rng(0).standard_normal(tuple(rt.shape))
+    (rt * torch.tensor(w)).sum().backward()
+    if rf.requires_grad:
+        (rf * fw.tensor(w, device=device)).sum().backward()
+    for t, f in zip(ts, fs):
+        # a constant result (ord=0, power 0): no gradient in one library, zeros in the other
+        gt = np.zeros(t.shape) if t.grad is None else _np(t.grad)
+        gf = np.zeros(tuple(f.shape)) if f.grad is None else _np(f.grad)
+        np.testing.assert_allclose(gf, gt, rtol=rtol, atol=atol)
+
+
+# -- torch.clone --------------------------------------------------------------------------------
+def test_clone_function(device):
+    t, f = _pair([[1.0, 2.0], [3.0, 4.0]], device, True)
+    c = fw.clone(f.t(), memory_format=None)
+    assert c.is_contiguous() and c.tolist() == torch.clone(t.t()).tolist()
+    (c * fw.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=fw.float64, device=device)).sum().backward()
+    (torch.clone(t.t()) * torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)).sum().backward()
+    assert f.grad.tolist() == t.grad.tolist()
+    c.add_(1)
+    assert f.tolist() == [[1.0, 2.0], [3.0, 4.0]]  # its own storage
+
+
+def test_clone_function_errors():
+    _same_error(lambda lib: lib.clone([1.0, 2.0]))
+    _same_error(lambda lib: lib.clone(3.0))
+
+
+# -- torch.linalg -------------------------------------------------------------------------------
+_A = np.random.default_rng(1).standard_normal((2, 3, 4))
+
+
+@pytest.mark.parametrize("ord", [2, 1, 3.5, 0, math.inf, -math.inf, -1])
+@pytest.mark.parametrize("dim", [None, -1, (0, 2)])
+def test_vector_norm(ord, dim):
+    for keepdim in (False, True):
+        _check_grad(lambda lib, a: lib.linalg.vector_norm(a, ord, dim, keepdim), [_A], "cpu")
+
+
+@pytest.mark.parametrize("ord", ["fro", 1, -1, math.inf, -math.inf])
+@pytest.mark.parametrize("dim", [(-2, -1), (2, 0)])
+def test_matrix_norm(device, ord, dim):
+    for keepdim in (False, True):
+        _check_grad(lambda lib, a: lib.linalg.matrix_norm(a, ord, dim, keepdim), [_A], device)
+
+
+@pytest.mark.parametrize("case", [
+    lambda lib, a: lib.linalg.norm(a),
+    lambda lib, a: lib.linalg.norm(a, dim=1),
+    lambda lib, a: lib.linalg.norm(a, 1, dim=(0, 1)),
+    lambda lib, a: lib.linalg.norm(a[0], math.inf),
+    lambda lib, a: lib.linalg.norm(a[0, 0], 3),
+    lambda lib, a: lib.linalg.norm(a, "fro", (1, 2), keepdim=True),
+])
+def test_norm(case):
+    _check_grad(case, [_A], "cpu")
+
+
+def test_linalg_norm_errors():
+    a = np.ones((2, 3, 4))
+    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), 2))  # ord without dim on 3-d
+    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), dim=(0, 1, 2)))
+    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), "fro", dim=1))
+    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a[0, 0])))
+    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), dim=(1, 1)))
+    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), "bad"))
+    _same_error(lambda lib: lib.linalg.vector_norm(lib.tensor([1, 2])))  # integer input
+    _same_error(lambda lib: lib.linalg.vector_norm([1.0, 2.0]))
+
+
+def test_linalg_products(device):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((1, 3))
+    _check_grad(lambda lib, x, y: lib.linalg.cross(x, y), [a, b], device)
+    _check_grad(lambda lib, x, y: lib.linalg.cross(x.T, y.T.expand(3, 4), dim=0), [a, b], device)
+    _check_grad(lambda lib, x, y: lib.linalg.vecdot(x, y), [a, b], device)
+    _check_grad(lambda lib, x, y: lib.linalg.matmul(x, y.T), [a, b], device)
+    _check_grad(lambda lib, x: lib.linalg.diagonal(x, offset=1), [a], device)
+    m = rng.standard_normal((2, 3, 3)) / 2
+    for n in (0, 1, 2, 5):
+        _check_grad(lambda lib, x: lib.linalg.matrix_power(x, n), [m], device)
+
+
+def test_linalg_product_errors():
+    _same_error(lambda lib: lib.linalg.cross(lib.ones(4, 2), lib.ones(4, 2)))
+    _same_error(lambda lib: lib.linalg.cross(lib.ones(4, 3), lib.ones(3)))
+    _same_error(lambda lib: lib.linalg.matrix_power(lib.ones(2, 3), 2))
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "solve", "svd", "eigh", "cholesky", "pinv"])
+def test_linalg_factorisations_say_they_are_missing(name):
+    with pytest.raises(NotImplementedError, match=f"linalg.{name}"):
+        getattr(fw.linalg, name)(fw.eye(3))
+    with pytest.raises(NotImplementedError, match="nuc"):
+        fw.linalg.matrix_norm(fw.eye(3), "nuc")
+    with pytest.raises(NotImplementedError, match="negative"):
+        fw.linalg.matrix_power(fw.eye(3), -1)
+
+
+# -- random state --------------------------------------------------------------------------------
+def test_rng_state_round_trip(device):
+    fw.manual_seed(123)
+    state = fw.get_rng_state()
+    assert state.dtype is fw.int64 and state.ndim == 1
+    assert 0 <= int(state.min()) and int(state.max()) <= 255  # bytes, as torch's uint8 state
+    a = [fw.randn(5, device=device).tolist(), fw.rand(3).tolist(), fw.randperm(7).tolist()]
+    fw.set_rng_state(state)
+    b = [fw.randn(5, device=device).tolist(), fw.rand(3).tolist(), fw.randperm(7).tolist()]
+    assert a == b
+    assert fw.initial_seed() == 123
+    # torch's contract, checked on torch itself: the same draws after restoring
+    s = torch.get_rng_state()
+    x = torch.randn(5)
+    torch.set_rng_state(s)
+    assert torch.equal(x, torch.randn(5))
+
+
+def test_rng_state_of_a_generator_and_odd_halves():
+    g = fw.Generator().manual_seed(7)
+    fw.randint(0, 2 ** 31, (3,), generator=g, dtype=fw.int32)  # may leave a cached half
+    st = g.get_state()
+    a = fw.rand(4, generator=g).tolist()
+    h = fw.Generator().set_state(st)
+    assert fw.rand(4, generator=h).tolist() == a and h.initial_seed() == 7
+
+
+def test_fork_rng():
+    fw.manual_seed(5)
+    with fw.random.fork_rng():
+        inside = fw.randn(4).tolist()
+    assert fw.randn(4).tolist() == inside  # the block's draws didn't advance the generator
+    with fw.random.fork_rng(enabled=False):
+        fw.randn(4)
+    fw.manual_seed(5)
+    fw.randn(4)
+    after = fw.randn(4).tolist()
+    fw.manual_seed(5)
+    fw.randn(4)
+    with fw.random.fork_rng():
+        fw.randn(2)
+    assert fw.randn(4).tolist() == after
+
+
+def test_rng_state_errors():
+    for bad in (fw.zeros(45), [1, 2], fw.zeros(5, dtype=fw.int64)):
+        kind = RuntimeError if isinstance(bad, fw.Tensor) and bad.dtype is fw.int64 else TypeError
+        with pytest.raises(kind):
+            fw.set_rng_state(bad)
+    with pytest.raises(RuntimeError, match="0..255"):
+        fw.set_rng_state(fw.full((45,), 300, dtype=fw.int64))
+    # torch's types for the same mistakes
+    _same_error(lambda lib: lib.set_rng_state([1, 2]))
+    _same_error(lambda lib: lib.set_rng_state(lib.zeros(5)))
+    assert set(torch.random.__all__) - {"thread_safe_generator"} <= set(dir(fw.random))
