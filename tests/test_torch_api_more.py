@@ -197,3 +197,99 @@ def test_rng_state_errors():
     _same_error(lambda lib: lib.set_rng_state([1, 2]))
     _same_error(lambda lib: lib.set_rng_state(lib.zeros(5)))
     assert set(torch.random.__all__) - {"thread_safe_generator"} <= set(dir(fw.random))
+
+
+# -- F.interpolate and the upsampling modules ---------------------------------------------------
+_INTERP = [
+    ((2, 3, 5), dict(size=7, mode="nearest")),
+    ((2, 3, 12), dict(scale_factor=1 / 3, mode="nearest")),
+    ((2, 3, 5), dict(scale_factor=1.7, mode="nearest-exact")),
+    ((2, 3, 5), dict(size=9, mode="linear")),
+    ((2, 3, 5), dict(size=3, mode="linear", align_corners=True)),
+    ((2, 3, 5), dict(scale_factor=2.5, mode="linear", recompute_scale_factor=True)),
+    ((1, 2, 4, 5), dict(scale_factor=(2, 1.5), mode="bilinear")),
+    ((1, 2, 4, 5), dict(size=(3, 8), mode="bilinear", align_corners=True)),
+    ((1, 2, 4, 5), dict(size=(7, 3), mode="bicubic")),
+    ((1, 2, 4, 5), dict(size=(7, 3), mode="bicubic", align_corners=True)),
+    ((1, 2, 4, 5), dict(scale_factor=2, mode="nearest")),
+    ((1, 2, 6, 5), dict(size=(3, 4), mode="area")),
+    ((1, 2, 3, 4, 5), dict(scale_factor=2, mode="trilinear")),
+    ((1, 2, 3, 4, 5), dict(size=(2, 5, 7), mode="nearest-exact")),
+]
+
+
+@pytest.mark.parametrize("shape,kw", _INTERP, ids=[f"{len(s)}d-{k['mode']}-{i}"
+                                                   for i, (s, k) in enumerate(_INTERP)])
+def test_interpolate(shape, kw):
+    a = np.random.default_rng(3).standard_normal(shape)
+    _check_grad(lambda lib, x: lib.nn.functional.interpolate(x, **kw), [a], "cpu", rtol=1e-12,
+                atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="nearest"),
+                                dict(size=(5, 7), mode="bilinear", align_corners=False),
+                                dict(size=(3, 6), mode="bicubic")])
+def test_interpolate_on_device(device, kw):
+    a = np.random.default_rng(4).standard_normal((2, 3, 4, 5))
+    _check_grad(lambda lib, x: lib.nn.functional.interpolate(x, **kw), [a], device)
+    t = torch.tensor(a, dtype=torch.float32)
+    f = fw.tensor(a, dtype=fw.float32, device=device)
+    got = fw.nn.functional.interpolate(f, **kw)
+    assert got.dtype is fw.float32 and got.device.type == device
+    np.testing.assert_allclose(_np(got), _np(torch.nn.functional.interpolate(t, **kw)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_interpolate_integer_input():
+    # PyTorch resizes uint8 only (fw has no uint8): int64 fails in both
+    _same_error(lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 3, 4, dtype=lib.int64),
+                                                          scale_factor=2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.interpolate(x),  # neither size nor scale
+    lambda F, x: F.interpolate(x, size=3, scale_factor=2),
+    lambda F, x: F.interpolate(x, size=(3, 3)),  # 1 spatial dim, 2 sizes
+    lambda F, x: F.interpolate(x, scale_factor=(2, 2)),
+    lambda F, x: F.interpolate(x, size=4, mode="nearest", align_corners=True),
+    lambda F, x: F.interpolate(x, size=4, mode="bilinear"),  # 3-d input
+    lambda F, x: F.interpolate(x, size=4, mode="bogus"),
+    lambda F, x: F.interpolate(x[0, 0], size=4),  # 1-d input
+    lambda F, x: F.interpolate(x, size=0),
+    lambda F, x: F.interpolate(x, size=4, mode="linear", antialias=True),
+])
+def test_interpolate_errors(call):
+    a = np.ones((1, 2, 5))
+    _same_error(lambda lib: call(lib.nn.functional, lib.tensor(a)))
+
+
+def test_interpolate_antialias_says_so():
+    with pytest.raises(NotImplementedError, match="antialias"):
+        fw.nn.functional.interpolate(fw.ones(1, 1, 4, 4), size=2, mode="bilinear", antialias=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.Upsample(scale_factor=2),
+    lambda nn: nn.Upsample(size=(3, 7), mode="bilinear"),
+    lambda nn: nn.Upsample(scale_factor=(1.5, 2), mode="bicubic", align_corners=True),
+    lambda nn: nn.UpsamplingNearest2d(size=6),
+    lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
+])
+def test_upsampling_modules(make):
+    a = np.random.default_rng(5).standard_normal((2, 1, 3, 4))
+    mt, mf = make(torch.nn), make(fw.nn)
+    assert repr(mf) == repr(mt)
+    _check_grad(lambda lib, x: (mt if lib is torch else mf)(x), [a], "cpu", rtol=1e-12,
+                atol=1e-12)
+
+
+def test_upsampling_paths_and_aliases():
+    from framework.nn.modules.upsampling import Upsample
+    assert Upsample is fw.nn.Upsample
+    a = np.random.default_rng(6).standard_normal((1, 2, 3, 3))
+    for name in ("upsample_nearest", "upsample_bilinear"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = getattr(torch.nn.functional, name)(torch.tensor(a), scale_factor=2)
+        got = getattr(fw.nn.functional, name)(fw.tensor(a), scale_factor=2)
+        np.testing.assert_allclose(_np(got), _np(want), rtol=1e-12)

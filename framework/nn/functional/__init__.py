@@ -8,4 +8,5 @@ from .dropout import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
 from ...ops.shape import pad  # noqa: F401,E402 - torch.nn.functional.pad is the same op
