@@ -1,4 +1,5 @@
-"""`torch.nn.utils`: gradient clipping and parameter <-> vector conversion.
+"""`torch.nn.utils`: gradient clipping and parameter <-> vector conversion; `rnn` (padding and
+packing sequences) is the submodule `fw.nn.utils.rnn`.
 
 clip_grad_norm_ runs every step, so it keeps the op count low: the gradients of each
 (device, dtype) group are flattened into one vector (one `cat`) and reduced by one norm;
@@ -7,8 +8,9 @@ scaling is one in-place multiply per gradient, with no host synchronisation unle
 """
 import math
 
-from ..autograd import no_grad
-from ..tensor import Tensor
+from ...autograd import no_grad
+from ...tensor import Tensor
+from . import rnn  # noqa: F401 - torch.nn.utils.rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
@@ -35,7 +37,7 @@ def _vector_norm(x, p):
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of all `tensors` together, as if concatenated into one vector."""
-    from ..ops import cat, stack, tensor
+    from ...ops import cat, stack, tensor
     tensors = [t for t in _as_list(tensors) if t is not None]
     p = float(norm_type)
     if not tensors:
@@ -108,7 +110,7 @@ def _check_same_device(params):
 
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-d tensor (differentiable)."""
-    from ..ops import cat
+    from ...ops import cat
     params = _as_list(parameters)
     _check_same_device(params)
     return cat([p.reshape(-1) for p in params])
