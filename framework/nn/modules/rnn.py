@@ -8,7 +8,8 @@ dW_hh with one matmul over all steps. An LSTM step is the backend's fused `lstm_
 (and `lstm_cell_grad` backward) after the h @ W_hh^T matmul. When the backward itself must be recorded
 (`create_graph=True`) the same steps are replayed with ordinary differentiable ops.
 
-Not implemented: PackedSequence inputs (pad the batch instead).
+A PackedSequence input runs its own loop (`_packed_recurrence`) of differentiable steps
+over the rows still running at each time step, so each sequence's last state is its own.
 """
 import math
 import numbers
@@ -20,6 +21,7 @@ from ...autograd.function import Function
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -195,6 +197,26 @@ def _replay_grads(ctx, mode, reverse, gx, h0, c0, w_hh, b_hh, w_hr, dout, dh, dc
     return tuple(next(got) if n else None for n in need)
 
 
+def _packed_recurrence(mode, reverse, gx, sizes, h, c, w_hh, b_hh, w_hr):
+    """One layer and direction over packed projected inputs gx (sum(sizes), G), with
+    differentiable steps: at step t the first sizes[t] rows (the sequences still running,
+    longest first) advance, the others keep their state. Returns (packed out, h_n, c_n)."""
+    offsets = [0]
+    for n in sizes:
+        offsets.append(offsets[-1] + n)
+    batch = h.shape[0]
+    outs = [None] * len(sizes)
+    for t in (range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))):
+        n = sizes[t]
+        hn, cn = _step(mode, gx[offsets[t]:offsets[t + 1]], h[:n], None if c is None else c[:n],
+                       w_hh, b_hh, w_hr)
+        outs[t] = hn
+        h = hn if n == batch else ops.cat([hn, h[n:]])
+        if c is not None:
+            c = cn if n == batch else ops.cat([cn, c[n:]])
+    return ops.cat(outs), h, c
+
+
 # -- modules ---------------------------------------------------------------------------------
 class RNNBase(Module):
     """Shared parameters and driver of RNN, LSTM and GRU."""
@@ -325,7 +347,57 @@ class RNNBase(Module):
             x = outs[0] if dirs == 1 else ops.cat(outs, 2)
         return x, ops.stack(hs), (ops.stack(cs) if c0 is not None else None)
 
+    def _forward_packed(self, packed, hx):
+        """PackedSequence in, PackedSequence out; the final states are each sequence's own,
+        in the batch's original order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if data.ndim != 2:
+            raise RuntimeError(f"packed input must be 2-D data (steps, features), got "
+                               f"{data.ndim}-D")
+        self._check_input(data)
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        lstm, dirs = self.mode == "LSTM", 2 if self.bidirectional else 1
+        hshape = (self.num_layers * dirs, sizes[0], self.proj_size or self.hidden_size)
+        cshape = (self.num_layers * dirs, sizes[0], self.hidden_size)
+        if hx is None:
+            h0 = ops.zeros(hshape, dtype=data.dtype, device=data.device)
+            c0 = ops.zeros(cshape, dtype=data.dtype, device=data.device) if lstm else None
+        else:
+            h0, c0 = tuple(hx) if lstm else (hx, None)
+            self._expect(h0, hshape, "hidden[0]" if lstm else "hidden")
+            if lstm:
+                self._expect(c0, cshape, "hidden[1]")
+            if sorted_indices is not None:  # the caller's order -> the packed (sorted) order
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = None if c0 is None else c0.index_select(1, sorted_indices)
+        x, hs, cs = data, [], []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, True)
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                w = lambda n: getattr(self, n + sfx)  # noqa: E731
+                gx = F.linear(x, w("weight_ih"), w("bias_ih") if self.bias else None)
+                out, h, c = _packed_recurrence(
+                    self.mode, bool(d), gx, sizes, h0[k], None if c0 is None else c0[k],
+                    w("weight_hh"), w("bias_hh") if self.bias else None,
+                    w("weight_hr") if self.proj_size else None)
+                outs.append(out)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if dirs == 1 else ops.cat(outs, 1)
+        h, c = ops.stack(hs), (ops.stack(cs) if lstm else None)
+        if unsorted_indices is not None:
+            h = h.index_select(1, unsorted_indices)
+            c = None if c is None else c.index_select(1, unsorted_indices)
+        out = PackedSequence(x, batch_sizes, sorted_indices, unsorted_indices)
+        return out, ((h, c) if lstm else h)
+
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.ndim not in (2, 3):
             tail = " tensor instead" if name == "RNN" else " instead"
