@@ -293,3 +293,136 @@ def test_upsampling_paths_and_aliases():
             want = getattr(torch.nn.functional, name)(torch.tensor(a), scale_factor=2)
         got = getattr(fw.nn.functional, name)(fw.tensor(a), scale_factor=2)
         np.testing.assert_allclose(_np(got), _np(want), rtol=1e-12)
+
+
+# -- nn.utils.rnn --------------------------------------------------------------------------------
+def _seqs(lengths, device, feat=(2,)):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((n,) + feat) for n in lengths]
+    return ([torch.tensor(a, requires_grad=True) for a in arrays],
+            [fw.tensor(a, device=device, requires_grad=True) for a in arrays])
+
+
+def _same_packed(pf, pt):
+    np.testing.assert_allclose(_np(pf.data), _np(pt.data), rtol=1e-12)
+    assert pf.batch_sizes.tolist() == pt.batch_sizes.tolist()
+    assert pf.batch_sizes.device.type == "cpu" and pf.batch_sizes.dtype is fw.int64
+    for a, b in ((pf.sorted_indices, pt.sorted_indices), (pf.unsorted_indices, pt.unsorted_indices)):
+        assert (a is None) == (b is None) and (a is None or a.tolist() == b.tolist())
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence(device, batch_first, side):
+    ts, fs = _seqs([3, 1, 4], device)
+    rt = torch.nn.utils.rnn.pad_sequence(ts, batch_first, -1.5, side)
+    rf = fw.nn.utils.rnn.pad_sequence(fs, batch_first, -1.5, side)
+    np.testing.assert_allclose(_np(rf), _np(rt))
+    w = np.random.default_rng(8).standard_normal(tuple(rt.shape))
+    (rt * torch.tensor(w)).sum().backward()
+    (rf * fw.tensor(w, device=device)).sum().backward()
+    for t, f in zip(ts, fs):
+        np.testing.assert_allclose(_np(f.grad), _np(t.grad))
+
+
+@pytest.mark.parametrize("lengths,sorted_", [([4, 3, 1], True), ([2, 4, 1, 4], False)])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pack_and_unpack(device, lengths, sorted_, batch_first):
+    ts, fs = _seqs(lengths, device, (2, 3))
+    R, FR = torch.nn.utils.rnn, fw.nn.utils.rnn
+    pt = R.pack_padded_sequence(R.pad_sequence(ts, batch_first), lengths, batch_first, sorted_)
+    pf = FR.pack_padded_sequence(FR.pad_sequence(fs, batch_first), fw.tensor(lengths),
+                                 batch_first, sorted_)
+    assert isinstance(pf, FR.PackedSequence) and isinstance(pf, tuple)
+    _same_packed(pf, pt)
+    _same_packed(FR.pack_sequence(fs, sorted_), R.pack_sequence(ts, sorted_))
+    (padt, lt), (padf, lf) = (R.pad_packed_sequence(pt, batch_first, 7.0, total_length=6),
+                              FR.pad_packed_sequence(pf, batch_first, 7.0, total_length=6))
+    np.testing.assert_allclose(_np(padf), _np(padt))
+    assert lf.tolist() == lt.tolist() and lf.dtype is fw.int64
+    w = np.random.default_rng(9).standard_normal(tuple(padt.shape))
+    (padt * torch.tensor(w)).sum().backward()
+    (padf * fw.tensor(w, device=device)).sum().backward()
+    for t, f in zip(ts, fs):
+        np.testing.assert_allclose(_np(f.grad), _np(t.grad), rtol=1e-12)
+    back = FR.unpack_sequence(pf)
+    assert [b.tolist() for b in back] == [f.tolist() for f in fs]
+    assert [u.tolist() for u in FR.unpad_sequence(padf, lf, batch_first)] == [
+        u.tolist() for u in R.unpad_sequence(padt, lt, batch_first)]
+
+
+def test_packed_sequence_to():
+    p = fw.nn.utils.rnn.pack_sequence([fw.ones(3, 2), fw.ones(1, 2)])
+    assert p.double().data.dtype is fw.float64 and p.to("cpu") is p
+    assert p.batch_sizes.tolist() == [2, 1, 1] and not p.is_cuda
+
+
+@pytest.mark.parametrize("call", [
+    lambda R, lib: R.pad_sequence([]),
+    lambda R, lib: R.pad_sequence([lib.ones(2)], padding_side="middle"),
+    lambda R, lib: R.pad_sequence([lib.ones(2, 3), lib.ones(2, 4)]),
+    lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [3, 3, 1]),
+    lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [2, 3]),
+    lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [3, 0]),
+    lambda R, lib: R.pack_sequence([lib.ones(1, 2), lib.ones(3, 2)]),
+    lambda R, lib: R.pad_packed_sequence(R.pack_padded_sequence(lib.ones(3, 2), [3, 2]),
+                                         total_length=2),
+])
+def test_rnn_utils_errors(call):
+    _same_error(lambda lib: call(lib.nn.utils.rnn, lib))
+
+
+def test_pack_longer_than_input_is_refused():
+    # PyTorch reads past the padding for a length over the time steps; fw raises
+    with pytest.raises(RuntimeError, match="longer"):
+        fw.nn.utils.rnn.pack_padded_sequence(fw.ones(3, 2), [4, 2])
+
+
+_RNNS = [("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", dict(batch_first=True)),
+         ("RNN", dict(nonlinearity="relu")), ("LSTM", dict(proj_size=2, batch_first=True)),
+         ("GRU", dict(bidirectional=True))]
+
+
+@pytest.mark.parametrize("cls,kw", _RNNS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(_RNNS)])
+def test_rnn_packed_input(device, cls, kw):
+    torch.manual_seed(0)
+    tm = getattr(torch.nn, cls)(3, 4, **kw).double()
+    fm = getattr(fw.nn, cls)(3, 4, **kw).double().to(device)
+    fm.load_state_dict({k: fw.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    lengths, bf = [2, 5, 3], kw.get("batch_first", False)
+    a = np.random.default_rng(10).standard_normal((3, 5, 3) if bf else (5, 3, 3))
+    ta, fa = _pair(a, device, True)
+    lstm = cls == "LSTM"
+    hs = tm.num_layers * (2 if tm.bidirectional else 1)
+    h0 = np.random.default_rng(11).standard_normal((hs, 3, tm.proj_size or 4))
+    c0 = np.random.default_rng(12).standard_normal((hs, 3, 4))
+    (th0, fh0), (tc0, fc0) = _pair(h0, device, True), _pair(c0, device, True)
+    R, FR = torch.nn.utils.rnn, fw.nn.utils.rnn
+    to, tst = tm(R.pack_padded_sequence(ta, lengths, bf, False), (th0, tc0) if lstm else th0)
+    fo, fst = fm(FR.pack_padded_sequence(fa, lengths, bf, False), (fh0, fc0) if lstm else fh0)
+    assert isinstance(fo, FR.PackedSequence)
+    _same_packed(fo, to)
+    tpad, fpad = R.pad_packed_sequence(to, bf)[0], FR.pad_packed_sequence(fo, bf)[0]
+    tst, fst = (tst if lstm else (tst,)), (fst if lstm else (fst,))
+    for x, y in zip(fst, tst):  # each sequence's final state at its own length
+        np.testing.assert_allclose(_np(x), _np(y), rtol=1e-10, atol=1e-12)
+    wt = [torch.tensor(np.random.default_rng(13 + i).standard_normal(tuple(t.shape)))
+          for i, t in enumerate((tpad,) + tuple(tst))]
+    sum((t * w).sum() for t, w in zip((tpad,) + tuple(tst), wt)).backward()
+    sum((f * fw.tensor(w.numpy(), device=device)).sum()
+        for f, w in zip((fpad,) + tuple(fst), wt)).backward()
+    leaves = [(ta, fa), (th0, fh0)] + ([(tc0, fc0)] if lstm else [])
+    leaves += list(zip(tm.parameters(), fm.parameters()))
+    for t, f in leaves:
+        np.testing.assert_allclose(_np(f.grad), _np(t.grad), rtol=1e-9, atol=1e-11)
+
+
+def test_rnn_packed_sorted_and_checks():
+    m = fw.nn.GRU(2, 3)
+    p = fw.nn.utils.rnn.pack_sequence([fw.ones(3, 2), fw.ones(2, 2)])
+    out, h = m(p)
+    assert out.sorted_indices is None and out.data.shape == (5, 3) and h.shape == (1, 2, 3)
+    with pytest.raises(RuntimeError, match="hidden"):
+        m(p, fw.zeros(1, 3, 3))  # the batch holds 2 sequences
+    with pytest.raises(RuntimeError, match="input_size"):
+        m(fw.nn.utils.rnn.pack_sequence([fw.ones(3, 5)]))
