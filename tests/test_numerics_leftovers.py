@@ -15,11 +15,12 @@ DEVICES = [d for d in ("cpu", "opencl") if d in available_devices()]
 
 def same(got, want):
     """Values, NaN positions and signs of zero as torch's."""
-    got, want = got.cpu().numpy(), want.numpy()
+    got, want = got.detach().cpu().numpy(), want.numpy()
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
-    if got.dtype.kind == "f":
-        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    if got.dtype.kind == "f":  # NaN's sign bit is not part of the answer
+        np.testing.assert_array_equal(np.signbit(got) & ~np.isnan(got),
+                                      np.signbit(want) & ~np.isnan(want))
 
 
 # -- integer division never waits for the device ----------------------------------------------
@@ -48,3 +49,103 @@ def test_opencl_integer_division_queues_without_host_waits(monkeypatch):
         bad.cpu()
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         torch.tensor([7]) // torch.tensor([0])
+
+
+# -- normalisation of huge values ---------------------------------------------------------------
+def _norms(m, x):
+    """layer/group/instance/batch norm of a (2, 4, 50) input (2 groups of 2 channels).
+    """
+    F_ = m.nn.functional
+    return [F_.layer_norm(x, (50,)), F_.group_norm(x, 2), F_.instance_norm(x),
+            F_.batch_norm(x, None, None, training=True)]
+
+
+def test_norms_of_a_large_common_value_do_not_overflow(device):
+    """torch: 0 for layer_norm and group_norm of rows of one large value (its mean cannot
+    overflow); fw the same for every norm, fused or composed, and a zero gradient (torch's
+    float32 instance_norm and batch_norm give +-inf here: their own overflow)."""
+    v = torch.full((2, 4, 50), 3e38).mul(torch.tensor([1.0, 1.0, -0.5, -0.5]).view(1, 4, 1))
+    same(F.layer_norm(fw.tensor([3e38] * 100, device=device), (100,)),
+         torch.nn.functional.layer_norm(torch.tensor([3e38] * 100), (100,)))
+    got, want = _norms(fw, fw.tensor(v.numpy(), device=device)), _norms(torch, v)
+    for g, w in zip(got[:2], want[:2]):
+        same(g, w)
+    for g in got[2:]:
+        same(g, torch.zeros(2, 4, 50))
+    x = fw.tensor(v.numpy(), device=device, requires_grad=True)
+    F.layer_norm(x, (50,)).sum().backward()
+    same(x.grad, torch.zeros(2, 4, 50))
+    x.grad = None
+    g, = fw.autograd.grad(F.layer_norm(x, (50,)).sum(), x, create_graph=True)  # composed grad
+    same(g, torch.zeros(2, 4, 50))
+
+
+def test_norms_of_ordinary_values_unchanged(device):
+    v = torch.randn(2, 4, 50, generator=torch.Generator().manual_seed(0)) * 100 + 1e4
+    for got, want in zip(_norms(fw, fw.tensor(v.numpy(), device=device)), _norms(torch, v)):
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_norms_whose_variance_overflows_are_nan(device):
+    """A variance past float32's range (rows of +-3e38): NaN, as torch's float32 answer;
+    never the 0 that rsqrt(inf) gives (torch's answer on some of its paths)."""
+    v = torch.tensor([3e38, -3e38] * 200).view(2, 4, 50)
+    for got in _norms(fw, fw.tensor(v.numpy(), device=device)):
+        assert got.isnan().all().item()
+    assert torch.nn.functional.layer_norm(v, (50,)).isnan().all()
+
+
+def test_composed_layer_norm_of_huge_values():
+    """The composed default (devices without a fused layer norm, vulkan among them) as the
+    fused kernels: 0 for a large common value, NaN where the variance overflows."""
+    from framework.testing.conformance import composed_device
+    with composed_device() as dev:
+        big = F.layer_norm(fw.tensor([[3e38] * 100, [-3e38] * 100], device=dev), (100,))
+        same(big, torch.zeros(2, 100))
+        mixed = F.layer_norm(fw.tensor([3e38, -3e38] * 50, device=dev), (100,))
+        assert mixed.isnan().all().item()
+        x = fw.tensor([1.0, 2.0, 4.0, 8.0], device=dev)
+        np.testing.assert_allclose(F.layer_norm(x, (4,)).cpu().numpy(),
+                                   torch.nn.functional.layer_norm(torch.tensor(
+                                       [1.0, 2.0, 4.0, 8.0]), (4,)).numpy(), rtol=1e-6)
+
+
+# -- fmod and remainder at +-inf and signed zeros ---------------------------------------------
+INF, NAN = math.inf, math.nan
+A = [-3.0, 3.0, -4.0, 0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 0.0, -0.0, 5.0, -5.0, INF, NAN, 3.0,
+     -7.5, 7.5, 1e30, -1e-10, 1e-10, 2.5]
+B = [3.0, -3.0, 2.0, 5.0, 5.0, -5.0, -5.0, INF, INF, INF, -INF, -INF, -INF, 2.0, 2.0, 0.0,
+     2.0, -2.0, 3.0, 1.0, -1.0, NAN]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["fmod", "remainder", "floor_divide"])
+def test_float_division_ops_at_inf_and_signed_zeros(device, op, dtype):
+    """fmod(x, +-inf) = x, remainder(-1, inf) = inf, zeros with the dividend's sign (both
+    ops, as torch), tiny remainders exact: tensor and scalar divisors."""
+    ta, tb = torch.tensor(A, dtype=getattr(torch, dtype)), torch.tensor(B, dtype=getattr(torch, dtype))
+    a, b = fw.tensor(ta.numpy(), device=device), fw.tensor(tb.numpy(), device=device)
+    fn, tfn = getattr(fw, op), getattr(torch, op)
+    same(fn(a, b), tfn(ta, tb))
+    for s in (INF, -INF, -3.0, 2.0):
+        same(fn(a, s), tfn(ta, s))
+
+
+@pytest.mark.parametrize("op", ["fmod", "remainder", "floor_divide"])
+def test_integer_division_ops_signs(device, op):
+    ta = torch.tensor([-3, 3, -4, 0, 7, -7, 7, -7, 2**40 + 1, -(2**40) - 1])
+    tb = torch.tensor([3, -3, 2, -5, 2, 2, -2, -2, 3, 3])
+    a, b = fw.tensor(ta.numpy(), device=device), fw.tensor(tb.numpy(), device=device)
+    same(getattr(fw, op)(a, b), getattr(torch, op)(ta, tb))
+    same(getattr(fw, op)(a, -3), getattr(torch, op)(ta, -3))
+
+
+def test_fmod_gradients_match_torch(device):
+    ta = torch.tensor([-7.5, 7.5, -1.0, 5.0, 2.5], requires_grad=True)
+    tb = torch.tensor([2.0, -2.0, INF, 3.0, -1.5], requires_grad=True)
+    torch.fmod(ta, tb).sum().backward()
+    a = fw.tensor(ta.detach().numpy(), device=device, requires_grad=True)
+    b = fw.tensor(tb.detach().numpy(), device=device, requires_grad=True)
+    fw.fmod(a, b).sum().backward()
+    same(a.grad, ta.grad)
+    same(b.grad[[0, 1, 3, 4]], tb.grad[[0, 1, 3, 4]])  # d/d(inf): torch's is -trunc(x / inf)

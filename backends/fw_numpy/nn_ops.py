@@ -395,11 +395,17 @@ class NumpyNNOps:
     def layer_norm(self, x, weight, bias, normalized_ndim, eps):
         a = self._np(x)
         axes = tuple(range(a.ndim - normalized_ndim, a.ndim))
-        mean = a.mean(axis=axes, keepdims=True)
+        n = a.dtype.type(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+        # The mean as x0 + sum(x / n - x0 / n), x0 the row's first element: no overflow for
+        # a large common value, and exact for a constant row (so its deviations are 0).
+        x0 = a[(Ellipsis,) + (slice(0, 1),) * normalized_ndim]
+        mean = x0 + np.sum(a / n - x0 / n, axis=axes, keepdims=True)
         y = a - mean
-        var = np.mean(y * y, axis=axes, keepdims=True)
-        rstd = 1 / np.sqrt(var + eps)
-        y *= rstd
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = np.mean(y * y, axis=axes, keepdims=True)
+            # a variance past the dtype's range: NaN, not 0 (rsqrt(inf) = 0 would hide it)
+            rstd = np.where(np.isposinf(var), a.dtype.type(np.nan), 1 / np.sqrt(var + eps))
+            y *= rstd
         if weight is not None:
             y *= self._np(weight)
         if bias is not None:

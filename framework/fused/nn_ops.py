@@ -7,6 +7,8 @@ over a padded input, (N, C, KH, KW, OH, OW) with the strides of the kernel and o
 axes, *is* im2col; one `contiguous` materialises it and a `matmul` does the rest.
 Small host-side index tables (pooling indices, divisors) go up with `from_numpy`.
 """
+import math
+
 import numpy as np
 
 
@@ -284,10 +286,17 @@ class NNOps:
         n = 1
         for a in axes:
             n *= x.shape[a]
-        mean = self.binary("div", self.reduce("sum", x, axes, True), n)
+        # The mean as x0 + sum(x / n - x0 / n), x0 the row's first element: no overflow for
+        # a large common value, and exact for a constant row (so its deviations are 0).
+        x0 = _view(x, tuple(1 if a in axes else s for a, s in enumerate(x.shape)), x.strides,
+                   x.offset)
+        mean = self.binary("add", x0, self.reduce("sum", self.binary(
+            "sub", self.binary("div", x, n), self.binary("div", x0, n)), axes, True))
         xc = self.binary("sub", x, mean)
         var = self.binary("div", self.reduce("sum", self.binary("mul", xc, xc), axes, True), n)
-        rstd = self.unary("rsqrt", self.binary("add", var, eps))
+        # a variance past the dtype's range: NaN, not the 0 that rsqrt(inf) would give
+        rstd = self.where(self.binary("eq", var, math.inf), math.nan,
+                          self.unary("rsqrt", self.binary("add", var, eps)))
         y = self.binary("mul", xc, rstd)
         if weight is not None:
             y = self.binary("mul", y, weight)

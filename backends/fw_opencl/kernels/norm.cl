@@ -25,12 +25,16 @@ __kernel void layer_norm(__global T *y, __global T *mean, __global T *rstd,
     int row = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     const __global T *xr = x + (long)row * n;
     __global T *yr = y + (long)row * n;
-    T s = 0;
-    for (int i = lid; i < n; i += wg) s += xr[i];
-    T mu = group_sum(buf, s) / (T)n;
+    // The mean as x0 + sum(x / n - x0 / n), x0 the row's first element: no overflow for a
+    // large common value, and exact for a constant row (so its deviations are 0).
+    T x0 = xr[0], c = x0 / (T)n, s = 0;
+    for (int i = lid; i < n; i += wg) s += xr[i] / (T)n - c;
+    T mu = x0 + group_sum(buf, s);
     s = 0;
     for (int i = lid; i < n; i += wg) { T d = xr[i] - mu; s += d * d; }
-    T r = rsqrt(group_sum(buf, s) / (T)n + eps);
+    T var = group_sum(buf, s) / (T)n;
+    // a variance past the range of T: NaN, not the 0 that rsqrt(inf) would give
+    T r = isinf(var) ? (T)NAN : rsqrt(var + eps);
     for (int i = lid; i < n; i += wg) {
         T v = (xr[i] - mu) * r;
         if (flags & 1) v *= w[i];

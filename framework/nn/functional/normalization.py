@@ -5,6 +5,8 @@ layer_norm (and group/instance norm, which reshape into it) runs the backend's f
 backward is itself recorded (create_graph=True), layer norm's gradient is recomputed
 with tensor ops so that it can be differentiated again.
 """
+import math
+
 from ...autograd import grad_mode
 from ...ops.elementwise import _float_only
 from ...autograd.function import Function
@@ -38,11 +40,25 @@ class _LayerNorm(Function):
                 (x._from(gb) if gb is not None else g.sum(lead)) if nb else None, None, None)
 
 
+def _moments(x, dims):
+    """Mean, deviations and (biased) variance over `dims`, as the fused layer norm computes
+    them: the mean is x0 + sum(x / n - x0 / n), x0 the first element (no overflow for a large
+    common value, exact for a constant one), and a variance past the dtype's range is NaN
+    (not the 0 that rsqrt(inf) would give)."""
+    n, x0 = 1, x
+    for d in dims:
+        n *= x.shape[d]
+        x0 = x0.narrow(d, 0, 1)
+    mean = x0 + (x / n - x0 / n).sum(dims, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    return mean, xc, var.masked_fill(var == math.inf, math.nan)
+
+
 def _layer_norm_grad_composed(g, x, w, nd, eps, lead, nw, nb):
     axes = tuple(range(x.ndim - nd, x.ndim))
-    mean = x.mean(axes, keepdim=True)
-    xc = x - mean
-    rstd = ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+    _, xc, var = _moments(x, axes)
+    rstd = (var + eps).rsqrt()
     xhat = xc * rstd
     gxhat = g * w if w is not None else g
     gx = rstd * (gxhat - gxhat.mean(axes, keepdim=True)
@@ -119,9 +135,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {input.shape!r}".replace("fw.Size", "torch.Size"))
-        mean = input.mean(dims, keepdim=True)
-        xc = input - mean
-        var = (xc * xc).mean(dims, keepdim=True)
+        mean, xc, var = _moments(input, dims)
         if running_mean is not None or running_var is not None:
             with grad_mode.no_grad():
                 if running_mean is not None:
