@@ -23,9 +23,20 @@ _UNARY = {
     "bitwise_not": np.invert, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,
 }
+
+
+def _remainder(x, y):
+    """NumPy's remainder, but a zero has the dividend's sign (PyTorch's: C's fmod, then one
+    divisor added where the signs differ), not the divisor's."""
+    r = np.remainder(x, y)
+    if r.dtype.kind != "f":
+        return r
+    return np.where(r == 0, np.copysign(r, x), r)
+
+
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
-    "floor_divide": np.floor_divide, "remainder": np.remainder, "pow": np.power,
+    "floor_divide": np.floor_divide, "remainder": _remainder, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,

@@ -392,10 +392,14 @@ def fmod(input, other):
     input, other = (x.to(d) if isinstance(x, Tensor) else x for x in (input, other))
     if not d.is_floating_point:
         return input - _int_div_trunc(input, other) * other
-    # Python's remainder has the sign of `other`: one `other` off where the signs differ.
-    # (Not input - trunc(input / other) * other: inexact for large quotients, and inf * 0.)
-    r = remainder(input, other)
-    return where((r != 0) & ((r < 0) != (input < 0)), r - other, r)
+    # The remainder of the magnitudes (exact: with both operands >= 0 the floor remainder
+    # is C's, and fmod(|x|, inf) = |x|) with the sign of `input`; a zero result is a zero of
+    # input's sign (clamped first: inf * 0 is NaN). (Not input - trunc(input / other) * other:
+    # inexact for large quotients; not the remainder less `other`: x - inf, and rounding.)
+    def mag(x):
+        return x.abs() if isinstance(x, Tensor) else builtins.abs(x)
+    r = remainder(mag(input), mag(other))
+    return where(r == 0, input.clamp(-1, 1) * 0, where(input < 0, -r, r))
 
 
 def pow(input, exponent):

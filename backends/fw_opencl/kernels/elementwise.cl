@@ -216,8 +216,8 @@ inline T sigmoid_(T x) {
     return x >= ZERO ? r : e * r;
 }
 
-// Python's floor division and remainder (NumPy's npy_divmod): the remainder has the
-// sign of the divisor and the quotient is rounded so that q * b + r == a.
+// Python's floor division (NumPy's npy_divmod): the quotient is rounded so that
+// q * b + r == a, r the remainder below.
 inline T floordiv_(T a, T b) {
     T mod = fmod(a, b);
     if (b == ZERO) return a / b;
@@ -229,14 +229,10 @@ inline T floordiv_(T a, T b) {
     return fl;
 }
 
+// PyTorch's remainder: a zero keeps fmod's sign (the dividend's), unlike Python's.
 inline T remainder_(T a, T b) {
     T mod = fmod(a, b);
-    if (b == ZERO) return mod;
-    if (mod != ZERO) {
-        if ((b < ZERO) != (mod < ZERO)) mod += b;
-    } else {
-        mod = copysign(ZERO, b);
-    }
+    if (mod != ZERO && ((b < ZERO) != (mod < ZERO))) mod += b;
     return mod;
 }
 
