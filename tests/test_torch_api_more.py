@@ -351,6 +351,12 @@ def test_pack_and_unpack(device, lengths, sorted_, batch_first):
         u.tolist() for u in R.unpad_sequence(padt, lt, batch_first)]
 
 
+def test_pad_sequence_takes_the_first_dtype():
+    got = [lib.nn.utils.rnn.pad_sequence([lib.ones(2, dtype=lib.int64), lib.ones(3)], True, 2.7)
+           for lib in (torch, fw)]
+    assert got[1].dtype is fw.int64 and got[1].tolist() == got[0].tolist()
+
+
 def test_packed_sequence_to():
     p = fw.nn.utils.rnn.pack_sequence([fw.ones(3, 2), fw.ones(1, 2)])
     assert p.double().data.dtype is fw.float64 and p.to("cpu") is p
@@ -361,6 +367,8 @@ def test_packed_sequence_to():
     lambda R, lib: R.pad_sequence([]),
     lambda R, lib: R.pad_sequence([lib.ones(2)], padding_side="middle"),
     lambda R, lib: R.pad_sequence([lib.ones(2, 3), lib.ones(2, 4)]),
+    lambda R, lib: R.pad_sequence([lib.tensor(1.0)]),
+    lambda R, lib: R.pad_sequence([[1.0, 2.0]]),
     lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [3, 3, 1]),
     lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [2, 3]),
     lambda R, lib: R.pack_padded_sequence(lib.ones(3, 2), [3, 0]),

@@ -5,49 +5,9 @@ import zlib
 import numpy as np
 
 import framework as fw
+from framework.nn.utils.rnn import pad_sequence  # noqa: F401 - re-exported, the same function
 
 __all__ = ["pad_sequence", "PadCollate", "BagCollate", "hash_tokens", "to_ids_tensor"]
-
-
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
-    """Stack tensors of shapes (L_i, *) into (L_max, B, *) (or (B, L_max, *) with batch_first),
-    filling with `padding_value` on the right (or left). Differentiable; the result has the
-    first sequence's dtype and device, as in PyTorch."""
-    if padding_side not in ("left", "right"):
-        raise RuntimeError(f"Expected padding_side to be one of left or right, but got "
-                           f"{padding_side}.")
-    sequences = list(sequences)
-    if not sequences:
-        raise RuntimeError("received an empty list of sequences")
-    for s in sequences:
-        if not isinstance(s, fw.Tensor):
-            raise TypeError(f"pad_sequence expects a sequence of Tensors, got {type(s).__name__}")
-        if s.ndim == 0:
-            raise RuntimeError("pad_sequence: every sequence needs at least one dimension "
-                               "(the time dimension), got a 0-d tensor")
-    first = sequences[0]
-    trailing = tuple(first.shape[1:])
-    for s in sequences[1:]:
-        if tuple(s.shape[1:]) != trailing:
-            raise RuntimeError(f"pad_sequence: all sequences must have the same trailing "
-                               f"dimensions, got {tuple(first.shape)} and {tuple(s.shape)}")
-    dtype = first.dtype
-    value = padding_value
-    if dtype == fw.bool:
-        value = bool(value)
-    elif not dtype.is_floating_point:
-        value = int(value)  # PyTorch truncates the padding value to the integer dtype
-    longest = max(s.shape[0] for s in sequences)
-    keep = (0, 0) * len(trailing)   # fw.pad lists (left, right) pairs from the last dim
-    padded = []
-    for s in sequences:
-        s = s.to(dtype=dtype, device=first.device)
-        extra = longest - s.shape[0]
-        if extra:
-            time = (extra, 0) if padding_side == "left" else (0, extra)
-            s = fw.pad(s, keep + time, value=value)
-        padded.append(s)
-    return fw.stack(padded, dim=0 if batch_first else 1)
 
 
 def to_ids_tensor(ids):

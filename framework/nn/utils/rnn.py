@@ -160,20 +160,39 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stack tensors of shape (L_i, *) into (max L, B, *) (or (B, max L, *)), padding the
-    shorter ones with padding_value after (or, with padding_side='left', before) their data."""
+    shorter ones with padding_value after (or, with padding_side='left', before) their data.
+    The result takes the first sequence's dtype and device, as in PyTorch (an integer dtype
+    truncates the padding value)."""
     if padding_side not in ("left", "right"):
         raise RuntimeError(f"Expected padding_side to be one of left or right, but got "
                            f"{padding_side}.")
     sequences = list(sequences)
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(s).__name__}")
+        if s.ndim == 0:
+            raise RuntimeError("pad_sequence: every sequence needs a time dimension, got a "
+                               "0-d tensor")
+    first = sequences[0]
+    trailing = tuple(first.shape[1:])
+    for s in sequences[1:]:
+        if tuple(s.shape[1:]) != trailing:
+            raise RuntimeError(f"pad_sequence: all sequences must have the same trailing "
+                               f"dimensions, got {tuple(first.shape)} and {tuple(s.shape)}")
+    if first.dtype is dt.bool:
+        padding_value = bool(padding_value)
+    elif not first.dtype.is_floating_point:
+        padding_value = int(padding_value)
     longest = max(s.shape[0] for s in sequences)
     rows = []
     for s in sequences:
+        s = s.to(device=first.device, dtype=first.dtype)
         n = longest - s.shape[0]
         if n:
-            fill = ops.full((n,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype,
-                            device=s.device)
+            fill = ops.full((n,) + trailing, padding_value, dtype=first.dtype, device=first.device)
             s = ops.cat([s, fill] if padding_side == "right" else [fill, s])
         rows.append(s)
     return ops.stack(rows, 0 if batch_first else 1)
