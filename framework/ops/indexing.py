@@ -152,12 +152,23 @@ def index_select(input, dim, index):
     if n:
         lo, hi = _index_range(index)
         if lo < 0 or hi >= size:
-            raise IndexError(f"index_select(): index {hi if hi >= size else lo} is out of range "
-                             f"for dimension {d} with size {size}")
+            raise _index_select_error(input, d, hi if hi >= size else lo, size)
     if index._be is not input._be:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
                            f"two devices, {input.device} and {index.device}!")
     return _select(input, d, index)
+
+
+def _index_select_error(input, d, bad, size):
+    """PyTorch's error for an index out of range, whose type its CPU kernel picks by path:
+    RuntimeError where the input has 2 dims or more and the dim is 1 or the input is empty
+    (an empty dim itself: nothing can be selected), else IndexError."""
+    if input.ndim > 1 and size == 0:
+        return RuntimeError(f"index_select(): cannot select from dimension {d} of size 0")
+    msg = f"index_select(): index {bad} is out of range for dimension {d} with size {size}"
+    if input.ndim > 1 and (d == 1 or input.numel() == 0):
+        return RuntimeError(msg)
+    return IndexError(msg)
 
 
 def _select(input, d, index):
