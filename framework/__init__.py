@@ -22,8 +22,10 @@ from . import plugins
 from . import nn, optim, utils  # fw.nn, fw.optim, fw.utils as in torch
 from .serialization import save, load
 from . import backends, cuda, onnx  # torch.backends / torch.cuda / torch.onnx shims
-from . import linalg, random  # torch.linalg, torch.random
+from . import layouts, linalg, random  # torch.linalg, torch.random
 from .random import get_rng_state, set_rng_state
+from .layouts import (memory_format, contiguous_format, preserve_format, channels_last,
+                      channels_last_3d)
 from .threads import set_num_threads, get_num_threads
 
 try:
@@ -58,4 +60,5 @@ def clone(input, *, memory_format=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"clone(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    layouts.check("clone", memory_format)
     return input.clone(memory_format=memory_format)

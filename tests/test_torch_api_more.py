@@ -69,6 +69,16 @@ def test_clone_function(device):
 def test_clone_function_errors():
     _same_error(lambda lib: lib.clone([1.0, 2.0]))
     _same_error(lambda lib: lib.clone(3.0))
+    _same_error(lambda lib: lib.clone(lib.ones(2), memory_format="contiguous"))
+
+
+@pytest.mark.parametrize("name", ["preserve_format", "contiguous_format", "channels_last"])
+def test_clone_memory_formats(name):
+    a = np.arange(24.0).reshape(1, 2, 3, 4)
+    t = torch.clone(torch.tensor(a), memory_format=getattr(torch, name))
+    f = fw.clone(fw.tensor(a), memory_format=getattr(fw, name))
+    assert f.tolist() == t.tolist() and repr(getattr(fw, name)) == repr(getattr(torch, name))
+    assert isinstance(getattr(fw, name), fw.memory_format)
 
 
 # -- torch.linalg -------------------------------------------------------------------------------
