@@ -266,6 +266,7 @@ def test_interpolate_integer_input():
     lambda F, x: F.interpolate(x, size=4, mode="bogus"),
     lambda F, x: F.interpolate(x[0, 0], size=4),  # 1-d input
     lambda F, x: F.interpolate(x, size=0),
+    lambda F, x: F.interpolate(x, size=3, recompute_scale_factor=True),
     lambda F, x: F.interpolate(x, size=4, mode="linear", antialias=True),
 ])
 def test_interpolate_errors(call):

@@ -29,6 +29,8 @@ def _spatial_sizes(input, size, scale_factor, recompute_scale_factor, align_corn
     if size is None and scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
     if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
         if isinstance(size, (list, tuple)):
             if len(size) != n:
                 raise ValueError(
