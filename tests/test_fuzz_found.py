@@ -62,3 +62,42 @@ def test_norm_of_one_element_is_its_magnitude(p, device):
     # PyTorch: |x| (no x**p), so the largest float stays finite; fw squared it to inf
     _same(lambda m, x: (x.norm(p=p, dim=-1), x.norm(p=p)), [[3.4e38], [-2.0], [0.0]],
           device=device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_half_to_even(dtype, device):
+    # vulkan's float64 round took halves away from zero (round(1.5) gave 1, 2.5 gave 3)
+    import numpy as np
+    _same(lambda m, x: x.round(), np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, 4.5e15 + 0.5,
+                                            2.0 ** 60, nan, inf], dtype), device=device)
+
+
+@pytest.mark.parametrize("dtype,tiny", [("float32", [1e-45, 1e-40, 3e-39, 1.1e-38, -1e-45]),
+                                        ("float64", [5e-324, 1e-310, 2e-308, -5e-324])])
+def test_functions_of_denormals(dtype, tiny, device):
+    # vulkan's log flushed a denormal argument to the smallest normal: log(1e-45) was -88.03
+    import numpy as np
+    fns = ("log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal")
+    _same(lambda m, x: tuple(getattr(x, f)() for f in fns) + (x ** 0.5,),
+          np.array(tiny, dtype), device=device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floor_divide_near_the_largest_float(dtype, device):
+    # vulkan: finfo(float64).max // -1.5 gave -inf (the remainder step overflowed)
+    import numpy as np
+    big = np.finfo(dtype).max
+    x = np.array([big, -big, big / 2, 1e30, 7.0, -7.25], dtype)
+    _same(lambda m, x: (x // -1.5, x // 3.0, x // 0.25), x, device=device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pow_of_negative_bases_with_huge_exponents(dtype, device):
+    # every float past 2^24 (float32) / 2^53 (float64) is an even integer: (-1) ** 3.4e38 is 1
+    # (vulkan gave NaN), (-2) ** huge is inf, (-0.5) ** huge is 0; odd ones keep the sign
+    import numpy as np
+    big = float(np.finfo(dtype).max)
+    e = np.array([big, -big, 3.4e38, 1e20, 2.0 ** 53 + 2, 2.0 ** 24 - 1, -(2.0 ** 24 - 1), inf],
+                 dtype)
+    base = np.array([[-1.0], [-2.0], [-0.5], [-1.5], [-inf]], dtype)
+    _same(lambda m, b, e: b ** e, base, e, device=device)

@@ -18,16 +18,16 @@ _NAN = {"f32": "return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;",
 # the largest finite value (isinf_ compares against it)
 _MAXF = {"f32": "3.4028234663852886e38", "f64": "1.7976931348623157e308lf"}
 
-_SAME = ("floor ceil round trunc asin acos atan sqrt abs sin cos tan sinh cosh exp log "
-         "exp2 log2").split()
+_SAME = "floor ceil round trunc asin acos atan sqrt abs sin cos tan sinh cosh exp exp2".split()
 UNARY = {
     2: dict({o: f"{o}(x)" for o in _SAME}, asin="asin_(x)", acos="acos_(x)", atan="atan_(x)",
             neg="-x", sign="sign_(x)", log1p="log1p_(x)",
             expm1="expm1_(x)", rsqrt="$T(1) / sqrt(x)", tanh="tanh_(x)", sigmoid="sigmoid_(x)",
             relu="relu_(x)", erf="erf_(x)", reciprocal="$T(1) / x",
+            log="log_(x)", log2="log2_(x)",  # fns_f32.wgsl: denormal arguments too
             # lavapipe's sinh(1e-30) is 3e-8 and sinh(-0) is +0: x itself near 0
             sinh="select(sinh(x), x, abs(x) < $T(1e-4))",
-            logical_not="select(0u, 1u, x == $T(0))", log10="log(x) * $T(0.4342944819032518)"),
+            logical_not="select(0u, 1u, x == $T(0))", log10="log_(x) * $T(0.4342944819032518)"),
     1: dict({o: "x" for o in ("floor", "ceil", "round", "trunc")}, neg="-x", abs="abs(x)",
             sign="sign(x)", relu="max(x, $T(0))", logical_not="select(0u, 1u, x == $T(0))",
             bitwise_not="~x"),
@@ -37,7 +37,7 @@ UNARY = {
 # float64: Vulkan's exp/log/sin/cos builtins take 32-bit floats only; fns_f64.wgsl has them
 _SINH64 = ("select($T(0.5) * (exp_(x) - exp_(-x)), $T(0.5) * (expm1_(x) + expm1_(x) / "
            "(expm1_(x) + $T(1))), abs(x) < $T(1))")
-UNARY_F64 = dict(UNARY[2], exp="exp_(x)", log="log_(x)", sin="sin_(x)", cos="cos_(x)",
+UNARY_F64 = dict(UNARY[2], round="round_even_(x)", exp="exp_(x)", log="log_(x)", sin="sin_(x)", cos="cos_(x)",
                  tan="sin_(x) / cos_(x)", sinh=_SINH64,
                  cosh="$T(0.5) * (exp_(x) + exp_(-x))", exp2="exp_(x * $T(0.6931471805599453))",
                  log2="log_(x) * $T(1.4426950408889634)", log10="log_(x) * $T(0.4342944819032518)")

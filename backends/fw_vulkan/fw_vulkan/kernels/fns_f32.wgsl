@@ -1,6 +1,16 @@
 // exp/log/sin/cos used by num_float.wgsl: the f32 builtins.
 fn exp_(x: f32) -> f32 { return exp(x); }
-fn log_(x: f32) -> f32 { return log(x); }
+// lavapipe's log/log2 flush a denormal argument to the smallest normal (log(1e-45) gave
+// -88.03): a denormal is m * 2^-149 with m its bits, so its log is taken from f32(m), exactly.
+fn denormal_(x: f32) -> bool { let b = bitcast<u32>(x); return b > 0u && b < 0x00800000u; }
+fn log_(x: f32) -> f32 {
+    if (denormal_(x)) { return log(f32(bitcast<u32>(x))) - 103.27892990343185; }
+    return log(x);
+}
+fn log2_(x: f32) -> f32 {
+    if (denormal_(x)) { return log2(f32(bitcast<u32>(x))) - 149.0; }
+    return log2(x);
+}
 fn sin_(x: f32) -> f32 { return sin(x); }
 fn cos_(x: f32) -> f32 { return cos(x); }
 // A zero with the sign bit of x: on the bits, since a compiler may treat x * 0 as +0.

@@ -18,9 +18,11 @@ fn log_(x: f64) -> f64 {
     if (!(x == x) || x < 0.0lf) { return (x - x) / (x - x) + x; }
     if (x == 0.0lf) { return -1e308lf * 10.0lf; }
     if (x > 1.7976931348623157e308lf) { return x; }
-    let fr = frexp(x);
+    // frexp flushes a denormal to zero on lavapipe: scale it into the normal range first
+    let tiny = x < 2.2250738585072014e-308lf;
+    let fr = frexp(select(x, x * 18014398509481984.0lf, tiny));
     var mnt = fr.fract;
-    var e = f64(fr.exp);
+    var e = f64(fr.exp) - select(0.0lf, 54.0lf, tiny);
     if (mnt < 0.7071067811865476lf) { mnt = mnt * 2.0lf; e -= 1.0lf; }
     let f = mnt - 1.0lf;
     let s = f / (2.0lf + f);
@@ -58,3 +60,12 @@ fn cos_(x: f64) -> f64 { return sincos_(x, 1); }
 
 // A zero with the sign of x (naga cannot bit-cast f64: -0 is told by 1 / x).
 fn zero_as_(x: f64) -> f64 { return select(0.0lf, -0.0lf, x < 0.0lf || 1.0lf / x < 0.0lf); }
+
+// round half to even: the f64 round builtin rounds halves away from zero on lavapipe.
+// Past 2^52 every double is an integer, so floor(x) == x there.
+fn round_even_(x: f64) -> f64 {
+    let f = floor(x);
+    let d = x - f;
+    let odd = f - 2.0lf * floor(f * 0.5lf) != 0.0lf;
+    return select(f, f + 1.0lf, d > 0.5lf || (d == 0.5lf && odd));
+}

@@ -55,12 +55,19 @@ fn erf_(x: $T) -> $T {
 // and a zero result has a's sign.
 fn fmod_(a: $T, b: $T) -> $T {
     if (isinf_(b) && !isinf_(a)) { return a; }
-    let r = a - b * trunc(a / b);
+    // b * trunc(a / b) may round past the largest finite value (max % -1.5 gave -inf):
+    // halve both near it (exact), as fmod(a, b) = 2 fmod(a / 2, b / 2). Not fma: it is a
+    // GLSL.std.450 builtin, which lavapipe gets wrong for doubles.
+    let h = select($T(1), $T(0.5), abs(a) > $T($MAXF) * $T(0.5));
+    let r = (a * h - b * h * trunc(a / b)) / h;
     return select(r, zero_as_(a), r == $T(0));
 }
 // NumPy's floor_divide / remainder for floats (Python semantics, from fmod).
 fn floordiv_(a: $T, b: $T) -> $T {
     if (b == $T(0)) { return a / b; }
+    // past 2^53 a quotient is an integer and the remainder is below its rounding: a / b is
+    // the floor quotient (and a - r may round past the largest float: max // -1.5 was -inf)
+    if (abs(a / b) >= $T(9007199254740992)) { return a / b; }
     let r = fmod_(a, b);
     var d = (a - r) / b;
     if (r != $T(0) && ((b < $T(0)) != (r < $T(0)))) { d -= $T(1); }
@@ -78,7 +85,11 @@ fn remainder_(a: $T, b: $T) -> $T {
 fn pow_(a: $T, b: $T) -> $T {
     if (b == $T(0) || a == $T(1)) { return $T(1); }
     if (isnan_(a) || isnan_(b)) { return a + b; }
-    if (a == $T(-1) && isinf_(b)) { return $T(1); }
+    if (a == $T(-1) && b == trunc(b)) {
+        // not from exp(b * log(1)): a compiler may fold it to inf * 0 = NaN for b near max;
+        // every float past 2^24 (f32) or 2^53 (f64), and inf, is even
+        return select($T(1), $T(-1), !isinf_(b) && trunc(b * $T(0.5)) * $T(2) != b);
+    }
     if (isinf_(a) && a < $T(0)) {  // C99: -inf ** b, signed only for odd integers b
         let odd = b == trunc(b) && trunc(b * $T(0.5)) * $T(2) != b;
         let r = select($T(0), -a, b > $T(0));
