@@ -189,3 +189,39 @@ def test_finfo_iinfo():
             lib.iinfo(lib.bool)
         with pytest.raises(TypeError):
             lib.finfo("float32")
+
+
+def test_torch_format_whole_model_keeps_device(device, tmp_path):
+    # torch.save(model) restores each tensor to the device it was saved from; under the mapping
+    # (format="torch") fw's whole model must too, while plain state dicts stay "cpu" for PyTorch
+    model = fw.nn.Sequential(fw.nn.Embedding(5, 3), fw.nn.Linear(3, 2)).to(device)
+    fw.save(model, tmp_path / "m.pt", format="torch")
+    back = fw.load(tmp_path / "m.pt", weights_only=False)
+    assert all(p.device.type == fw.device(device).type for p in back.parameters())
+    x = fw.tensor([[0, 4, 2]], device=device)
+    np.testing.assert_array_equal(back(x).detach().cpu().numpy(), model(x).detach().cpu().numpy())
+    fw.save(model.state_dict(), tmp_path / "sd.pt", format="torch")
+    theirs = torch.load(tmp_path / "sd.pt")       # PyTorch reads it: every storage is "cpu"
+    t_model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 2))
+    t_model.load_state_dict(theirs)
+    np.testing.assert_allclose(t_model(torch.tensor([[0, 4, 2]])).detach().numpy(),
+                               model(x).detach().cpu().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_fakedata():
+    from fw_vision import datasets, transforms
+    ds = datasets.FakeData(size=6, image_size=(3, 5, 4), num_classes=3, random_offset=7)
+    assert len(ds) == 6
+    img, target = ds[2]
+    assert img.size == (4, 5) and img.mode == "RGB" and target in range(3)
+    # item i is drawn from a generator seeded i + random_offset, its bytes as torchvision's
+    # ToPILImage makes them from a float tensor (torch's x.mul(255).byte())
+    g = fw.Generator()
+    g.manual_seed(2 + 7)
+    x = torch.from_numpy(fw.randn(3, 5, 4, generator=g).numpy())
+    np.testing.assert_array_equal(np.asarray(img), x.mul(255).byte().permute(1, 2, 0).numpy())
+    assert np.array_equal(np.asarray(ds[2][0]), np.asarray(img)) and ds[-4][1] == target
+    gray = datasets.FakeData(size=2, image_size=(1, 6, 6), transform=transforms.ToTensor())[1][0]
+    assert tuple(gray.shape) == (1, 6, 6) and 0 <= gray.min().item() <= gray.max().item() <= 1
+    with pytest.raises(IndexError):
+        ds[6]

@@ -27,8 +27,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     state, a training checkpoint) go to a safetensors file; any other object (a whole model,
     NumPy arrays, your own classes) to PyTorch's zip format, pickled, keeping each tensor's
     device. format="safetensors" refuses what safetensors can't hold (TypeError);
-    format="torch" always writes PyTorch's zip format with every tensor marked "cpu", a file
-    `torch.load(f, weights_only=True)` reads. `pickle_module` and
+    format="torch" always writes PyTorch's zip format; tensors in plain containers are marked
+    "cpu", a file `torch.load(f, weights_only=True)` reads, while an object holding fw's own
+    classes (a whole model) keeps each tensor's device, as torch.save does. `pickle_module` and
     `_use_new_zipfile_serialization` are accepted for PyTorch compatibility and ignored.
     """
     if format not in _FORMATS:
@@ -43,8 +44,30 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
             if format == "safetensors":
                 raise
     if data is None:
-        data = _torch.serialize(obj, cpu_only=format == "torch", protocol=pickle_protocol)
+        # format="torch" marks plain data "cpu" so PyTorch loads it anywhere; an object that
+        # pickles fw's classes (a whole model: only fw reads it) keeps each tensor's device,
+        # so it loads back where it was, as torch.save's do
+        cpu_only = format == "torch" and _plain(obj, set())
+        data = _torch.serialize(obj, cpu_only=cpu_only, protocol=pickle_protocol)
     _files.write(f, data)
+
+
+def _plain(obj, seen):
+    """Whether `obj` is tensors, NumPy arrays, dtypes, devices and primitives in containers."""
+    import numpy as np
+    from ..device import device as Device
+    from ..dtypes import dtype as DType
+    from ..tensor import Tensor
+    if isinstance(obj, (Tensor, np.ndarray, np.generic, DType, Device, str, bytes, int, float,
+                        complex, type(None))):
+        return True
+    if not isinstance(obj, (dict, list, tuple, set, frozenset)):
+        return False
+    if id(obj) in seen:
+        return True
+    seen.add(id(obj))
+    items = [v for kv in obj.items() for v in kv] if isinstance(obj, dict) else obj
+    return all(_plain(v, seen) for v in items)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,

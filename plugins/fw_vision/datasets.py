@@ -2,7 +2,8 @@
 
 MNIST / FashionMNIST (IDX files, gzipped or not), CIFAR10 / CIFAR100 (python pickles, read
 with an unpickler that refuses every global except numpy's array reconstructors),
-DatasetFolder / ImageFolder, and Digits (scikit-learn's 8x8 digits, shipped in its wheel).
+DatasetFolder / ImageFolder, Digits (scikit-learn's 8x8 digits, shipped in its wheel) and
+FakeData (random images made on demand).
 """
 import gzip
 import os
@@ -17,7 +18,7 @@ from framework.utils.data import Dataset
 __all__ = ["VisionDataset", "read_idx", "load_pickle", "UnsafePickleError", "MNIST",
            "FashionMNIST", "CIFAR10", "CIFAR100", "DatasetFolder", "ImageFolder", "IMG_EXTENSIONS", "default_loader", "pil_loader",
            "has_file_allowed_extension", "is_image_file", "find_classes", "make_dataset",
-           "Digits"]
+           "Digits", "FakeData"]
 
 
 class VisionDataset(Dataset):
@@ -459,3 +460,32 @@ class Digits(_Split):
         self.data = images[pick]                              # (N, 8, 8) uint8 NumPy
         self.targets = [int(t) for t in d.target[pick]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+
+class FakeData(VisionDataset):
+    """`size` random images as PIL images with random labels, as torchvision's FakeData: item i
+    is drawn from a generator seeded with `i + random_offset`, so it is the same on every read
+    (fw's generator, so not torchvision's pixels). The standard-normal image of `image_size`
+    (C, H, W) becomes bytes as torchvision's ToPILImage makes them from a float tensor:
+    `int(x * 255)` wrapped to 0..255."""
+
+    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
+                 target_transform=None, random_offset=0):
+        super().__init__(None, transform, target_transform)
+        self.size, self.num_classes = size, num_classes
+        self.image_size, self.random_offset = tuple(image_size), random_offset
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        from PIL import Image
+        if not -self.size <= index < self.size:
+            raise IndexError(f"{type(self).__name__} index {index} is out of range for size {self.size}")
+        index %= self.size
+        g = fw.Generator()
+        g.manual_seed(index + self.random_offset)
+        img = fw.randn(*self.image_size, generator=g).numpy()
+        target = int(fw.randint(0, self.num_classes, (1,), generator=g).item())
+        pixels = ((img * 255).astype(np.int64) % 256).astype(np.uint8).transpose(1, 2, 0)
+        return self._apply(Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels), target)
