@@ -101,3 +101,15 @@ def test_pow_of_negative_bases_with_huge_exponents(dtype, device):
                  dtype)
     base = np.array([[-1.0], [-2.0], [-0.5], [-1.5], [-inf]], dtype)
     _same(lambda m, b, e: b ** e, base, e, device=device)
+
+
+@pytest.mark.parametrize("index_shape,src_shape", [((3, 0), (0, 5)), ((5, 0), (1, 1)),
+                                                   ((0, 9), (0, 1)), ((0,), (2, 2))])
+def test_scatter_and_gather_with_an_empty_index(index_shape, src_shape, device):
+    # PyTorch checks no shapes for an empty index (scatter gives the input, gather an empty
+    # tensor of the index's shape); fw raised "Expected index [3, 0] to be no larger than src"
+    import numpy as np
+    _same(lambda m, x, i, s: (x.scatter_add(1, i, s), x.scatter(1, i, s), x.scatter(1, i, 2.0),
+                              x.gather(1, i), m.scatter_add(x, 0, i, s)),
+          np.arange(16, dtype=np.float32).reshape(4, 4), np.zeros(index_shape, np.int64),
+          np.ones(src_shape, np.float32), device=device)

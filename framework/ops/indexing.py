@@ -31,6 +31,8 @@ def _check_index(x, dim, index, name):
     if index._be is not x._be:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
                            f"two devices, {x.device} and {index.device}!")
+    if not index.numel():  # PyTorch checks no shapes for an empty index: nothing is read
+        return index if index.dtype is dt.int64 else index.to(dt.int64)
     if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
     for i in range(index.ndim):
@@ -38,12 +40,11 @@ def _check_index(x, dim, index, name):
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
                                f"{list(index.shape)} to be no larger than self {list(x.shape)} "
                                f"apart from dimension {dim}")
-    if index.numel():
-        lo, hi = _index_range(index)
-        size = x.shape[dim] if x.ndim else 1
-        if lo < 0 or hi >= size:  # PyTorch's gather/scatter say so with a RuntimeError
-            raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
-                               f"{dim} with size {size}")
+    lo, hi = _index_range(index)
+    size = x.shape[dim] if x.ndim else 1
+    if lo < 0 or hi >= size:  # PyTorch's gather/scatter say so with a RuntimeError
+        raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
+                           f"{dim} with size {size}")
     return index if index.dtype is dt.int64 else index.to(dt.int64)
 
 
@@ -67,6 +68,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     if not input.ndim and isinstance(index, Tensor):  # a 0-d input reads as one element
         return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     index = _check_index(input, d, index, "gather")
+    if not index.numel():  # of any shape (PyTorch checks none); differentiable, grad zero
+        return input.reshape(-1)[:0].reshape(index.shape)
     return _Gather.apply(input, d, index)
 
 
@@ -101,12 +104,14 @@ def _scatter(x, dim, index, src, accumulate, name):
                                f"least two devices, {x.device} and {src.device}!")
         if src.dtype is not x.dtype:
             raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
-        for i in range(index.ndim):
+        for i in range(index.ndim if index.numel() else 0):  # none for an empty index
             if index.shape[i] > src.shape[i]:
                 raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than src "
                                    f"{list(src.shape)} in any dimension")
     elif accumulate:
         raise TypeError(f"{name}(): argument 'src' must be Tensor")
+    if not index.numel():
+        return x.clone()  # PyTorch: the input, whatever the shapes of index and src
     return _Scatter.apply(x, d, index, src, accumulate)
 
 
