@@ -81,14 +81,15 @@ def boundary_sizes(device, cap):
 def specials(dtype, extremes=True, infinities=True, nans=True):
     """The values of `dtype` that break kernels: NaN (with `nans`), +-Inf (with
     `infinities`), +-0, the smallest denormal, the smallest normal, halves (rounding ties)
-    and (with `extremes`) the largest finite; for integers 0, +-1 and the range ends; for
-    bool both."""
+    and (with `extremes`) the largest finite; for integers 0, +-1 and (with `extremes`) the
+    range ends; for bool both."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         return [False, True]
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        return [0, 1, -1, int(info.min), int(info.max), int(info.min) + 1, int(info.max) - 1]
+        ends = [int(info.min), int(info.max), int(info.min) + 1, int(info.max) - 1]
+        return [0, 1, -1] + (ends if extremes else [])
     fi = np.finfo(dtype)
     out = ([math.nan] if nans else []) + ([math.inf, -math.inf] if infinities else []) + [
         0.0, -0.0, float(fi.smallest_subnormal),
