@@ -61,7 +61,7 @@ fn cos_(x: f64) -> f64 { return sincos_(x, 1); }
 // A zero with the sign of x (naga cannot bit-cast f64: -0 is told by 1 / x).
 fn zero_as_(x: f64) -> f64 { return select(0.0lf, -0.0lf, x < 0.0lf || 1.0lf / x < 0.0lf); }
 
-// round half to even: the f64 round builtin rounds halves away from zero on lavapipe.
+// round half to even: lavapipe's f64 round builtin takes halves toward zero (1.5 -> 1).
 // Past 2^52 every double is an integer, so floor(x) == x there.
 fn round_even_(x: f64) -> f64 {
     let f = floor(x);
