@@ -87,7 +87,7 @@ def test_floor_divide_near_the_largest_float(dtype, device):
     # vulkan: finfo(float64).max // -1.5 gave -inf (the remainder step overflowed)
     import numpy as np
     big = np.finfo(dtype).max
-    x = np.array([big, -big, big / 2, 1e30, 7.0, -7.25], dtype)
+    x = np.array([big, -big, big / 2, 1e30, 7.0, -7.25, inf, -inf, nan], dtype)
     _same(lambda m, x: (x // -1.5, x // 3.0, x // 0.25), x, device=device)
 
 

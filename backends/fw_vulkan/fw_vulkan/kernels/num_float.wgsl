@@ -67,7 +67,7 @@ fn floordiv_(a: $T, b: $T) -> $T {
     if (b == $T(0)) { return a / b; }
     // past 2^53 a quotient is an integer and the remainder is below its rounding: a / b is
     // the floor quotient (and a - r may round past the largest float: max // -1.5 was -inf)
-    if (abs(a / b) >= $T(9007199254740992)) { return a / b; }
+    if (abs(a / b) >= $T(9007199254740992) && !isinf_(a)) { return a / b; }
     let r = fmod_(a, b);
     var d = (a - r) / b;
     if (r != $T(0) && ((b < $T(0)) != (r < $T(0)))) { d -= $T(1); }
