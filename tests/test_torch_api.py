@@ -15,6 +15,7 @@ import torch
 
 import framework as fw
 from framework import nn
+from oracle import assert_same_error
 
 
 def _both(fn):
@@ -27,19 +28,6 @@ def _both(fn):
     return out
 
 
-def _same_error(fn):
-    """fn(lib) fails in torch, and in fw with the same exception type (or a subclass)."""
-    kinds = []
-    for lib in (torch, fw):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn(lib)
-            kinds.append(None)
-        except Exception as e:  # noqa: BLE001 - the type is what is compared
-            kinds.append(type(e))
-    assert kinds[0] is not None, "torch accepts this: the test is wrong"
-    assert kinds[1] is not None and issubclass(kinds[1], kinds[0]), kinds
 
 
 def _t(lib, a, device, grad=False):
@@ -68,7 +56,7 @@ def test_random_like(device, name):
     g1, g2 = fw.Generator().manual_seed(5), fw.Generator().manual_seed(5)
     np.testing.assert_array_equal(getattr(fw, name)(x, generator=g1).cpu().numpy(),
                                   getattr(fw, name)(x, generator=g2).cpu().numpy())
-    _same_error(lambda L: getattr(L, name)(L.zeros(2, dtype=L.int64)))
+    assert_same_error(lambda L: getattr(L, name)(L.zeros(2, dtype=L.int64)))
 
 
 def test_randint_like(device):
@@ -102,9 +90,9 @@ def test_broadcast_shapes(shapes):
 
 
 def test_broadcast_shapes_errors():
-    _same_error(lambda L: L.broadcast_shapes((2,), (3,)))
-    _same_error(lambda L: L.broadcast_shapes((-1,), (3,)))
-    _same_error(lambda L: L.broadcast_tensors(L.zeros(2), L.zeros(3)))
+    assert_same_error(lambda L: L.broadcast_shapes((2,), (3,)))
+    assert_same_error(lambda L: L.broadcast_shapes((-1,), (3,)))
+    assert_same_error(lambda L: L.broadcast_tensors(L.zeros(2), L.zeros(3)))
 
 
 def test_broadcast_tensors(device):
@@ -225,7 +213,7 @@ def test_index_ops_errors():
         lambda L: L.zeros(3, requires_grad=True).index_add_(0, L.tensor([0]), L.ones(1)),
     ]
     for case in cases:
-        _same_error(case)
+        assert_same_error(case)
 
 
 # -- indexing with sequences ----------------------------------------------------------------
@@ -289,8 +277,8 @@ def test_legacy_constructor_forms(device):
     assert fw.Tensor(np.array([1, 2])).dtype is fw.float32
     assert fw.Tensor(2, device=device).device.type == device
     assert isinstance(fw.Tensor([1.0]), fw.Tensor) and isinstance(fw.zeros(1), fw.FloatTensor)
-    _same_error(lambda L: L.Tensor(2.5))
-    _same_error(lambda L: L.Tensor(-1))
+    assert_same_error(lambda L: L.Tensor(2.5))
+    assert_same_error(lambda L: L.Tensor(-1))
 
 
 def test_device_flags(device):
@@ -307,10 +295,10 @@ def test_cuda_answers_as_a_cpu_build_of_torch():
         assert getattr(fw.cuda, name)() == getattr(torch.cuda, name)(), name
     assert fw.cuda.manual_seed(3) is None and fw.cuda.manual_seed_all(3) is None
     for name in ("synchronize", "current_device", "get_device_name", "init"):
-        _same_error(lambda L: getattr(L.cuda, name)())
+        assert_same_error(lambda L: getattr(L.cuda, name)())
     assert not isinstance(fw.zeros(1), fw.cuda.FloatTensor)
-    _same_error(lambda L: L.cuda.FloatTensor(2))
-    _same_error(lambda L: L.zeros(2).type("torch.cuda.FloatTensor"))
+    assert_same_error(lambda L: L.cuda.FloatTensor(2))
+    assert_same_error(lambda L: L.zeros(2).type("torch.cuda.FloatTensor"))
 
 
 def test_backends_flags():
@@ -449,9 +437,9 @@ def test_padding_layers(name, args):
 
 
 def test_functional_pad_errors():
-    _same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (3, 3), mode="reflect"))
-    _same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (1,)))
-    _same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (1, 1), mode="nearest"))
+    assert_same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (3, 3), mode="reflect"))
+    assert_same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (1,)))
+    assert_same_error(lambda L: L.nn.functional.pad(L.zeros(1, 2, 3), (1, 1), mode="nearest"))
 
 
 # -- learning-rate schedulers -----------------------------------------------------------------
@@ -512,12 +500,12 @@ def test_every_torch_scheduler_exists():
 def test_scheduler_errors():
     def opt(L):
         return L.optim.SGD([L.nn.Parameter(L.zeros(1))], lr=0.1)
-    _same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), T_0=0))
-    _same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), 2,
+    assert_same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), T_0=0))
+    assert_same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), 2,
                                                                            T_mult=0))
-    _same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), 2).step(-1))
-    _same_error(lambda L: L.optim.lr_scheduler.CyclicLR(opt(L), 0.1, 1.0, mode="nope"))
-    _same_error(lambda L: L.optim.lr_scheduler.CyclicLR(
+    assert_same_error(lambda L: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt(L), 2).step(-1))
+    assert_same_error(lambda L: L.optim.lr_scheduler.CyclicLR(opt(L), 0.1, 1.0, mode="nope"))
+    assert_same_error(lambda L: L.optim.lr_scheduler.CyclicLR(
         L.optim.Adagrad([L.nn.Parameter(L.zeros(1))]), 0.1, 1.0))
 
 
@@ -544,7 +532,7 @@ def test_num_threads():
         fw.set_num_threads(before)
     assert fw.get_num_threads() == before
     for bad in (0, -1, 1.5, "2"):
-        _same_error(lambda L: L.set_num_threads(bad))
+        assert_same_error(lambda L: L.set_num_threads(bad))
 
 
 # -- Module and Tensor dtype casts -------------------------------------------------------------
@@ -571,7 +559,7 @@ def test_tensor_type():
     assert fw.zeros(2).type("fw.IntTensor").dtype is fw.int32
     assert fw.zeros(2).type(fw.DoubleTensor).dtype is fw.float64
     assert fw.zeros(2).type(fw.int64).dtype is fw.int64
-    _same_error(lambda L: L.zeros(2).type("foo"))
+    assert_same_error(lambda L: L.zeros(2).type("foo"))
 
 
 def test_new_constructors(device):
@@ -603,7 +591,7 @@ def test_no_grad_forms_and_data_assignment():
         p = lib.nn.Parameter(lib.zeros(2))
         p.data = lib.ones(3)
         assert tuple(p.shape) == (3,) and p.requires_grad and p.tolist() == [1.0] * 3
-    _same_error(lambda L: setattr(L.zeros(2), "data", [1]))
+    assert_same_error(lambda L: setattr(L.zeros(2), "data", [1]))
 
 
 def test_seed_and_conversions(device):
@@ -626,6 +614,6 @@ def test_seed_and_conversions(device):
     assert fw.as_tensor(a, device=device).device.type == device
     assert fw.numel(fw.zeros(2, 3)) == 6 and fw.is_tensor(nn.Parameter(fw.zeros(1)))
     assert not fw.is_tensor(np.zeros(1))
-    _same_error(lambda L: L.numel([1]))
-    _same_error(lambda L: L.from_numpy([1]))
+    assert_same_error(lambda L: L.numel([1]))
+    assert_same_error(lambda L: L.from_numpy([1]))
     assert math.isclose(fw.tensor(0.25, device=device).item(), 0.25)

@@ -10,6 +10,7 @@ import torch
 
 import framework as fw
 from framework import nn
+from oracle import assert_same_error
 
 
 def _np(t):
@@ -23,19 +24,6 @@ def _pair(a, device, grad=False):
             fw.tensor(a, device=device, requires_grad=grad))
 
 
-def _same_error(fn):
-    """fn(lib) fails in torch, and in fw with the same exception type (or a subclass)."""
-    kinds = []
-    for lib in (torch, fw):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn(lib)
-            kinds.append(None)
-        except Exception as e:  # noqa: BLE001 - the type is what is compared
-            kinds.append(type(e))
-    assert kinds[0] is not None, "torch accepts this: the test is wrong"
-    assert kinds[1] is not None and issubclass(kinds[1], kinds[0]), kinds
 
 
 def _check_grad(fn, args, device, rtol=1e-7, atol=1e-9):
@@ -67,9 +55,9 @@ def test_clone_function(device):
 
 
 def test_clone_function_errors():
-    _same_error(lambda lib: lib.clone([1.0, 2.0]))
-    _same_error(lambda lib: lib.clone(3.0))
-    _same_error(lambda lib: lib.clone(lib.ones(2), memory_format="contiguous"))
+    assert_same_error(lambda lib: lib.clone([1.0, 2.0]))
+    assert_same_error(lambda lib: lib.clone(3.0))
+    assert_same_error(lambda lib: lib.clone(lib.ones(2), memory_format="contiguous"))
 
 
 @pytest.mark.parametrize("name", ["preserve_format", "contiguous_format", "channels_last"])
@@ -113,14 +101,14 @@ def test_norm(case):
 
 def test_linalg_norm_errors():
     a = np.ones((2, 3, 4))
-    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), 2))  # ord without dim on 3-d
-    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), dim=(0, 1, 2)))
-    _same_error(lambda lib: lib.linalg.norm(lib.tensor(a), "fro", dim=1))
-    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a[0, 0])))
-    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), dim=(1, 1)))
-    _same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), "bad"))
-    _same_error(lambda lib: lib.linalg.vector_norm(lib.tensor([1, 2])))  # integer input
-    _same_error(lambda lib: lib.linalg.vector_norm([1.0, 2.0]))
+    assert_same_error(lambda lib: lib.linalg.norm(lib.tensor(a), 2))  # ord without dim on 3-d
+    assert_same_error(lambda lib: lib.linalg.norm(lib.tensor(a), dim=(0, 1, 2)))
+    assert_same_error(lambda lib: lib.linalg.norm(lib.tensor(a), "fro", dim=1))
+    assert_same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a[0, 0])))
+    assert_same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), dim=(1, 1)))
+    assert_same_error(lambda lib: lib.linalg.matrix_norm(lib.tensor(a), "bad"))
+    assert_same_error(lambda lib: lib.linalg.vector_norm(lib.tensor([1, 2])))  # integer input
+    assert_same_error(lambda lib: lib.linalg.vector_norm([1.0, 2.0]))
 
 
 def test_linalg_products(device):
@@ -137,9 +125,9 @@ def test_linalg_products(device):
 
 
 def test_linalg_product_errors():
-    _same_error(lambda lib: lib.linalg.cross(lib.ones(4, 2), lib.ones(4, 2)))
-    _same_error(lambda lib: lib.linalg.cross(lib.ones(4, 3), lib.ones(3)))
-    _same_error(lambda lib: lib.linalg.matrix_power(lib.ones(2, 3), 2))
+    assert_same_error(lambda lib: lib.linalg.cross(lib.ones(4, 2), lib.ones(4, 2)))
+    assert_same_error(lambda lib: lib.linalg.cross(lib.ones(4, 3), lib.ones(3)))
+    assert_same_error(lambda lib: lib.linalg.matrix_power(lib.ones(2, 3), 2))
 
 
 @pytest.mark.parametrize("name", ["inv", "det", "solve", "svd", "eigh", "cholesky", "pinv"])
@@ -204,8 +192,8 @@ def test_rng_state_errors():
     with pytest.raises(RuntimeError, match="0..255"):
         fw.set_rng_state(fw.full((45,), 300, dtype=fw.int64))
     # torch's types for the same mistakes
-    _same_error(lambda lib: lib.set_rng_state([1, 2]))
-    _same_error(lambda lib: lib.set_rng_state(lib.zeros(5)))
+    assert_same_error(lambda lib: lib.set_rng_state([1, 2]))
+    assert_same_error(lambda lib: lib.set_rng_state(lib.zeros(5)))
     assert set(torch.random.__all__) - {"thread_safe_generator"} <= set(dir(fw.random))
 
 
@@ -252,7 +240,7 @@ def test_interpolate_on_device(device, kw):
 
 def test_interpolate_integer_input():
     # PyTorch resizes uint8 only (fw has no uint8): int64 fails in both
-    _same_error(lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 3, 4, dtype=lib.int64),
+    assert_same_error(lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 3, 4, dtype=lib.int64),
                                                           scale_factor=2))
 
 
@@ -271,7 +259,7 @@ def test_interpolate_integer_input():
 ])
 def test_interpolate_errors(call):
     a = np.ones((1, 2, 5))
-    _same_error(lambda lib: call(lib.nn.functional, lib.tensor(a)))
+    assert_same_error(lambda lib: call(lib.nn.functional, lib.tensor(a)))
 
 
 def test_interpolate_antialias_says_so():
@@ -388,7 +376,7 @@ def test_packed_sequence_to():
                                          total_length=2),
 ])
 def test_rnn_utils_errors(call):
-    _same_error(lambda lib: call(lib.nn.utils.rnn, lib))
+    assert_same_error(lambda lib: call(lib.nn.utils.rnn, lib))
 
 
 def test_pack_longer_than_input_is_refused():
