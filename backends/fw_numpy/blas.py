@@ -35,34 +35,42 @@ def _libraries():
     return paths
 
 
-def _lookup():
-    if os.environ.get("FW_CPU_BLAS_UPDATES", "1") == "0":
-        return {}
+def _openblas():
+    """(library, naming) for each OpenBLAS found, where naming(base) is a symbol's real name:
+    OpenBLAS builds rename their symbols (NumPy's wheels: scipy_cblas_saxpy64_), and the
+    decoration is the one `openblas_get_config` carries."""
     for path in _libraries():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        # OpenBLAS builds rename their symbols: NumPy's wheels as scipy_cblas_saxpy64_
         for prefix in ("scipy_", ""):
             for suffix in ("64_", "_64", ""):
-                config = getattr(lib, f"{prefix}openblas_get_config{suffix}", None)
-                if config is None or not hasattr(lib, f"{prefix}cblas_saxpby{suffix}"):
-                    continue
-                config.restype = ctypes.c_char_p
-                # the integer width of the interface: 64-bit in ILP64 builds
-                n = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
-                fns = {}
-                for dtype, c, real in ((np.float32, "s", ctypes.c_float),
-                                       (np.float64, "d", ctypes.c_double)):
-                    axpy = getattr(lib, f"{prefix}cblas_{c}axpy{suffix}")
-                    axpy.argtypes = [n, real, ctypes.c_void_p, n, ctypes.c_void_p, n]
-                    axpby = getattr(lib, f"{prefix}cblas_{c}axpby{suffix}")
-                    axpby.argtypes = [n, real, ctypes.c_void_p, n, real, ctypes.c_void_p, n]
-                    axpy.restype = axpby.restype = None
-                    fns["axpy", np.dtype(dtype)] = axpy
-                    fns["axpby", np.dtype(dtype)] = axpby
-                return fns
+                if hasattr(lib, f"{prefix}openblas_get_config{suffix}"):
+                    yield lib, (lambda base, p=prefix, s=suffix: f"{p}{base}{s}")
+
+
+def _lookup():
+    if os.environ.get("FW_CPU_BLAS_UPDATES", "1") == "0":
+        return {}
+    for lib, name in _openblas():
+        if not hasattr(lib, name("cblas_saxpby")):
+            continue
+        config = getattr(lib, name("openblas_get_config"))
+        config.restype = ctypes.c_char_p
+        # the integer width of the interface: 64-bit in ILP64 builds
+        n = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
+        fns = {}
+        for dtype, c, real in ((np.float32, "s", ctypes.c_float),
+                               (np.float64, "d", ctypes.c_double)):
+            axpy = getattr(lib, name(f"cblas_{c}axpy"))
+            axpy.argtypes = [n, real, ctypes.c_void_p, n, ctypes.c_void_p, n]
+            axpby = getattr(lib, name(f"cblas_{c}axpby"))
+            axpby.argtypes = [n, real, ctypes.c_void_p, n, real, ctypes.c_void_p, n]
+            axpy.restype = axpby.restype = None
+            fns["axpy", np.dtype(dtype)] = axpy
+            fns["axpby", np.dtype(dtype)] = axpby
+        return fns
     return {}
 
 
@@ -115,18 +123,12 @@ def axpby(a, x, b, y):
 # -- thread count (fw.set_num_threads / fw.get_num_threads) ---------------------------------------
 def _openblas_threads_fns():
     """(set, get) ctypes functions of NumPy's OpenBLAS thread count, or None."""
-    for path in _libraries():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_", ""):
-            for suffix in ("64_", "_64", ""):
-                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                if set_ is not None and get is not None:
-                    set_.argtypes, set_.restype, get.restype = [ctypes.c_int], None, ctypes.c_int
-                    return set_, get
+    for lib, name in _openblas():
+        set_ = getattr(lib, name("openblas_set_num_threads"), None)
+        get = getattr(lib, name("openblas_get_num_threads"), None)
+        if set_ is not None and get is not None:
+            set_.argtypes, set_.restype, get.restype = [ctypes.c_int], None, ctypes.c_int
+            return set_, get
     return None
 
 
