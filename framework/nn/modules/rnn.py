@@ -323,8 +323,14 @@ class RNNBase(Module):
 
     def _run(self, input, h0, c0):
         """input (L, N, I) time-major; h0/c0 (layers*dirs, N, *). Returns out, h_n, c_n."""
-        mode, dirs = self.mode, 2 if self.bidirectional else 1
-        x, hs, cs = input, [], []
+        return self._layers(input, h0, c0, _Recurrence.apply, 2)
+
+    def _layers(self, x, h0, c0, recur, cat_dim):
+        """Every layer and direction over x, each run by recur(mode, reverse, gx, h, c, w_hh,
+        b_hh, w_hr) -> (out, h, c); directions' outputs meet along `cat_dim`. Returns the
+        last layer's output, h_n and c_n."""
+        dirs = 2 if self.bidirectional else 1
+        hs, cs = [], []
         for layer in range(self.num_layers):
             if layer and self.dropout and self.training:
                 x = F.dropout(x, self.dropout, True)
@@ -337,14 +343,14 @@ class RNNBase(Module):
                 b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
                 w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
                 gx = F.linear(x, w_ih, b_ih)
-                if b_hh is not None and mode != "GRU":  # GRU needs b_hn inside r * (...)
+                if b_hh is not None and self.mode != "GRU":  # GRU needs b_hn inside r * (...)
                     gx, b_hh = gx + b_hh, None
-                out, h, c = _Recurrence.apply(mode, bool(d), gx, h0[k],
-                                              None if c0 is None else c0[k], w_hh, b_hh, w_hr)
+                out, h, c = recur(self.mode, bool(d), gx, h0[k],
+                                  None if c0 is None else c0[k], w_hh, b_hh, w_hr)
                 outs.append(out)
                 hs.append(h)
                 cs.append(c)
-            x = outs[0] if dirs == 1 else ops.cat(outs, 2)
+            x = outs[0] if dirs == 1 else ops.cat(outs, cat_dim)
         return x, ops.stack(hs), (ops.stack(cs) if c0 is not None else None)
 
     def _forward_packed(self, packed, hx):
@@ -370,25 +376,8 @@ class RNNBase(Module):
             if sorted_indices is not None:  # the caller's order -> the packed (sorted) order
                 h0 = h0.index_select(1, sorted_indices)
                 c0 = None if c0 is None else c0.index_select(1, sorted_indices)
-        x, hs, cs = data, [], []
-        for layer in range(self.num_layers):
-            if layer and self.dropout and self.training:
-                x = F.dropout(x, self.dropout, True)
-            outs = []
-            for d in range(dirs):
-                k = layer * dirs + d
-                sfx = f"_l{layer}" + ("_reverse" if d else "")
-                w = lambda n: getattr(self, n + sfx)  # noqa: E731
-                gx = F.linear(x, w("weight_ih"), w("bias_ih") if self.bias else None)
-                out, h, c = _packed_recurrence(
-                    self.mode, bool(d), gx, sizes, h0[k], None if c0 is None else c0[k],
-                    w("weight_hh"), w("bias_hh") if self.bias else None,
-                    w("weight_hr") if self.proj_size else None)
-                outs.append(out)
-                hs.append(h)
-                cs.append(c)
-            x = outs[0] if dirs == 1 else ops.cat(outs, 1)
-        h, c = ops.stack(hs), (ops.stack(cs) if lstm else None)
+        x, h, c = self._layers(data, h0, c0, lambda mode, reverse, gx, *state:
+                               _packed_recurrence(mode, reverse, gx, sizes, *state), 1)
         if unsorted_indices is not None:
             h = h.index_select(1, unsorted_indices)
             c = None if c is None else c.index_select(1, unsorted_indices)
