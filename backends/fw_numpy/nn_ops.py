@@ -335,6 +335,10 @@ class NumpyNNOps:
         k = win.argmax(axis=4)[..., None]
         values = np.take_along_axis(win, k, 4)[..., 0]
         k = k[..., 0]
+        nan = np.isnan(values) if a.dtype.kind == "f" else None
+        if nan is not None and nan.any():  # PyTorch's index is the window's last NaN
+            last = win.shape[4] - 1 - np.isnan(win[..., ::-1]).argmax(axis=4)
+            k = np.where(nan, last, k)
         if xp is not a:
             # a max equal to the padding value may sit on a padding cell; PyTorch's index is
             # then the window's first in-bounds cell (first in-bounds row and column)

@@ -226,6 +226,13 @@ class NNOps:
         win = _view(win, (N, C, oh, ow, kh * kw))
         values = self.reduce("max", win, (4,), False)
         k = self.arg_reduce("argmax", win, 4, True)
+        if x.dtype.is_floating_point:  # PyTorch's index of a window with NaN: its last NaN
+            cells = self.from_numpy(np.arange(kh * kw, dtype=np.int64))
+            cells = _view(cells, (N, C, oh, ow, kh * kw), (0, 0, 0, 0) + cells.strides,
+                          cells.offset)
+            isnan = self.binary("ne", win, win)
+            last = self.arg_reduce("argmax", self.where(isnan, cells, -1), 4, True)
+            k = self.where(self.reduce("any", isnan, (4,), True), last, k)
         # The input position of every window cell, computed on the host: a small table.
         hh = (np.arange(oh) * sh - ph)[:, None, None, None] + (np.arange(kh) * dh)[None, None, :, None]
         ww = (np.arange(ow) * sw - pw)[None, :, None, None] + (np.arange(kw) * dw)[None, None, None, :]

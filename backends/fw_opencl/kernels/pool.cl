@@ -17,8 +17,8 @@ typedef struct {
 } poolp;
 
 // Max over the window; padding counts as -inf, i.e. is skipped. The index starts at the
-// first in-bounds cell (as PyTorch's does), a larger value replaces it, and the first NaN
-// wins for good. Indices are flat h * W + w within the input plane.
+// first in-bounds cell (as PyTorch's does), a larger value replaces it, and so does every
+// NaN (the last NaN wins, as in PyTorch). Indices are flat h * W + w within the input plane.
 __kernel void max_pool(__global T *out, __global long *ind, __global const T *x,
                        const poolp p) {
     int i = get_global_id(0), nc = get_global_id(1);
@@ -36,7 +36,7 @@ __kernel void max_pool(__global T *out, __global long *ind, __global const T *x,
             int w = w0 + kw * p.dw;
             if (w < 0 || w >= p.W) continue;
             T v = src[h * p.s_h + w * p.s_w];
-            if (best < 0 || v > m || (ISNAN(v) && !ISNAN(m))) {
+            if (best < 0 || v > m || ISNAN(v)) {  // PyTorch's test: the last NaN wins
                 m = v;
                 best = h * p.W + w;
             }

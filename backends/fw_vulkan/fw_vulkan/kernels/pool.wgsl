@@ -34,7 +34,7 @@ fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
             let w = w0 + kw * q(12u);
             if (w < 0 || w >= q(2u)) { continue; }
             let v = src[sb + h * q(15u) + w * q(16u)];
-            if (best < 0 || v > mx || (isnan_(v) && !isnan_(mx))) {
+            if (best < 0 || v > mx || isnan_(v)) {  // PyTorch's test: the last NaN wins
                 mx = v;
                 best = h * q(2u) + w;
             }
