@@ -171,3 +171,67 @@ def test_index_select_out_of_range_raises_torchs_type(device, shape, dim, index)
     transposed = fw.ones(shape[::-1], device=device).permute(*range(len(shape) - 1, -1, -1))
     with pytest.raises(want.type, match="index_select"):  # the layout of the input: no matter
         transposed.index_select(dim, fw.tensor(index, device=device)).cpu()
+
+
+# -- found by the fuzz suite: max_pool2d's NaN index, pow's +-0.5, gelu(tanh) saturation --------
+POOL = [[[NAN, 1.0], [2.0, NAN]], [[1.0, NAN], [NAN, 2.0]], [[NAN, NAN], [NAN, NAN]],
+        [[1.0, INF], [INF, NAN]], [[1.0, 1.0], [1.0, 1.0]], [[-INF, -INF], [-INF, 3.0]]]
+
+
+def _pool_same(dev, x, **kw):
+    v, i = F.max_pool2d(fw.tensor(x.numpy(), device=dev), return_indices=True, **kw)
+    tv, ti = torch.nn.functional.max_pool2d(x, return_indices=True, **kw)
+    same(v, tv)
+    same(i, ti)
+
+
+def test_max_pool2d_index_of_a_window_with_nan_is_its_last_nan(device):
+    """PyTorch keeps the first of equal maxima but the last NaN (every NaN replaces the max)."""
+    for t in POOL:
+        _pool_same(device, torch.tensor(t).view(1, 1, 2, 2), kernel_size=2)
+    x = torch.tensor([NAN, 1.0, NAN, 2.0, 5.0, NAN, 0.0, 5.0, NAN]).view(1, 1, 3, 3)
+    _pool_same(device, x, kernel_size=2, stride=1)  # overlapping windows
+    _pool_same(device, x, kernel_size=2, stride=2, padding=1, ceil_mode=True)
+    _pool_same(device, x, kernel_size=2, dilation=2)
+
+
+def test_composed_max_pool2d_nan_index():
+    from framework.testing.conformance import composed_device
+    x = torch.tensor([NAN, 1.0, NAN, 2.0, 5.0, NAN, 0.0, 5.0, NAN]).view(1, 1, 3, 3)
+    with composed_device() as dev:
+        _pool_same(dev, x, kernel_size=2, stride=1)
+        _pool_same(dev, x, kernel_size=2, stride=2, padding=1, ceil_mode=True)
+
+
+@pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5, 2])
+def test_pow_scalar_half_is_sqrt_as_torch(device, exponent):
+    """torch takes a scalar exponent of +-0.5 as sqrt/rsqrt: pow(-inf, 0.5) = NaN, pow(-0., 0.5)
+    = -0. (C's pow, which torch uses for a tensor exponent: inf, 0.)."""
+    v = [-INF, -4.0, INF, -0.0, 0.0, NAN, 2.0, 0.25]
+    got, want = fw.pow(fw.tensor(v, device=device), exponent), torch.pow(torch.tensor(v), exponent)
+    same(got[:6], want[:6])  # the specials exactly, the others to the driver's precision
+    np.testing.assert_allclose(got[6:].cpu().numpy(), want[6:].numpy(), rtol=3e-7)
+    same(fw.pow(fw.tensor([4, 0, 9], device=device), exponent),
+         torch.pow(torch.tensor([4, 0, 9]), exponent))
+    ta = torch.tensor([0.5, 4.0], requires_grad=True)
+    a = fw.tensor([0.5, 4.0], device=device, requires_grad=True)
+    torch.pow(ta, exponent).sum().backward()
+    fw.pow(a, exponent).sum().backward()
+    np.testing.assert_allclose(a.grad.cpu().numpy(), ta.grad.numpy(), rtol=1e-6)
+
+
+def test_tanh_saturates_and_gelu_tanh_of_large_negatives(device):
+    """tanh rounds to +-1 where torch's does (PoCL's builtin stopped one ulp short), so
+    gelu(tanh) of -inf is NaN and of a large negative -0, as torch."""
+    v = [-INF, INF, -1e13, -3e38, -20.0, -10.0, -9.2, 9.2, NAN]
+    for dtype in ("float32", "float64"):
+        t = torch.tensor(v, dtype=getattr(torch, dtype))
+        x = fw.tensor(t.numpy(), device=device)
+        same(F.gelu(x, approximate="tanh"), torch.nn.functional.gelu(t, approximate="tanh"))
+        got, want = fw.tanh(x).cpu().numpy(), torch.tanh(t).numpy()
+        sat = np.isnan(want) | (np.abs(want) == 1)  # exact where torch's is +-1 or NaN
+        same(fw.tensor(got[sat]), torch.from_numpy(want[sat]))
+        np.testing.assert_allclose(got[~sat], want[~sat], rtol=3e-7)
+        t = torch.tensor([-0.5, 8.0, 9.0, -3.0], dtype=getattr(torch, dtype))
+        np.testing.assert_allclose(fw.tanh(fw.tensor(t.numpy(), device=device)).cpu().numpy(),
+                                   torch.tanh(t).numpy(), rtol=3e-7)

@@ -15,10 +15,17 @@ from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
 from .optim_ops import NumpyOptimOps
 
+def _tanh(x):
+    """NumPy's tanh, but +-1 wherever the correctly rounded value is (NumPy's float32 tanh
+    stops one ulp short up to |x| ~ 9.2; torch's is +-1 there)."""
+    big = 9.1 if x.dtype == np.float32 else 19.1
+    return np.where(np.abs(x) > big, np.sign(x), np.tanh(x)).astype(x.dtype, copy=False)
+
+
 _UNARY = {
     "neg": np.negative, "abs": np.abs, "exp": np.exp, "log": np.log,
     "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
-    "tan": np.tan, "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "tan": np.tan, "tanh": _tanh, "floor": np.floor, "ceil": np.ceil, "round": np.round,
     "trunc": np.trunc, "reciprocal": np.reciprocal, "logical_not": np.logical_not,
     "bitwise_not": np.invert, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,

@@ -413,6 +413,10 @@ def pow(input, exponent):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if isinstance(exponent, _SCALARS):
             dt.check_fits(exponent, d)
+    elif not isinstance(exponent, (Tensor, builtins.bool, np.bool_)) and exponent in (0.5, -0.5):
+        # PyTorch takes a scalar exponent of +-0.5 as sqrt/rsqrt: pow(-inf, 0.5) is NaN and
+        # pow(-0., 0.5) is -0. (C's pow: inf and 0), where a tensor exponent gives C's answer
+        return (sqrt if exponent > 0 else rsqrt)(input.to(d))
     return _binary("pow", input, exponent)
 
 

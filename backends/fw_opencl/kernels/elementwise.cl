@@ -216,6 +216,13 @@ inline T sigmoid_(T x) {
     return x >= ZERO ? r : e * r;
 }
 
+// tanh that reaches +-1 where the correctly rounded value is +-1 (|x| > 9.01 in float, 19.06
+// in double): PoCL's builtin stops one ulp short (tanh(-10) = -0.99999994), so gelu's
+// 1 + tanh(...) of a large negative x was not 0 (gelu(-1e13) = -3e5, gelu(-inf) = -inf).
+inline T tanh_(T x) {
+    return fabs(x) > (sizeof(T) == 4 ? (T)9.1 : (T)19.1) ? copysign(ONE, x) : tanh(x);
+}
+
 // Python's floor division (NumPy's npy_divmod): the quotient is rounded so that
 // q * b + r == a, r the remainder below.
 inline T floordiv_(T a, T b) {
@@ -247,7 +254,7 @@ UNARY(rsqrt, T, ONE / sqrt(x))  // not the built-in rsqrt: that one may be appro
 UNARY(sin, T, sin(x))
 UNARY(cos, T, cos(x))
 UNARY(tan, T, tan(x))
-UNARY(tanh, T, tanh(x))
+UNARY(tanh, T, tanh_(x))
 UNARY(sigmoid, T, sigmoid_(x))
 UNARY(relu, T, (x < ZERO) ? ZERO : x)  // relu(nan) = nan
 UNARY(erf, T, erf(x))
