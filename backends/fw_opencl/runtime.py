@@ -349,15 +349,17 @@ class Runtime:
         options = [f"-D{k}={v}" for k, v in defines] + ["-cl-mad-enable"]
         if self.fp64:
             options.append("-DHAVE_FP64=1")
+        # Built through PyOpenCL's plain program object: its Program.build adds "-I <its own
+        # install path>" to the options, and drivers that cache built kernels on disk (PoCL,
+        # NVIDIA) key them on the options, so every new virtualenv compiled everything again.
+        # fw's kernels include nothing, so the options are fw's alone and the cache carries.
+        prg = cl._cl._Program(self.ctx, src)
         try:
-            # PyOpenCL keeps built binaries on disk (keyed by source, options and device),
-            # so only the first run on a machine pays for compiling.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", cl.CompilerWarning)  # its log is read below
-                prg = cl.Program(self.ctx, src).build(options=options)
+            prg.build(" ".join(options).encode(), [self.device])
         except cl.Error as e:
+            log = prg.get_build_info(self.device, cl.program_build_info.LOG)
             raise RuntimeError(f"OpenCL kernel file {file!r} failed to build on {self.name} "
-                               f"with options {' '.join(options)}:\n{e}") from None
+                               f"with options {' '.join(options)}:\n{e}\n{log}") from None
         # a log with more than the driver's stock remarks becomes one warning showing it
         notes = compiler_notes(prg.get_build_info(self.device, cl.program_build_info.LOG))
         if notes:
