@@ -46,31 +46,23 @@ def _no_collector():
         gc.enable()
 
 
-class _ExpSavingOutput(fw.autograd.Function):
-    """A user's Function that saves its output, the textbook case."""
-    @staticmethod
-    def forward(ctx, x):
-        out = x.exp()
-        ctx.save_for_backward(out)
-        return out
+def _exp_saving_output(lib):
+    """A user's Function that saves its output, the textbook case, in fw or torch."""
+    class ExpSavingOutput(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.exp()
+            ctx.save_for_backward(out)
+            return out
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out
+        @staticmethod
+        def backward(ctx, g):
+            (out,) = ctx.saved_tensors
+            return g * out
+    return ExpSavingOutput
 
 
-class _TorchExpSavingOutput(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = x.exp()
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out
+_EXP_SAVING_OUTPUT = {lib: _exp_saving_output(lib) for lib in (torch, fw)}
 
 
 # Ops whose backward reads their output (or that are built of such ops).
@@ -100,7 +92,7 @@ OPS = {
     "mish": lambda x, p, m: F.mish(x),
     "glu": lambda x, p, m: F.glu(x),
     "batch_norm": lambda x, p, m: F.batch_norm(x, None, None, training=True),
-    "custom_function": lambda x, p, m: _ExpSavingOutput.apply(x),
+    "custom_function": lambda x, p, m: _EXP_SAVING_OUTPUT[fw].apply(x),
     "rnn": lambda x, p, m: m["rnn"](x.reshape(4, 1, 6))[0],
     "lstm": lambda x, p, m: m["lstm"](x.reshape(4, 1, 6))[1][1],
     "gru": lambda x, p, m: m["gru"](x.reshape(4, 1, 6))[1],
@@ -200,7 +192,7 @@ def test_saved_output_gradients_match_torch():
     backward the unpacked output is linked to its node, as in PyTorch."""
     data = [[0.3, -1.2, 2.0], [0.1, 0.2, -0.3]]
     results = []
-    for lib, fn in ((torch, _TorchExpSavingOutput), (fw, _ExpSavingOutput)):
+    for lib, fn in _EXP_SAVING_OUTPUT.items():
         x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
         y = fn.apply(x) + x.softmax(1) * x.tanh() + x.sigmoid().sqrt() + x.norm(dim=1,
                                                                                keepdim=True)
