@@ -181,7 +181,7 @@ class Contenders:
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--devices", default=",".join(
-        d for d in ("cpu", "opencl") if d == "cpu" or fw.opencl.is_available()))
+        d for d in ("cpu", "opencl") if d == "cpu" or hasattr(fw, "opencl") and fw.opencl.is_available()))
     p.add_argument("--models", default="mlp,cnn,lstm")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--torch-device", default="cpu", help="where torch runs (cpu or cuda)")

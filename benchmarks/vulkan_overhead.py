@@ -81,7 +81,7 @@ def main():
     ap.add_argument("--ops", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    if not fw.vulkan.is_available():
+    if not (hasattr(fw, "vulkan") and fw.vulkan.is_available()):
         raise SystemExit("no Vulkan/WebGPU adapter: install fw-vulkan and a driver")
     be = fw.plugins.registry.backend("vulkan")
     print(f"device: {be.rt.name}; add of {args.n} float32, {args.ops} ops per sync")

@@ -50,7 +50,7 @@ def accuracy(model, x, y, device):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--device", default="opencl" if fw.opencl.is_available() else "cpu")
+    p.add_argument("--device", default=str(fw.accelerator.current_accelerator() or "cpu"))
     p.add_argument("--epochs", type=int, default=None, help="default: 40 (mlp), 30 (cnn)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)

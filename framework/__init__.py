@@ -34,13 +34,17 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
 cpu = DeviceModule("cpu")
-opencl = DeviceModule("opencl")
-vulkan = DeviceModule("vulkan")
 
 
 def __getattr__(name):
-    # fw.<device type> for third-party backends, e.g. fw.counting.is_available()
-    if not name.startswith("_") and name in plugins.registry.device_types():
+    # fw.<device type> for every installed backend (fw.opencl.is_available(), fw.counting...),
+    # also one that failed to load (its is_available() is False), read from the entry points
+    if name.startswith("_"):
+        raise AttributeError(f"module 'framework' has no attribute '{name}'")
+    installed = set(plugins.registry.device_types())
+    installed |= {ep.name for ep in plugins.registry.entry_points()
+                  if ep.group == plugins.BACKEND_GROUP}
+    if name in installed:
         return DeviceModule(name)
     raise AttributeError(f"module 'framework' has no attribute '{name}'")
 

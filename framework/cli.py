@@ -99,9 +99,7 @@ def _stdout_to_stderr():
             os.close(saved)
 
 
-def _canon(name):
-    """A distribution name as pip compares them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+_canon = plugins.canonical
 
 
 def _plugin_records():
@@ -233,9 +231,6 @@ def _dist_to_remove(name, eps):
                                    "only (use pip for other packages)")
     if dist == "?":
         raise click.ClickException(f"plugin '{name}' belongs to no installed distribution")
-    if _canon(dist) == _canon(plugins.OWN_DIST):
-        raise click.ClickException(f"'{name}' is built into fw; it cannot be uninstalled "
-                                   "on its own (disable it with FW_DISABLE_PLUGINS)")
     if _canon(dist) in _own_requirements():
         raise click.ClickException(f"fw itself requires {dist}, which provides '{name}'; it "
                                    "cannot be uninstalled on its own (disable it with "

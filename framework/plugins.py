@@ -2,7 +2,9 @@
 
 Two entry-point groups: `fw.backends` (devices, loaded on first device use) and
 `fw.plugins` (domain plugins: datasets, transforms, models, loaded on first registry use).
-fw's own backends are registered through the same entry points as anyone else's.
+fw's own backends and domain plugins are distributions like anyone else's, registered
+through the same entry points; "built-in" means a distribution of fw's own project: the
+core and those its metadata requires (the cpu device) or offers as extras (the rest).
 
 Environment variables:
   FW_LOAD_PLUGINS=a,b    load only these plugins ('' = none but fw's own built-ins)
@@ -10,8 +12,10 @@ Environment variables:
   FW_STRICT_PLUGINS=1    re-raise a plugin's load error instead of recording it
 """
 import contextlib
+import functools
 import importlib.metadata as md
 import os
+import re
 import sys
 import threading
 
@@ -24,6 +28,28 @@ BACKEND_GROUP = "fw.backends"
 DOMAIN_GROUP = "fw.plugins"
 GROUPS = {BACKEND_GROUP: "backend", DOMAIN_GROUP: "domain"}
 OWN_DIST = "fw-framework"  # fw's own distribution: the one place that knows its name
+
+
+def canonical(name):
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def _first_party():
+    try:
+        reqs = md.requires(OWN_DIST) or []
+    except md.PackageNotFoundError:  # a source tree that is not installed
+        reqs = []
+    return frozenset({canonical(OWN_DIST)} | {canonical(re.match(r"[A-Za-z0-9._-]+", r).group())
+                                             for r in reqs})
+
+
+def is_builtin(dist):
+    """Whether distribution `dist` is fw's own: the core, or one that the core's metadata
+    names (its cpu device as a requirement; the other devices and domain plugins as extras).
+    Found from the metadata, so the core names no backend."""
+    return dist is not None and canonical(dist) in _first_party()
 
 
 class Specs:
@@ -87,7 +113,7 @@ class PluginRecord:
 
     @property
     def builtin(self):
-        return self.dist == OWN_DIST
+        return is_builtin(self.dist)
 
     def fail(self, exc, status="failed"):
         """Record `exc`; whatever the plugin registered has been rolled back."""
@@ -141,7 +167,7 @@ class Registry:
         else:
             eps = list(md.entry_points(group=group))
         # fw's own plugins first, so a third-party one that reuses a name is the one reported.
-        return sorted(eps, key=lambda ep: (_dist_name(ep) != OWN_DIST, ep.name))
+        return sorted(eps, key=lambda ep: (not is_builtin(_dist_name(ep)), ep.name))
 
     def entry_points(self):
         """Every plugin entry point of both groups, read from the distributions' metadata
@@ -182,7 +208,7 @@ class Registry:
         if names & blocked:
             rec.status, rec.error = "disabled", "disabled by FW_DISABLE_PLUGINS"
             return
-        if only is not None and dist != OWN_DIST and not names & only:
+        if only is not None and not is_builtin(dist) and not names & only:
             rec.status, rec.error = "disabled", "not named in FW_LOAD_PLUGINS"
             return
         try:

@@ -16,7 +16,7 @@ import framework as fw
 from framework import plugins
 from framework import cli
 from framework.cli import main
-from framework.plugins import OWN_DIST, Registry, hookimpl
+from framework.plugins import Registry, hookimpl
 from fw_numpy.backend import NumpyBackend
 
 KEYS = {"name", "kind", "version", "dist", "builtin", "status", "error", "hooks", "provides", "module"}
@@ -66,7 +66,7 @@ def registry(monkeypatch):
     mod = types.ModuleType("fwt_cli_plugin")
     mod.fw_register_backends, mod.fw_register_commands = fw_register_backends, fw_register_commands
     monkeypatch.setitem(sys.modules, "fwt_cli_plugin", mod)
-    eps = [md.distribution(OWN_DIST).entry_points["cpu"],
+    eps = [md.distribution("fw-numpy").entry_points["cpu"],
            md.EntryPoint("testing", "fwt_cli_plugin", "fw.backends"),
            md.EntryPoint("ghost", "fwt_cli_no_such_module", "fw.backends")]
     reg = Registry(eps)
@@ -92,7 +92,7 @@ def test_plugins_list_table(registry):
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "VERSION", "SOURCE", "STATUS", "PROVIDES"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert rows["cpu"].split()[:5] == ["cpu", "backend", md.version(OWN_DIST), "builtin", "ok"]
+    assert rows["cpu"].split()[:5] == ["cpu", "backend", md.version("fw-numpy"), "builtin", "ok"]
     assert "device:badexp, device:noprobe, device:absent" in rows["testing"]
     assert "failed: ModuleNotFoundError: No module named 'fwt_cli_no_such_module'" in rows["ghost"]
     assert "plugin 'ghost' (no distribution) failed to load" in r.stderr
@@ -102,7 +102,7 @@ def test_plugins_list_json(registry):
     r = invoke("plugins", "list", "--json")
     recs = {x["name"]: x for x in json.loads(r.stdout)}
     assert all(set(x) == KEYS for x in recs.values())
-    assert recs["cpu"]["builtin"] and recs["cpu"]["dist"] == OWN_DIST
+    assert recs["cpu"]["builtin"] and recs["cpu"]["dist"] == "fw-numpy"
     assert recs["testing"]["hooks"] == ["fw_register_backends", "fw_register_commands"]
     assert recs["testing"]["provides"][-1] == "command:hello"
     assert recs["ghost"]["status"] == "failed" and recs["ghost"]["error"].startswith("ModuleNotFound")
@@ -208,7 +208,7 @@ def test_uninstall_refuses_what_is_not_an_fw_plugin(pip_calls):
     assert r.exit_code == 1
     assert "no fw plugin or distribution named 'nosuchplugin' is installed" in r.stderr
     r = CliRunner().invoke(main, ["plugins", "uninstall", "cpu"])   # fw's own cpu backend
-    assert r.exit_code == 1 and "built into fw" in r.stderr
+    assert r.exit_code == 1 and "fw itself requires fw-numpy" in r.stderr
     assert pip_calls == []
     md.distribution("scikit-learn")                                    # still there
 

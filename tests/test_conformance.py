@@ -8,7 +8,7 @@ import pytest
 
 import framework as fw
 from framework import plugins
-from framework.plugins import OWN_DIST, Registry, hookimpl
+from framework.plugins import Registry, hookimpl
 from framework.device import Backend
 from framework.testing import CASES, available_devices, run_conformance
 from framework.testing.conformance import (COMPOSED, composed_backend_class, default_reference,
@@ -77,7 +77,7 @@ def _register(monkeypatch, device_type, cls):
     mod = types.ModuleType(f"fwt_{device_type}")
     mod.fw_register_backends = fw_register_backends
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    reg = Registry([md.distribution(OWN_DIST).entry_points["cpu"],
+    reg = Registry([md.distribution("fw-numpy").entry_points["cpu"],
                     md.EntryPoint(device_type, mod.__name__, "fw.backends")])
     monkeypatch.setattr(plugins, "registry", reg)
     return reg
