@@ -1,4 +1,4 @@
-"""fw.onnx.export: walk the op-level capture (framework/capture.py) and write ONNX.
+"""fw.onnx.export: walk the op-level capture (framework/capture.py) and write ONNX..
 
 Each recorded op has a converter below (`@converts("name", ...)`) that emits ONNX nodes
 through `_Emitter`. Sizes the model read from tensors (`x.size(0)`) arrive as SymInts and
