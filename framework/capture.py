@@ -372,6 +372,35 @@ def _read_patches():
     return out
 
 
+def _aliases(patches, module):
+    """Patches for other references to the patched functions: names imported into fw's own
+    modules (`from ..functional import linear`), class attributes (`fn = staticmethod(F.softmax)`)
+    and functions a module instance keeps (`self.activation = F.relu`)."""
+    import sys
+    wrapped = {id(w.__wrapped__): w for _, _, w in patches if hasattr(w, "__wrapped_op__")}
+    out = []
+
+    def scan(owner, items):
+        for n, a in items:
+            f = a.__func__ if isinstance(a, staticmethod) else a
+            w = wrapped.get(id(f))
+            if w is not None and w.__wrapped__ is f:
+                out.append((owner, n, staticmethod(w) if isinstance(a, staticmethod) else w))
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("framework.") or name.startswith(("framework.capture",
+                                                                  "framework.onnx")):
+            continue
+        items = list(vars(mod).items())
+        scan(mod, [(n, a) for n, a in items if not isinstance(a, type)])
+        for n, klass in items:
+            if isinstance(klass, type) and klass.__module__ == name and klass is not Tensor:
+                scan(klass, list(vars(klass).items()))
+    if module is not None:
+        for m in module.modules():
+            scan(m, list(vars(m).items()))
+    return out
+
+
 _lock = threading.Lock()
 
 
@@ -392,14 +421,7 @@ def capture(fn, args, module=None):
         inputs.append(rec.new("input", a))
     with _lock:
         patches = _patch_list()
-        if module is not None:      # functions a module keeps as attributes (activation=F.relu)
-            wrapped = {id(getattr(o, n)): w for o, n, w in patches
-                       if isinstance(o, type(_ops)) and getattr(w, "__wrapped_op__", None)}
-            for m in module.modules():
-                for n, a in list(vars(m).items()):
-                    if callable(a) and id(a) in wrapped and getattr(o_fn := wrapped[id(a)],
-                                                                     "__wrapped__", None) is a:
-                        patches.append((m, n, o_fn))
+        patches += _aliases(patches, module)
         saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _ in patches]
         for owner, name, new in patches:
             setattr(owner, name, new)

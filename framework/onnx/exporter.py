@@ -1065,7 +1065,7 @@ def build(model, args, input_names=None, output_names=None, dynamic_axes=None, o
     inits = [t for t in e.inits if t.name in used]
     graph = helper.make_graph(e.nodes, type(model).__name__, inputs, outputs, initializer=inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset_version)],
-                              producer_name="fw")
+                              producer_name="fw", producer_version=_fw_version())
     proto.ir_version = min(proto.ir_version, _IR_FOR_OPSET.get(opset_version, 8))
     _declare_outputs(onnx, proto, g.outputs, out_names, dyn)
     return proto
@@ -1114,3 +1114,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         raise TypeError(f"fw.onnx.export: f must be a path or a binary file object, not "
                         f"{type(f).__name__}")
     return None
+
+
+def _fw_version():
+    from .. import __version__
+    return __version__
