@@ -93,6 +93,25 @@ def test_m5_audio():
     _check_batches(M5(n_input=1, n_output=10), (1, 8000), (1, 5))
 
 
+def test_mel_cnn_audio():
+    from fw_audio.models import MelCNN
+    fw.manual_seed(0)
+    _check_batches(MelCNN(), (1, 40, 32), (1, 5))
+
+
+@pytest.mark.parametrize("mode", ["mean", "sum"])
+def test_text_classification_embedding_bag_with_offsets(mode):
+    from fw_text.models import TextClassificationModel
+    fw.manual_seed(0)
+    model = TextClassificationModel(50, 8, 4, mode=mode)
+    names = ["text", "offsets"]
+    _, sess = _export(model, (fw.randint(0, 50, (9,)), fw.tensor([0, 3, 3])), names,
+                      {"text": {0: "n"}, "offsets": {0: "bags"}})
+    # other token and bag counts, an empty bag among them
+    _compare(model, sess, names, [fw.randint(0, 50, (13,)), fw.tensor([0, 2, 2, 7, 12])])
+    _compare(model, sess, names, [fw.randint(0, 50, (1,)), fw.tensor([0])])
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 @pytest.mark.parametrize("batch_first,bidirectional", [(True, True), (False, False)])
 def test_recurrent_dynamic_batch_and_time(kind, batch_first, bidirectional):

@@ -541,6 +541,45 @@ def _embedding(e, node):
     _out(e, node, e.op("Gather", [e.of(w), e.of(idx)], axis=0))
 
 
+@converts("embedding_bag")
+def _embedding_bag(e, node):
+    """Dense (B, L) bags: Gather then a reduction over L. Flat indices with offsets: each
+    index's bag number counts the offsets at or before it, and a (B, N) one-hot of those
+    numbers times the gathered rows sums every bag in one MatMul (mean divides by counts)."""
+    idx, w = node.args[0], _arg(node, 1, "weight")
+    offsets, mode = _arg(node, 2, "offsets"), _arg(node, 6, "mode", "mean")
+    psw, last = _arg(node, 8, "per_sample_weights"), _arg(node, 9, "include_last_offset", False)
+    if _arg(node, 3, "max_norm") is not None or _arg(node, 10, "padding_idx") is not None:
+        _refuse(node, "max_norm and padding_idx are not mapped")
+    rows = e.op("Gather", [e.of(w), e.of(idx)], axis=0)
+    if psw is not None:
+        rows = e.op("Mul", [rows, e.unsqueeze(e.of(psw), [_rank(idx)])])
+    if offsets is None:
+        op = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax"}[mode]
+        _out(e, node, e.reduce(op, rows, [1], False))
+        return
+    if mode == "max":
+        _refuse(node, "mode='max' with offsets is not mapped")
+    offs = e.of(offsets)
+    if last:
+        offs = e.op("Slice", [offs, e.ints([0]), e.ints([-1])])
+    n = e.op("Shape", [e.of(idx)])
+    pos = e.op("Range", [e.of(0, offsets), e.op("Squeeze", [n, e.ints([0])]),
+                         e.of(1, offsets)])
+    seen = e.op("GreaterOrEqual", [e.unsqueeze(pos, [1]), e.unsqueeze(offs, [0])])  # (N, B)
+    onehot = e.op("Cast", [seen], to=_onnx_dtype(w.dtype))
+    # index i belongs to bag j when offsets[j] <= i < offsets[j+1]: seen[:, j] - seen[:, j+1]
+    nxt = e.op("Concat", [e.op("Slice", [onehot, e.ints([1]), e.ints([INT64_MAX]), e.ints([1])]),
+                          e.op("Slice", [e.op("Mul", [onehot, e.of(0.0, w)]), e.ints([0]),
+                                         e.ints([1]), e.ints([1])])], axis=1)
+    member = e.op("Transpose", [e.op("Sub", [onehot, nxt])], perm=[1, 0])          # (B, N)
+    out = e.op("MatMul", [member, rows])
+    if mode == "mean":
+        count = e.reduce("ReduceSum", member, [1], True)
+        out = e.op("Div", [out, e.op("Max", [count, e.of(1.0, w)])])
+    _out(e, node, out)
+
+
 @converts("pad")
 def _pad(e, node):
     x, pad = node.args[0], list(_arg(node, 1, "pad"))
