@@ -210,7 +210,7 @@ class _Recorder:
                 outputs.append(v)
                 return v
             if isinstance(x, (tuple, list)) and not isinstance(x, Size):
-                return type(x)(mark(e) for e in x) if type(x) in (tuple, list) else x
+                return (list if isinstance(x, list) else tuple)(mark(e) for e in x)
             return x
         result = mark(out)
         if live:

@@ -288,3 +288,14 @@ def test_capture_records_module_paths_and_restores_patches():
     assert not hasattr(fw.Tensor.reshape, "__wrapped_op__")
     assert not hasattr(F.linear, "__wrapped_op__")
     assert isinstance(fw.randn(2, 3).shape[0], int) and type(fw.randn(2, 3).shape[0]) is int
+
+
+def test_is_in_onnx_export_during_export():
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(fw.onnx.is_in_onnx_export())
+            return x + 1
+    fw.onnx.export(Probe(), fw.randn(2), io.BytesIO())
+    assert seen == [True] and fw.onnx.is_in_onnx_export() is False

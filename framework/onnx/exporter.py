@@ -201,7 +201,7 @@ _UNARY = {"Neg": ("neg", "negative", "__neg__"), "Abs": ("abs", "absolute", "__a
           "Tan": ("tan",), "Tanh": ("tanh",), "Sigmoid": ("sigmoid",), "Relu": ("relu", "relu_"),
           "Erf": ("erf",), "Reciprocal": ("reciprocal",), "Floor": ("floor",), "Ceil": ("ceil",),
           "Sign": ("sign",), "Not": ("logical_not", "__invert__"), "Softsign": ("softsign",),
-          "Identity": ("contiguous", "clone", "detach", "__pos__", "alpha_dropout_eval"),
+          "Identity": ("contiguous", "clone", "detach", "__pos__"),
           "Asin": ("asin", "arcsin"), "Acos": ("acos", "arccos"), "Atan": ("atan", "arctan"),
           "Sinh": ("sinh",), "Cosh": ("cosh",), "Round": ("round",)}
 
