@@ -168,6 +168,29 @@ def test_transformer_classifier_with_padding():
         _compare(model, sess, ["ids"], [ids])
 
 
+def test_transformer_decoder_causal_mask_and_cross_attention_weights():
+    class Dec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                               norm_first=True, activation="gelu")
+            self.dec = nn.TransformerDecoder(layer, 2)
+            self.mha = nn.MultiheadAttention(8, 2, kdim=6, vdim=5)
+
+        def forward(self, tgt, mem, kv):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.size(1))
+            y = self.dec(tgt, mem, tgt_mask=mask)
+            return self.mha(y.transpose(0, 1), kv[..., :6], kv[..., 6:])   # (out, weights)
+    fw.manual_seed(0)
+    m = Dec()
+    names = ["tgt", "mem", "kv"]
+    axes = {"tgt": {0: "b", 1: "t"}, "mem": {0: "b", 1: "s"}, "kv": {0: "k", 1: "b"}}
+    proto, sess = _export(m, (fw.randn(2, 4, 8), fw.randn(2, 6, 8), fw.randn(3, 2, 11)), names,
+                          axes)
+    assert any(n.op_type == "Trilu" for n in proto.graph.node)     # the mask is built per length
+    _compare(m, sess, names, [fw.randn(3, 5, 8), fw.randn(3, 7, 8), fw.randn(4, 3, 11)])
+
+
 def test_symbolic_sizes_stay_dynamic():
     """Sizes the model reads (x.size(0), x.shape) become Shape ops, not traced constants."""
     class Reshapes(nn.Module):

@@ -792,6 +792,13 @@ def _select(e, node):
                        axis=_axis(dim, _rank(x))))
 
 
+@converts("triu", "tril")
+def _trilu(e, node):
+    x, k = node.args[0], _arg(node, 1, "diagonal", 0)
+    _out(e, node, e.op("Trilu", [e.of(x), e.op("Squeeze", [e.ints([k])])],
+                       upper=int(node.op == "triu")))
+
+
 # -- reductions -------------------------------------------------------------------------------------
 def _reduce_dims(node, x):
     dim = _arg(node, 1, "dim", None)
