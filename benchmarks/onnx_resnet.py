@@ -15,7 +15,7 @@ import time
 
 
 def export(path, size):
-    import onnx  # noqa: F401 - imported first: its import (seconds here) is not the exporter's
+    import onnx  # noqa: F401 - imported first: its import (seconds here) is not the export
     import framework as fw
     from fw_vision.models import resnet18
     fw.manual_seed(0)

@@ -227,7 +227,7 @@ def test_layer_group_norm_embedding_conv_transpose():
             super().__init__()
             self.emb = nn.Embedding(10, 8)
             self.ln = nn.LayerNorm(8)
-            self.conv = nn.Conv1d(8, 6, 3, padding=1)
+            self.conv = nn.Conv1d(8, 6, 3, padding=1, padding_mode="reflect")
             self.gn = nn.GroupNorm(3, 6)
             self.up = nn.ConvTranspose1d(6, 4, 3, stride=2, padding=1, output_padding=1)
             self.pool = nn.AvgPool1d(2)

@@ -17,7 +17,7 @@ INT64_MAX = np.iinfo(np.int64).max
 
 
 class UnsupportedOperatorError(RuntimeError):
-    """An op of the model has no ONNX mapping (PyTorch: torch.onnx.errors.UnsupportedOperatorError)."""
+    """An op of the model has no ONNX mapping (torch.onnx.errors.UnsupportedOperatorError)."""
 
 
 _CONVERTERS = {}
@@ -376,7 +376,7 @@ def _dropout(e, node):
     _out(e, node, e.op("Identity", [e.of(node.args[0])]))
 
 
-# -- layers -----------------------------------------------------------------------------------------
+# -- layers ----------------------------------------------------------------------------------------
 @converts("linear")
 def _linear(e, node):
     x, w, b = node.args[0], _arg(node, 1, "weight"), _arg(node, 2, "bias")
@@ -612,7 +612,8 @@ def _dims(node, start):
 @converts("reshape", "view")
 def _reshape(e, node):
     x = node.args[0]
-    if node.op == "view" and len(node.args) == 2 and not isinstance(node.args[1], (int, tuple, list)):
+    if node.op == "view" and len(node.args) == 2 \
+            and not isinstance(node.args[1], (int, tuple, list)):
         _refuse(node, "view(dtype) is not mapped")
     _out(e, node, e.op("Reshape", [e.of(x), e.ints(_dims(node, 1))]))
 
@@ -799,7 +800,7 @@ def _trilu(e, node):
                        upper=int(node.op == "triu")))
 
 
-# -- reductions -------------------------------------------------------------------------------------
+# -- reductions ------------------------------------------------------------------------------------
 def _reduce_dims(node, x):
     dim = _arg(node, 1, "dim", None)
     if dim is None or dim == ():
@@ -1071,7 +1072,7 @@ def _dynamic_map(dynamic_axes, names):
 def build(model, args, input_names=None, output_names=None, dynamic_axes=None, opset_version=17):
     """The ONNX ModelProto of model(*args) (what export writes)."""
     onnx = require()
-    from onnx import TensorProto, helper
+    from onnx import helper
     if not isinstance(args, tuple):
         args = (args,)
     if opset_version < 13 or opset_version > 21:

@@ -47,7 +47,7 @@ def loadable_ops():
     return sorted(_OPS)
 
 
-# -- value helpers: a value is an fw Tensor (device) or a NumPy array (host) --------------------------
+# -- value helpers: a value is an fw Tensor (device) or a NumPy array (host) -----------------------
 def _host(v):
     return v.detach().cpu().numpy() if isinstance(v, Tensor) else np.asarray(v)
 
@@ -88,7 +88,7 @@ def _first_tensor(vals):
     return next((v for v in vals if isinstance(v, Tensor)), None)
 
 
-# -- elementwise -------------------------------------------------------------------------------------
+# -- elementwise -----------------------------------------------------------------------------------
 def _binary(np_fn, fw_fn):
     def run(c, a, b):
         if _all_host([a, b]):
@@ -136,7 +136,8 @@ def _variadic(c, *xs):
 
 _UNARY = {"Relu": (lambda a: np.maximum(a, 0), F.relu), "Sigmoid": (None, fwops.sigmoid),
           "Tanh": (np.tanh, fwops.tanh), "Erf": (None, fwops.erf), "Exp": (np.exp, fwops.exp),
-          "Log": (np.log, fwops.log), "Sqrt": (np.sqrt, fwops.sqrt), "Neg": (np.negative, fwops.neg),
+          "Log": (np.log, fwops.log), "Sqrt": (np.sqrt, fwops.sqrt),
+          "Neg": (np.negative, fwops.neg),
           "Abs": (np.abs, fwops.abs), "Reciprocal": (np.reciprocal, fwops.reciprocal),
           "Sin": (np.sin, fwops.sin), "Cos": (np.cos, fwops.cos), "Floor": (np.floor, fwops.floor),
           "Ceil": (np.ceil, fwops.ceil), "Not": (np.logical_not, fwops.logical_not),
@@ -175,7 +176,9 @@ def _cast(c, x):
 @implements("CastLike")
 def _cast_like(c, x, like):
     npd = _host(like).dtype if not isinstance(like, Tensor) else like.dtype.np
-    return np.asarray(x).astype(npd) if not isinstance(x, Tensor) else x.to(dt.from_numpy_dtype(npd))
+    if not isinstance(x, Tensor):
+        return np.asarray(x).astype(npd)
+    return x.to(dt.from_numpy_dtype(npd))
 
 
 @implements("Where")
@@ -197,7 +200,7 @@ def _clip(c, x, lo=None, hi=None):
     return fwops.clamp(x, lo, hi)
 
 
-# -- activations ---------------------------------------------------------------------------------------
+# -- activations -----------------------------------------------------------------------------------
 @implements("LeakyRelu")
 def _leaky(c, x):
     return F.leaky_relu(x, c.attr("alpha", 0.01))
@@ -264,7 +267,7 @@ def _log_softmax(c, x):
     return F.log_softmax(x, dim=_softmax_axis(c, x))
 
 
-# -- layers ---------------------------------------------------------------------------------------------
+# -- layers ----------------------------------------------------------------------------------------
 def _sym_pads(c, n, kernel, strides, dilations, in_sizes):
     """ONNX pads [b1.., e1..] (or auto_pad) as (symmetric padding, extra F.pad or None)."""
     auto = c.attr("auto_pad", b"NOTSET")
@@ -274,7 +277,8 @@ def _sym_pads(c, n, kernel, strides, dilations, in_sizes):
         pads = [0] * (2 * n)
         for i in range(n):
             out = -(-in_sizes[i] // strides[i])
-            total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in_sizes[i])
+            span = (kernel[i] - 1) * dilations[i] + 1
+            total = max(0, (out - 1) * strides[i] + span - in_sizes[i])
             small, big = total // 2, total - total // 2
             pads[i], pads[i + n] = (small, big) if auto == "SAME_UPPER" else (big, small)
     elif auto == "VALID":
@@ -351,7 +355,8 @@ def _layer_norm(c, x, scale, bias=None):
 
 @implements("InstanceNormalization")
 def _instance_norm(c, x, scale, bias):
-    return F.instance_norm(x, weight=_dev(scale, x), bias=_dev(bias, x), eps=c.attr("epsilon", 1e-5))
+    return F.instance_norm(x, weight=_dev(scale, x), bias=_dev(bias, x),
+                           eps=c.attr("epsilon", 1e-5))
 
 
 def _pool(c, x, is_max):
@@ -399,7 +404,7 @@ def _gmp(c, x):
     return x.amax(tuple(range(2, x.ndim)), keepdim=True)
 
 
-# -- shapes ----------------------------------------------------------------------------------------------
+# -- shapes ----------------------------------------------------------------------------------------
 @implements("Shape")
 def _shape(c, x):
     s = np.array(tuple(x.shape), np.int64)
@@ -590,7 +595,7 @@ def _pad(c, x, pads=None, value=None, axes=None):
     return F.pad(x, torch_pad, mode=fw_mode, value=v if fw_mode == "constant" else None)
 
 
-# -- reductions -------------------------------------------------------------------------------------------
+# -- reductions ------------------------------------------------------------------------------------
 def _reduce(fw_name):
     def run(c, x, axes=None):
         ax = _axes(c, axes, x.ndim)
@@ -641,7 +646,7 @@ def _trilu(c, x, k=None):
     return fwops.triu(x, k) if c.attr("upper", 1) else fwops.tril(x, k)
 
 
-# -- recurrent layers: fw's own modules -------------------------------------------------------------------
+# -- recurrent layers: fw's own modules ------------------------------------------------------------
 @implements("LSTM", "GRU", "RNN")
 def _rnn(c, x, *rest):
     m = c.mod._rnns[id(c.node)]
@@ -702,7 +707,7 @@ def _make_rnn(node, attrs, inits):
         raise RuntimeError("fw.onnx.load: GRU with linear_before_reset=0 is not supported "
                            "(PyTorch's GRU applies the reset gate after the linear map)")
     if op == "RNN":
-        acts = [a.decode() if isinstance(a, bytes) else a for a in attrs.get("activations", [b"Tanh"])]
+        acts = list(attrs.get("activations", ["Tanh"]))
         if any(a not in ("Tanh", "Relu") for a in acts) or len(set(acts)) > 1:
             raise RuntimeError(f"fw.onnx.load: RNN activations {acts} are not supported")
         m = RNN(I, H, nonlinearity="relu" if acts[0] == "Relu" else "tanh",
@@ -727,7 +732,7 @@ def _make_rnn(node, attrs, inits):
     return m, [n for n in names[1:4] if n]
 
 
-# -- the module -------------------------------------------------------------------------------------------
+# -- the module ------------------------------------------------------------------------------------
 _BUFFER_INPUTS = {"BatchNormalization": (3, 4)}    # running mean and var
 
 
@@ -864,7 +869,8 @@ def _check_supported(model):
     missing = collections.Counter()
     for n in model.graph.node:
         if n.domain not in ("", "ai.onnx") or (n.op_type not in _OPS and n.op_type != "Constant"):
-            missing[f"{n.domain}::{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type] += 1
+            foreign = n.domain not in ("", "ai.onnx")
+            missing[f"{n.domain}::{n.op_type}" if foreign else n.op_type] += 1
             continue
         for a in n.attribute:
             if a.type == a.GRAPH or a.type == a.GRAPHS:
