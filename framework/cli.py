@@ -389,5 +389,8 @@ def conformance(device, pattern, verbose, reference):
         raise SystemExit(1)
 
 
+from .onnx.cli import onnx_group  # noqa: E402 - `fw onnx ...`; imports onnx only when run
+main.add_command(onnx_group)
+
 if __name__ == "__main__":
     main()

@@ -54,11 +54,13 @@ def test_each_part_has_the_same_layout(path):
 def test_extras_assemble_every_part():
     extras = CORE["optional-dependencies"]
     parts = {project(p)["name"] for p in PARTS}
-    offered = {name(r) for key, reqs in extras.items() if key not in ("all", "test", "examples")
-               for r in reqs}
+    # extras that bring parts (the others bring features: test, examples, onnx, ...)
+    part_extras = [k for k, reqs in extras.items() if {name(r) for r in reqs} <= parts]
+    offered = {name(r) for k in part_extras for r in extras[k]}
     assert offered | {"fw-numpy"} == parts  # the cpu device is a requirement, the rest extras
-    assert extras["all"] == [f"fw-framework[{','.join(k for k in extras if k not in ('all', 'test', 'examples'))}]"]
+    assert extras["all"] == [f"fw-framework[{','.join(part_extras)}]"]
     assert extras["opencl"] == ["fw-opencl==0.1.0"] and "torch==2.13.0" in extras["test"]
+    assert not {name(r) for k in extras if k not in part_extras + ["all"] for r in extras[k]} & parts
 
 
 @pytest.mark.parametrize("path", PARTS, ids=lambda p: p.parent.name)
