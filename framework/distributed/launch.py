@@ -6,10 +6,13 @@ rank runs `python -m framework.distributed.run_rank script.py args...`, which pr
 its output with its rank and makes an uncaught exception end the whole job.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 
 __all__ = ["find_mpiexec", "mpiexec_command", "run"]
 
@@ -70,26 +73,60 @@ def mpiexec_command(nproc, argv, mpiexec=None, hosts=None, hostfile=None, prefix
 
 def run(nproc, argv, mpiexec=None, hosts=None, hostfile=None, timeout=None, prefix=True):
     """Run the job and return its exit code. SIGINT, SIGTERM and SIGHUP are passed on to
-    the MPI launcher, which passes them to every rank."""
+    the MPI launcher, which passes them to every rank. The launcher's output is relayed
+    line by line so that, when it reports a process that died (by PID), fw run can name
+    that process's rank: each rank leaves its PID in a scratch folder (FW_RUN_DIR)."""
     if nproc < 1:
         raise ValueError(f"fw run: -n must be at least 1, got {nproc}")
     cmd = mpiexec_command(nproc, argv, mpiexec, hosts, hostfile, prefix)
     env = dict(os.environ)
     if timeout is not None:
         env["FW_DIST_TIMEOUT"] = str(timeout)
-    proc = subprocess.Popen(cmd, env=env)
-    forwarded = {}
+    run_dir = tempfile.mkdtemp(prefix="fw-run-")
+    env["FW_RUN_DIR"] = run_dir
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE)
+    dead = []  # (pid, exit code) the MPI launcher reported
+
+    def relay():
+        out = sys.stdout.buffer
+        for line in proc.stdout:
+            out.write(line)
+            out.flush()
+            m = re.search(rb"PID (\d+) RUNNING AT", line)
+            if m:
+                dead.append([int(m.group(1)), "an abnormal exit"])
+            m = re.search(rb"EXIT CODE: (\d+)", line)
+            if m and dead:
+                dead[-1][1] = f"exit code {int(m.group(1))}"
+            m = re.search(rb"EXIT STRING: (.+)", line)
+            if m and dead:
+                dead[-1][1] += f" ({m.group(1).decode(errors='replace').strip()})"
+    relayer = threading.Thread(target=relay, daemon=True)
+    relayer.start()
 
     def forward(signum, frame):
         proc.send_signal(signum)
+    forwarded = {}
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             forwarded[sig] = signal.signal(sig, forward)
     try:
         rc = proc.wait()
+        relayer.join(timeout=5)
     finally:
         for sig, old in forwarded.items():
             signal.signal(sig, old)
     if rc != 0:
+        for pid, how in dead:
+            sys.stderr.write(f"fw run: rank {_rank_of(run_dir, pid)} (pid {pid}) ended with {how}\n")
         sys.stderr.write(f"fw run: the job failed (exit code {rc}); see the ranks' messages above\n")
+    shutil.rmtree(run_dir, ignore_errors=True)
     return 128 - rc if rc < 0 else rc
+
+
+def _rank_of(run_dir, pid):
+    try:
+        with open(os.path.join(run_dir, str(pid))) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"

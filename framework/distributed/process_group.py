@@ -171,9 +171,15 @@ def _excepthook(exc_type, exc, tb):
     """An uncaught exception in any rank ends the whole job, naming the rank; otherwise
     the other ranks would wait forever in their next collective (or in MPI_Finalize)."""
     rank = _group.rank if _group is not None else _launched_rank()
+    while tb is not None and _launcher_frame(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next  # start the traceback at the user's script
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     abort(f"{text}fw.distributed: rank {rank} failed with {exc_type.__name__}: {exc}; "
           "aborting all ranks")
+
+
+def _launcher_frame(filename):
+    return filename.endswith(("run_rank.py", "runpy.py")) or filename == "<frozen runpy>"
 
 
 def install_excepthook():

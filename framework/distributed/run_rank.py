@@ -58,6 +58,10 @@ def main(argv):
         sys.stdout = _Prefixed(sys.stdout, tag)
         sys.stderr = _Prefixed(sys.stderr, tag)
     install_excepthook()
+    run_dir = os.environ.get("FW_RUN_DIR")
+    if run_dir:  # so that fw run can name the rank of a process that dies
+        with open(os.path.join(run_dir, str(os.getpid())), "w") as f:
+            f.write(_launched_rank())
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))  # as `python script.py` has it
     runpy.run_path(argv[0], run_name="__main__")

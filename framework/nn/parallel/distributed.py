@@ -132,7 +132,7 @@ class DistributedDataParallel(Module):
     def _make_buckets(self, params):
         """Reverse registration order; one dtype per bucket; the first bucket small."""
         self._buckets, self._where = [], {}
-        open_, cap = {}, _FIRST_BUCKET_BYTES
+        open_, cap = {}, min(_FIRST_BUCKET_BYTES, self.bucket_bytes_cap)
         for p in reversed(params):
             b = open_.setdefault(p.dtype, [])
             b.append(p)

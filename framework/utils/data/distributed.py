@@ -39,8 +39,9 @@ class DistributedSampler(Sampler):
         if num_replicas is None or rank is None:
             from ... import distributed as dist
             if not dist.is_initialized():
-                raise RuntimeError("DistributedSampler: pass num_replicas and rank, or call "
-                                   "fw.distributed.init_process_group first")
+                raise ValueError("DistributedSampler: Default process group has not been "
+                                 "initialized; pass num_replicas and rank, or call "
+                                 "fw.distributed.init_process_group first")
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
         if not isinstance(num_replicas, int) or num_replicas < 1:
