@@ -11,6 +11,7 @@ download before and one upload after. A contiguous CPU tensor is reduced in its 
 memory, with no copy at all.
 """
 import pickle
+import threading
 import time
 
 import numpy as np
@@ -139,19 +140,19 @@ def _check_group(group, what):
                                   "pass group=None")
 
 
+_COLL_CODE = {name: i + 1 for i, name in enumerate(_COLLECTIVES)}
+
+
 def _signature(coll, t=None, op=None, root=-1):
-    sig = np.zeros(5 + _MAX_DIMS, np.int64)
-    sig[0] = _COLLECTIVES.index(coll) + 1
-    sig[1] = 0 if op is None else _OP_CODE[op]
-    sig[3] = root
-    if t is not None:
-        sig[2] = _DTYPE_CODE[t.dtype]
-        shape = tuple(t.shape)
-        sig[4] = len(shape)
-        if len(shape) > _MAX_DIMS:  # fold the trailing dims into the last slot
-            shape = shape[:_MAX_DIMS - 1] + (int(np.prod(shape[_MAX_DIMS - 1:])),)
-        sig[5:5 + len(shape)] = shape
-    return sig
+    """What a rank is about to do, as int64s: collective, op, dtype, root, ndim, shape."""
+    if t is None:
+        return np.array([_COLL_CODE[coll], 0, 0, root, 0] + [0] * _MAX_DIMS, np.int64)
+    shape = list(t._v.shape)
+    ndim = len(shape)
+    if ndim > _MAX_DIMS:  # fold the trailing dims into the last slot
+        shape = shape[:_MAX_DIMS - 1] + [int(np.prod(shape[_MAX_DIMS - 1:]))]
+    return np.array([_COLL_CODE[coll], 0 if op is None else _OP_CODE[op], _DTYPE_CODE[t.dtype],
+                     root, ndim] + shape + [0] * (_MAX_DIMS - len(shape)), np.int64)
 
 
 def _describe(row):
@@ -180,17 +181,21 @@ def _agree(g, what, sig):
 def _mpi_op(g, op, t, what):
     if not isinstance(op, ReduceOp):
         raise ValueError(f"{what}: op must be a ReduceOp, got {op!r}")
-    MPI = g.MPI
-    if t.dtype is dt.bool:
-        if op in (ReduceOp.AVG,):
+    ops = g.__dict__.get("mpi_ops")
+    if ops is None:
+        MPI = g.MPI
+        ops = g.mpi_ops = (
+            {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX},
+            # bools travel as uint8: a sum is a logical or, a product a logical and (PyTorch's)
+            {ReduceOp.SUM: MPI.MAX, ReduceOp.MAX: MPI.MAX, ReduceOp.PRODUCT: MPI.MIN,
+             ReduceOp.MIN: MPI.MIN})
+    if op is ReduceOp.AVG:
+        if t.dtype is dt.bool:
             raise ValueError(f"{what}: ReduceOp.AVG is not defined for bool tensors")
-        # bools travel as uint8: a sum is a logical or, a product a logical and (PyTorch's)
-        return {ReduceOp.SUM: MPI.MAX, ReduceOp.MAX: MPI.MAX, ReduceOp.PRODUCT: MPI.MIN,
-                ReduceOp.MIN: MPI.MIN}[op]
-    if op is ReduceOp.AVG and t.dtype.kind != 2:
-        raise ValueError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got {t.dtype}")
-    return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}[op]
+        if t.dtype.kind != 2:
+            raise ValueError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got {t.dtype}")
+    return ops[t.dtype is dt.bool][op]
 
 
 def _buf(a):
@@ -520,3 +525,46 @@ def _iallreduce_host(a, what):
 def _broadcast_host(a, root, what):
     g = _require(what)
     _wait(g.comm.Ibcast(_buf(a), root=root), what)
+
+
+class _Poller(threading.Thread):
+    """Keeps non-blocking requests moving while the main thread computes: MPICH (like most
+    MPIs) advances a collective only inside MPI calls, so without this a bucket's
+    all-reduce started early in backward would mostly run when backward ends. Only this
+    thread tests the requests it holds (MPI forbids two threads on one request)."""
+
+    def __init__(self):
+        super().__init__(daemon=True, name="fw-mpi-progress")
+        self._lock = threading.Lock()
+        self._pending, self._closed = [], False
+
+    @staticmethod
+    def usable():
+        g = _require("progress")
+        return g.MPI.Query_thread() == g.MPI.THREAD_MULTIPLE
+
+    def add(self, work):
+        with self._lock:
+            self._pending.append(work)
+        if not self.is_alive():
+            self.start()
+
+    def run(self):
+        while True:
+            with self._lock:
+                self._pending = [w for w in self._pending if not w._req.Test()]
+                if self._closed and not self._pending:
+                    return
+            time.sleep(1e-4)
+
+    def finish(self, what):
+        """Wait (up to the group's timeout) until every request added is complete."""
+        g = _require(what)
+        with self._lock:
+            self._closed = True
+            if not self.is_alive():
+                return
+        self.join(g.timeout)
+        if self.is_alive():
+            raise DistBackendError(f"rank {g.rank}: {what} did not complete within {g.timeout:g} s: "
+                                   "another rank failed, hangs, or did not call it")

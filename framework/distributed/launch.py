@@ -82,6 +82,10 @@ def run(nproc, argv, mpiexec=None, hosts=None, hostfile=None, timeout=None, pref
     env = dict(os.environ)
     if timeout is not None:
         env["FW_DIST_TIMEOUT"] = str(timeout)
+    if nproc > 1 and "OMP_NUM_THREADS" not in env:
+        # as torchrun does: N ranks each running a core's worth of BLAS threads fight over
+        # the cores; set OMP_NUM_THREADS yourself to give each rank more
+        env["OMP_NUM_THREADS"] = "1"
     run_dir = tempfile.mkdtemp(prefix="fw-run-")
     env["FW_RUN_DIR"] = run_dir
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE)

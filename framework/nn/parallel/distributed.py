@@ -21,6 +21,7 @@ __all__ = ["DistributedDataParallel"]
 
 _MIB = 1 << 20
 _FIRST_BUCKET_BYTES = 1 * _MIB
+_WHAT = "DistributedDataParallel gradient all_reduce"
 
 
 def _dist():
@@ -78,6 +79,7 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view, self.static_graph = gradient_as_bucket_view, static_graph
         self.require_backward_grad_sync = True
+        self._overlap = True  # False: all-reduce only after backward (benchmarks compare)
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * _MIB)
 
         named, seen = [], set()
@@ -97,6 +99,7 @@ class DistributedDataParallel(Module):
         self._expect_backward = False
         self._unfinished = None   # names of parameters the last backward gave no gradient
         self._unused = set()
+        self._poller = None
         self._hooks = [p.register_post_accumulate_grad_hook(self._on_grad) for _, p in named]
 
     # -- set-up --------------------------------------------------------------------------
@@ -170,6 +173,7 @@ class DistributedDataParallel(Module):
                 b.reset()
             self._next = 0
             self._queued = False
+            self._poller = None
             self._unused = self._find_unused(out) if self.find_unused_parameters else set()
             for pid in self._unused:
                 k, i = self._where[pid]
@@ -221,32 +225,41 @@ class DistributedDataParallel(Module):
             engine.queue_callback(self._finish)
         k, i = self._where[id(p)]
         self._buckets[k].ready.add(i)
-        self._launch_ready()
-        for b in self._buckets[:self._next]:  # MPI progresses while it is asked
-            if b.work is not None:
+        if self._overlap:
+            self._launch_ready()
+        if self._poller is None:  # no progress thread: MPI progresses while it is asked
+            for b in self._buckets[:self._next]:
                 b.work.is_completed()
 
     def _launch_ready(self):
-        from ...distributed.collectives import _iallreduce_host
+        from ...distributed.collectives import _iallreduce_host, _Poller
         while self._next < len(self._buckets):
             b = self._buckets[self._next]
             if len(b.ready) < len(b.params):
                 return
             for i, p in enumerate(b.params):
                 b.pack(i, p, id(p) not in self._unused)
-            b.work = _iallreduce_host(b.buf, "DistributedDataParallel gradient all_reduce")
+            b.work = _iallreduce_host(b.buf, _WHAT)
             self._next += 1
+            if self._poller is None and _Poller.usable():
+                self._poller = _Poller()
+            if self._poller is not None:
+                self._poller.add(b.work)
 
     def _finish(self):
         self._expect_backward = False
+        self._launch_ready()
         from ... import ops
+        if self._poller is not None:
+            self._poller.finish(_WHAT)
+            self._poller = None
         n = _dist().get_world_size()
         missing = []
         for b in self._buckets:
             if b.work is None:
                 missing += [self._names[id(p)] for i, p in enumerate(b.params) if i not in b.ready]
                 continue
-            b.work.wait()
+            b.work.wait()  # done already where the progress thread waited for it
             np.divide(b.buf, n, out=b.buf)
             base = b.offsets[-1]
             for i, p in enumerate(b.params):
