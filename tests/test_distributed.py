@@ -107,7 +107,6 @@ def test_failing_rank_ends_the_job(tmp_path):
     assert "[rank 1] ValueError: boom on purpose" in outs["raise"]
     assert "fw run: rank 1 (pid" in outs["kill"] and "signal 9" in outs["kill"], outs["kill"]
     assert "rank 0: all_reduce did not complete within 1 s" in outs["absent"], outs["absent"]
-    assert "rank 0 failed with DistBackendError" in outs["absent"]
 
 
 def test_fw_run_command_line(monkeypatch):

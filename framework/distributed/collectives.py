@@ -1,8 +1,10 @@
 """torch.distributed's collectives on MPI (mpi4py's buffer methods: no pickling).
 
-Every collective is MPI's non-blocking form; `Work.wait` polls it against the process
-group's timeout, so a rank that died or never called the collective ends the job with an
-error instead of a hang. Before the data moves, the ranks exchange a small signature
+MPI cannot time a collective out, so fw does: a blocking call is MPI's blocking form (as
+fast as mpi4py's own) watched by a thread that aborts the job past the process group's
+timeout; with `async_op=True` it is MPI's non-blocking form, and `Work.wait` polls it
+against the timeout. Either way a rank that died or never called the collective ends the
+job with an error naming the rank instead of a hang. Before the data moves, the ranks exchange a small signature
 (collective, op, dtype, shape) so that mismatched calls raise a clear `DistError` on
 every rank instead of corrupting memory or deadlocking inside MPI.
 
@@ -10,6 +12,7 @@ Device tensors are staged through host memory (the MPI wheels are not GPU-aware)
 download before and one upload after. A contiguous CPU tensor is reduced in its own
 memory, with no copy at all.
 """
+import contextlib
 import pickle
 import threading
 import time
@@ -17,7 +20,7 @@ import time
 import numpy as np
 
 from .. import dtypes as dt
-from .process_group import DistBackendError, DistError, ReduceOp, _require
+from .process_group import DistBackendError, DistError, ReduceOp, _require, abort
 
 __all__ = ["Work", "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
            "reduce_scatter", "reduce_scatter_tensor", "reduce", "gather", "scatter", "barrier",
@@ -35,8 +38,9 @@ _MAX_DIMS = 8
 # -- waiting ------------------------------------------------------------------------------
 def _wait(req, what, deadline=None):
     """Poll MPI request `req` until it completes; past the group's timeout raise
-    DistBackendError (uncaught, fw's excepthook then aborts every rank). Polling starts
-    busy, as MPI's own Wait does, then sleeps a little so oversubscribed ranks can run."""
+    DistBackendError (uncaught, fw's excepthook then aborts every rank). Polling is busy,
+    as MPI's own Wait is, but after 10 ms it yields the core at each turn (so that
+    oversubscribed ranks can run) and after a second it sleeps 1 ms between turns."""
     g = _require(what)
     start = time.monotonic()
     deadline = start + g.timeout if deadline is None else deadline
@@ -51,8 +55,8 @@ def _wait(req, what, deadline=None):
                 f"rank {g.rank}: {what} did not complete within {g.timeout:g} s: another rank "
                 "failed, hangs, or did not call it (set the process group's timeout with "
                 "init_process_group(timeout=...) or FW_DIST_TIMEOUT)")
-        if now - start > 0.01:
-            time.sleep(1e-4 if now - start < 1.0 else 1e-3)
+        if now - start > 0.01:  # yield the core (to a rank this one waits for, maybe)
+            time.sleep(0 if now - start < 1.0 else 1e-3)
 
 
 class Work:
@@ -93,12 +97,64 @@ def _seconds(timeout):
     return timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
 
 
-def _finish(req, what, finish, async_op):
-    work = Work(req, what, finish)
-    if async_op:
-        return work
-    work.wait()
+def _mpi(g, name, what, *args, finish=None, async_op=False, **kwargs):
+    """Run mpi4py's collective `name`. Blocking calls use MPI's blocking form (the
+    fastest) under the watchdog; `async_op=True` (or an MPI without thread support)
+    uses its non-blocking form "I" + name, waited for by polling. `finish` runs once
+    the data is in place."""
+    if async_op or not _Watchdog.usable(g):
+        start = getattr(g.comm, "I" + name[0].lower() + name[1:])  # Allreduce -> Iallreduce
+        work = Work(start(*args, **kwargs), what, finish)
+        if async_op:
+            return work
+        work.wait()
+        return None
+    with _Watchdog.watching(g, what):
+        getattr(g.comm, name)(*args, **kwargs)
+    if finish is not None:
+        finish()
     return None
+
+
+class _Watchdog(threading.Thread):
+    """Ends the job when a blocking collective outlives the group's timeout: MPI cannot
+    time one out, and the main thread is inside it, so this thread prints the message
+    and calls MPI_Abort (MPI allows that from another thread at THREAD_MULTIPLE)."""
+
+    def __init__(self, g):
+        super().__init__(daemon=True, name="fw-mpi-watchdog")
+        self.g, self.current = g, None  # (what, deadline) while a collective runs
+
+    @staticmethod
+    def usable(g):
+        ok = g.__dict__.get("threads_ok")
+        if ok is None:
+            ok = g.threads_ok = g.MPI.Query_thread() == g.MPI.THREAD_MULTIPLE
+        return ok
+
+    @staticmethod
+    @contextlib.contextmanager
+    def watching(g, what):
+        dog = g.__dict__.get("watchdog")
+        if dog is None:
+            dog = g.watchdog = _Watchdog(g)
+            dog.start()
+        dog.current = (what, time.monotonic() + g.timeout)
+        try:
+            yield
+        finally:
+            dog.current = None
+
+    def run(self):
+        g = self.g
+        while True:
+            time.sleep(min(0.5, g.timeout / 10))
+            current = self.current
+            if current is not None and time.monotonic() > current[1]:
+                abort(f"fw.distributed: rank {g.rank}: {current[0]} did not complete within "
+                      f"{g.timeout:g} s: another rank failed, hangs, or did not call it; "
+                      "aborting all ranks (set the timeout with init_process_group(timeout=...) "
+                      "or FW_DIST_TIMEOUT)")
 
 
 # -- staging ------------------------------------------------------------------------------
@@ -172,7 +228,7 @@ def _describe(row):
 def _agree(g, what, sig):
     """Every rank gets every rank's signature; any difference is a DistError on all of them."""
     rows = np.empty((g.size, sig.size), np.int64)
-    _wait(g.comm.Iallgather(sig, rows), what)
+    _mpi(g, "Allgather", what, sig, rows)
     if (rows != rows[0]).any():
         lines = "; ".join(f"rank {r}: {_describe(row)}" for r, row in enumerate(rows))
         raise DistError(f"{what}: the ranks called mismatched collectives ({lines})")
@@ -217,13 +273,13 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     mop = _mpi_op(g, op, tensor, what)
     _agree(g, what, _signature(what, tensor, op))
     h = _Host(tensor)
-    req = g.comm.Iallreduce(g.MPI.IN_PLACE, _buf(h.a), op=mop)
 
     def finish():
         if op is ReduceOp.AVG:
             np.divide(h.a, g.size, out=h.a)
         h.store()
-    return _finish(req, what, finish, async_op)
+    return _mpi(g, "Allreduce", what, g.MPI.IN_PLACE, _buf(h.a), op=mop, finish=finish,
+                async_op=async_op)
 
 
 def broadcast(tensor, src, group=None, async_op=False):
@@ -234,8 +290,8 @@ def broadcast(tensor, src, group=None, async_op=False):
     _check_root(g, src, what, "src")
     _agree(g, what, _signature(what, tensor, root=src))
     h = _Host(tensor, read=g.rank == src)
-    req = g.comm.Ibcast(_buf(h.a), root=src)
-    return _finish(req, what, (lambda: h.store()) if g.rank != src else None, async_op)
+    return _mpi(g, "Bcast", what, _buf(h.a), root=src,
+                finish=h.store if g.rank != src else None, async_op=async_op)
 
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
@@ -248,17 +304,15 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     mop = _mpi_op(g, op, tensor, what)
     _agree(g, what, _signature(what, tensor, op, dst))
     h = _Host(tensor)
-    if g.rank == dst:
-        req = g.comm.Ireduce(g.MPI.IN_PLACE, _buf(h.a), op=mop, root=dst)
-    else:
-        req = g.comm.Ireduce(_buf(h.a), None, op=mop, root=dst)
+    send, recv = (g.MPI.IN_PLACE, _buf(h.a)) if g.rank == dst else (_buf(h.a), None)
 
     def finish():
         if g.rank == dst:
             if op is ReduceOp.AVG:
                 np.divide(h.a, g.size, out=h.a)
             h.store()
-    return _finish(req, what, finish, async_op)
+    return _mpi(g, "Reduce", what, send, recv, op=mop, root=dst, finish=finish,
+                async_op=async_op)
 
 
 def _check_list(g, tensors, like, what, name):
@@ -288,8 +342,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _agree(g, what, _signature(what, tensor))
     a = _Host(tensor).a
     rows = np.empty((g.size,) + a.shape, a.dtype)
-    req = g.comm.Iallgather(_buf(a), _buf(rows))
-    return _finish(req, what, lambda: _store_rows(rows, tensor_list), async_op)
+    return _mpi(g, "Allgather", what, _buf(a), _buf(rows),
+                finish=lambda: _store_rows(rows, tensor_list), async_op=async_op)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -307,20 +361,20 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
                          f"{g.size * input_tensor.numel()} elements, got {output_tensor.numel()}")
     _agree(g, what, _signature(what, input_tensor))
     out = _Host(output_tensor, read=False)
-    req = g.comm.Iallgather(_buf(_Host(input_tensor).a), _buf(out.a))
-    return _finish(req, what, out.store, async_op)
+    return _mpi(g, "Allgather", what, _buf(_Host(input_tensor).a), _buf(out.a),
+                finish=out.store, async_op=async_op)
 
 
 def _reduce_scatter(what, out, flat_in, op, async_op):
     g = _require(what)
     mop = _mpi_op(g, op, out.t, what)
-    req = g.comm.Ireduce_scatter_block(_buf(flat_in), _buf(out.a), op=mop)
 
     def finish():
         if op is ReduceOp.AVG:
             np.divide(out.a, g.size, out=out.a)
         out.store()
-    return _finish(req, what, finish, async_op)
+    return _mpi(g, "Reduce_scatter_block", what, _buf(flat_in), _buf(out.a), op=mop,
+                finish=finish, async_op=async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -368,9 +422,9 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     _agree(g, what, _signature(what, tensor, root=dst))
     a = _Host(tensor).a
     rows = np.empty((g.size,) + a.shape, a.dtype) if g.rank == dst else None
-    req = g.comm.Igather(_buf(a), None if rows is None else _buf(rows), root=dst)
     finish = (lambda: _store_rows(rows, gather_list)) if g.rank == dst else None
-    return _finish(req, what, finish, async_op)
+    return _mpi(g, "Gather", what, _buf(a), None if rows is None else _buf(rows), root=dst,
+                finish=finish, async_op=async_op)
 
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
@@ -387,15 +441,15 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     _agree(g, what, _signature(what, tensor, root=src))
     rows = np.stack([_Host(t).a for t in scatter_list]) if g.rank == src else None
     out = _Host(tensor, read=False)
-    req = g.comm.Iscatter(None if rows is None else _buf(rows), _buf(out.a), root=src)
-    return _finish(req, what, out.store, async_op)
+    return _mpi(g, "Scatter", what, None if rows is None else _buf(rows), _buf(out.a), root=src,
+                finish=out.store, async_op=async_op)
 
 
 def barrier(group=None, async_op=False, device_ids=None):
     what = "barrier"
     g = _require(what)
     _check_group(group, what)
-    return _finish(g.comm.Ibarrier(), what, None, async_op)
+    return _mpi(g, "Barrier", what, async_op=async_op)
 
 
 # -- point to point -----------------------------------------------------------------------
@@ -478,12 +532,12 @@ def recv(tensor, src=None, group=None, tag=0):
 # -- Python objects (pickled; for metadata, not tensors) ------------------------------------
 def _gather_bytes(g, what, data):
     sizes = np.empty(g.size, np.int64)
-    _wait(g.comm.Iallgather(np.array([len(data)], np.int64), sizes), what)
+    _mpi(g, "Allgather", what, np.array([len(data)], np.int64), sizes)
     out = np.empty(int(sizes.sum()), np.uint8)
     counts = sizes.astype(np.int64)
     displs = np.concatenate([[0], np.cumsum(counts)[:-1]])
     src = np.frombuffer(data, np.uint8)
-    _wait(g.comm.Iallgatherv(src, [out, counts, displs, g.MPI.BYTE]), what)
+    _mpi(g, "Allgatherv", what, src, [out, counts, displs, g.MPI.BYTE])
     return [out[d:d + c].tobytes() for d, c in zip(displs, counts)]
 
 
@@ -508,9 +562,9 @@ def broadcast_object_list(object_list, src=0, group=None, device=None):
     _agree(g, what, _signature("object", root=src))
     data = pickle.dumps(list(object_list)) if g.rank == src else b""
     n = np.array([len(data)], np.int64)
-    _wait(g.comm.Ibcast(n, root=src), what)
+    _mpi(g, "Bcast", what, n, root=src)
     buf = np.frombuffer(data, np.uint8).copy() if g.rank == src else np.empty(int(n[0]), np.uint8)
-    _wait(g.comm.Ibcast(buf, root=src), what)
+    _mpi(g, "Bcast", what, buf, root=src)
     if g.rank != src:
         object_list[:] = pickle.loads(buf.tobytes())
 
@@ -524,7 +578,7 @@ def _iallreduce_host(a, what):
 
 def _broadcast_host(a, root, what):
     g = _require(what)
-    _wait(g.comm.Ibcast(_buf(a), root=root), what)
+    _mpi(g, "Bcast", what, _buf(a), root=root)
 
 
 class _Poller(threading.Thread):
