@@ -7,7 +7,8 @@ Bandwidth is the algorithm bandwidth (bytes / time). The ranks run a fixed numbe
 per size (they must agree), and each figure is the best of 7 timed runs, each run
 starting from a barrier (the best, not the median: on a shared machine the other load
 only ever adds time). fw's call adds the check that the ranks agree on shape and dtype
-(one small all-gather), and for opencl tensors a download and an upload.
+(one small all-gather; the "unchecked" column is without it, as with FW_DIST_CHECKS=0),
+and for opencl tensors a download and an upload.
 """
 import argparse
 import time
@@ -48,13 +49,19 @@ def main():
         a = np.ones(n, np.float32)
         t_mpi = timed(lambda: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM), calls, comm)
         row = [nbytes, t_mpi]
+        group = dist.process_group._group
         for dev in devices:
             t = fw.ones(n, device=dev)
             row.append(timed(lambda: dist.all_reduce(t), calls, comm))
+            if dev == "cpu":  # without the shape/dtype agreement check (FW_DIST_CHECKS=0)
+                group.check = False
+                row.append(timed(lambda: dist.all_reduce(t), calls, comm))
+                group.check = True
         rows.append(row)
         nbytes *= 4
     if rank == 0:
-        head = f"{'size':>8}  {'mpi4py GB/s':>11}" + "".join(f"  {'fw ' + d + ' GB/s':>16}  {'ratio':>5}" for d in devices)
+        names = ["cpu", "cpu unchecked"] + devices[1:]
+        head = f"{'size':>8}  {'mpi4py GB/s':>11}" + "".join(f"  {'fw ' + d + ' GB/s':>16}  {'ratio':>5}" for d in names)
         print(f"all_reduce of float32, {dist.get_world_size()} ranks ({MPI.Get_library_version().splitlines()[0]})")
         print(head)
         for nb, t_mpi, *ts in rows:

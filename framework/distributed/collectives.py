@@ -12,7 +12,6 @@ Device tensors are staged through host memory (the MPI wheels are not GPU-aware)
 download before and one upload after. A contiguous CPU tensor is reduced in its own
 memory, with no copy at all.
 """
-import contextlib
 import pickle
 import threading
 import time
@@ -20,6 +19,7 @@ import time
 import numpy as np
 
 from .. import dtypes as dt
+from ..tensor import Tensor
 from .process_group import DistBackendError, DistError, ReduceOp, _require, abort
 
 __all__ = ["Work", "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
@@ -109,8 +109,12 @@ def _mpi(g, name, what, *args, finish=None, async_op=False, **kwargs):
             return work
         work.wait()
         return None
-    with _Watchdog.watching(g, what):
+    dog = g.__dict__.get("watchdog") or _Watchdog.start_for(g)
+    dog.current = (what, time.monotonic() + g.timeout)
+    try:
         getattr(g.comm, name)(*args, **kwargs)
+    finally:
+        dog.current = None
     if finish is not None:
         finish()
     return None
@@ -133,17 +137,10 @@ class _Watchdog(threading.Thread):
         return ok
 
     @staticmethod
-    @contextlib.contextmanager
-    def watching(g, what):
-        dog = g.__dict__.get("watchdog")
-        if dog is None:
-            dog = g.watchdog = _Watchdog(g)
-            dog.start()
-        dog.current = (what, time.monotonic() + g.timeout)
-        try:
-            yield
-        finally:
-            dog.current = None
+    def start_for(g):
+        dog = g.watchdog = _Watchdog(g)
+        dog.start()
+        return dog
 
     def run(self):
         g = self.g
@@ -183,7 +180,6 @@ class _Host:
 
 
 def _check_tensor(t, what, name="tensor"):
-    from ..tensor import Tensor
     if not isinstance(t, Tensor):
         raise TypeError(f"{what}: {name} must be a Tensor, got {type(t).__name__}")
     if t.dtype not in _DTYPE_CODE:
@@ -225,8 +221,11 @@ def _describe(row):
     return text
 
 
-def _agree(g, what, sig):
+def _agree(g, what, *signature, **kw):
     """Every rank gets every rank's signature; any difference is a DistError on all of them."""
+    if not g.check:
+        return
+    sig = _signature(*signature, **kw)
     rows = np.empty((g.size, sig.size), np.int64)
     _mpi(g, "Allgather", what, sig, rows)
     if (rows != rows[0]).any():
@@ -271,7 +270,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _check_group(group, what)
     _check_tensor(tensor, what)
     mop = _mpi_op(g, op, tensor, what)
-    _agree(g, what, _signature(what, tensor, op))
+    _agree(g, what, what, tensor, op)
     h = _Host(tensor)
 
     def finish():
@@ -288,7 +287,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     _check_group(group, what)
     _check_tensor(tensor, what)
     _check_root(g, src, what, "src")
-    _agree(g, what, _signature(what, tensor, root=src))
+    _agree(g, what, what, tensor, root=src)
     h = _Host(tensor, read=g.rank == src)
     return _mpi(g, "Bcast", what, _buf(h.a), root=src,
                 finish=h.store if g.rank != src else None, async_op=async_op)
@@ -302,7 +301,7 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     _check_tensor(tensor, what)
     _check_root(g, dst, what, "dst")
     mop = _mpi_op(g, op, tensor, what)
-    _agree(g, what, _signature(what, tensor, op, dst))
+    _agree(g, what, what, tensor, op, dst)
     h = _Host(tensor)
     send, recv = (g.MPI.IN_PLACE, _buf(h.a)) if g.rank == dst else (_buf(h.a), None)
 
@@ -339,7 +338,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _check_group(group, what)
     _check_tensor(tensor, what)
     _check_list(g, tensor_list, tensor, what, "tensor_list")
-    _agree(g, what, _signature(what, tensor))
+    _agree(g, what, what, tensor)
     a = _Host(tensor).a
     rows = np.empty((g.size,) + a.shape, a.dtype)
     return _mpi(g, "Allgather", what, _buf(a), _buf(rows),
@@ -359,7 +358,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     if output_tensor.numel() != g.size * input_tensor.numel():
         raise ValueError(f"{what}: output_tensor must hold world_size * input size = "
                          f"{g.size * input_tensor.numel()} elements, got {output_tensor.numel()}")
-    _agree(g, what, _signature(what, input_tensor))
+    _agree(g, what, what, input_tensor)
     out = _Host(output_tensor, read=False)
     return _mpi(g, "Allgather", what, _buf(_Host(input_tensor).a), _buf(out.a),
                 finish=out.store, async_op=async_op)
@@ -391,7 +390,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise ValueError(f"{what}: input must hold world_size * output size = "
                          f"{g.size * output.numel()} elements, got {input.numel()}")
     _mpi_op(g, op, output, what)
-    _agree(g, what, _signature(what, input, op))
+    _agree(g, what, what, input, op)
     return _reduce_scatter(what, _Host(output, read=False), _Host(input).a, op, async_op)
 
 
@@ -403,7 +402,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_tensor(output, what, "output")
     _check_list(g, input_list, output, what, "input_list")
     _mpi_op(g, op, output, what)
-    _agree(g, what, _signature(what, output, op))
+    _agree(g, what, what, output, op)
     flat = np.concatenate([_Host(t).a.reshape(-1) for t in input_list])
     return _reduce_scatter(what, _Host(output, read=False), flat, op, async_op)
 
@@ -419,7 +418,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
         _check_list(g, gather_list, tensor, what, "gather_list")
     elif gather_list:
         raise ValueError(f"{what}: gather_list must be None or empty on non-destination ranks")
-    _agree(g, what, _signature(what, tensor, root=dst))
+    _agree(g, what, what, tensor, root=dst)
     a = _Host(tensor).a
     rows = np.empty((g.size,) + a.shape, a.dtype) if g.rank == dst else None
     finish = (lambda: _store_rows(rows, gather_list)) if g.rank == dst else None
@@ -438,7 +437,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
         _check_list(g, scatter_list, tensor, what, "scatter_list")
     elif scatter_list:
         raise ValueError(f"{what}: scatter_list must be None or empty on non-source ranks")
-    _agree(g, what, _signature(what, tensor, root=src))
+    _agree(g, what, what, tensor, root=src)
     rows = np.stack([_Host(t).a for t in scatter_list]) if g.rank == src else None
     out = _Host(tensor, read=False)
     return _mpi(g, "Scatter", what, None if rows is None else _buf(rows), _buf(out.a), root=src,
@@ -548,7 +547,7 @@ def all_gather_object(object_list, obj, group=None):
     _check_group(group, what)
     if len(object_list) != g.size:
         raise ValueError(f"{what}: object_list must have world_size={g.size} entries")
-    _agree(g, what, _signature("object"))
+    _agree(g, what, "object")
     for r, b in enumerate(_gather_bytes(g, what, pickle.dumps(obj))):
         object_list[r] = pickle.loads(b)
 
@@ -559,7 +558,7 @@ def broadcast_object_list(object_list, src=0, group=None, device=None):
     g = _require(what)
     _check_group(group, what)
     _check_root(g, src, what, "src")
-    _agree(g, what, _signature("object", root=src))
+    _agree(g, what, "object", root=src)
     data = pickle.dumps(list(object_list)) if g.rank == src else b""
     n = np.array([len(data)], np.int64)
     _mpi(g, "Bcast", what, n, root=src)
