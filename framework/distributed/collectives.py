@@ -12,6 +12,7 @@ Device tensors are staged through host memory (the MPI wheels are not GPU-aware)
 download before and one upload after. A contiguous CPU tensor is reduced in its own
 memory, with no copy at all.
 """
+import collections
 import pickle
 import threading
 import time
@@ -580,43 +581,49 @@ def _broadcast_host(a, root, what):
     _mpi(g, "Bcast", what, _buf(a), root=root)
 
 
+# how often the progress thread tests: rarely enough to leave the computing thread the GIL
+_POLL_S = 1e-3
+
+
 class _Poller(threading.Thread):
     """Keeps non-blocking requests moving while the main thread computes: MPICH (like most
     MPIs) advances a collective only inside MPI calls, so without this a bucket's
     all-reduce started early in backward would mostly run when backward ends. Only this
-    thread tests the requests it holds (MPI forbids two threads on one request)."""
+    thread tests the requests handed to it (MPI forbids two threads on one request); the
+    hand-over is a deque, so the main thread never waits for a lock."""
 
     def __init__(self):
         super().__init__(daemon=True, name="fw-mpi-progress")
-        self._lock = threading.Lock()
-        self._pending, self._closed = [], False
+        self._incoming = collections.deque()
+        self._closed = False
 
     @staticmethod
     def usable():
         g = _require("progress")
-        return g.MPI.Query_thread() == g.MPI.THREAD_MULTIPLE
+        return _Watchdog.usable(g)
 
     def add(self, work):
-        with self._lock:
-            self._pending.append(work)
+        self._incoming.append(work)
         if not self.is_alive():
             self.start()
 
     def run(self):
+        pending = []
         while True:
-            with self._lock:
-                self._pending = [w for w in self._pending if not w._req.Test()]
-                if self._closed and not self._pending:
-                    return
-            time.sleep(1e-4)
+            closed = self._closed  # read first: every add came before the close
+            while self._incoming:
+                pending.append(self._incoming.popleft())
+            pending = [w for w in pending if not w._req.Test()]
+            if closed and not pending:
+                return
+            time.sleep(_POLL_S)
 
     def finish(self, what):
         """Wait (up to the group's timeout) until every request added is complete."""
         g = _require(what)
-        with self._lock:
-            self._closed = True
-            if not self.is_alive():
-                return
+        self._closed = True
+        if not self.is_alive():
+            return
         self.join(g.timeout)
         if self.is_alive():
             raise DistBackendError(f"rank {g.rank}: {what} did not complete within {g.timeout:g} s: "
