@@ -17,7 +17,7 @@ JOBS = os.path.join(os.path.dirname(__file__), "dist_jobs")
 
 def _launcher_missing():
     try:
-        import mpi4py  # noqa: F401
+        import mpi4py  # noqa: F401  (only whether it imports)
     except ImportError:
         return "mpi4py is not installed (pip install 'fw-framework[distributed]')"
     from framework.distributed.launch import find_mpiexec
@@ -189,3 +189,17 @@ def test_sampler_partitions_as_pytorch():
         with pytest.raises(ValueError, match="Invalid rank"):
             TorchSampler(range(4), **bad)
     del torch
+
+
+def test_engine_queue_callback_runs_when_backward_ends():
+    """DDP's end-of-backward seam: a callback queued from a hook runs after the graph."""
+    from framework.autograd import engine
+    seen = []
+    w = fw.ones(3, requires_grad=True)
+    v = fw.ones(3, requires_grad=True)
+    w.register_post_accumulate_grad_hook(
+        lambda p: engine.queue_callback(lambda: seen.append((p.grad.tolist(), v.grad.tolist()))))
+    (w * 2 + v * w).sum().backward()
+    assert seen == [([3.0] * 3, [1.0] * 3)]  # v's gradient was in place too
+    with pytest.raises(RuntimeError, match="while a backward pass runs"):
+        engine.queue_callback(lambda: None)
