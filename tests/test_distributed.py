@@ -58,7 +58,7 @@ def test_collectives_ddp_syncbn_zero_checkpoint_two_ranks(tmp_path):
     unused parameters, SyncBatchNorm, ZeRO and checkpoints against one process: one launch."""
     devices = ["cpu", "opencl"] if _opencl() else ["cpu"]
     res = fw_run(2, os.path.join(JOBS, "run_jobs.py"), "collectives_job.py", *devices, "--",
-                 "ddp_job.py", str(tmp_path / "ck.pt"))
+                 "ddp_job.py", str(tmp_path / "ck.pt"), *devices[1:])
     _passed(res, 2, "collectives")
     _passed(res, 2, "ddp")
 

@@ -176,4 +176,15 @@ assert (s.rank, s.num_replicas, len(s)) == (rank, size, 5)
 parts = [None] * size
 dist.all_gather_object(parts, list(s))
 assert sorted(sum(parts, [])) == list(range(10)), parts
+# 9. a model on another device: gradients staged through host memory
+for dev in sys.argv[2:]:
+    fw.manual_seed(0)
+    ref = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3)).to(dev)
+    model = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(ref)))
+    x, y = batch(50)
+    x, y = x.to(dev), y.to(dev)
+    F.mse_loss(model(mine(x)), mine(y)).backward()
+    F.mse_loss(ref(x), y).backward()
+    assert model.module[0].weight.grad.device == ref[0].weight.grad.device
+    grads_equal(model, ref, f"DDP + SyncBatchNorm on {dev}")
 print("ddp ok")
