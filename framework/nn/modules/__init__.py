@@ -18,4 +18,3 @@ from .batchnorm import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
-from .syncbatchnorm import *  # noqa: F401,F403
