@@ -46,6 +46,10 @@ class ZeroRedundancyOptimizer(Optimizer):
                                  "params": mine})
         self.optim = optimizer_class(local_groups, **defaults)
         self.state = self.optim.state  # this rank's share of the state
+        for group, local in zip(self.param_groups, self.optim.param_groups):
+            for k, v in local.items():  # the wrapped class's defaults (Adam's betas, ...)
+                if k != "params":
+                    group.setdefault(k, v)
 
     def _sync_param_groups(self):
         """Hyperparameters set on this optimizer's groups (an LR scheduler's lr) reach the
@@ -107,3 +111,28 @@ class ZeroRedundancyOptimizer(Optimizer):
                            "params": list(range(k, k + n))})
             k += n
         return {"state": dict(self._consolidated), "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a whole state (as `state_dict()` gives, or a plain optimizer's over the same
+        parameters) on every rank: each keeps its own share."""
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups) or any(
+                len(s["params"]) != len(g["params"]) for s, g in zip(saved, self.param_groups)):
+            raise ValueError("loaded state dict's parameter groups do not match this optimizer's")
+        index = {}  # saved id -> parameter
+        for s, g in zip(saved, self.param_groups):
+            index.update(zip(s["params"], g["params"]))
+            for k, v in s.items():
+                if k != "params":
+                    g[k] = v
+        local = {}  # this rank's parameters, numbered as the local optimizer numbers them
+        for p in (p for g in self.optim.param_groups for p in g["params"]):
+            local[id(p)] = len(local)
+        state = {local[id(index[k])]: v for k, v in state_dict["state"].items()
+                 if k in index and self._owner[id(index[k])] == self.rank}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [local[id(p)] for p in lg["params"]]}
+                  for g, lg in zip(self.param_groups, self.optim.param_groups)]
+        self.optim.load_state_dict({"state": state, "param_groups": groups})
+        self.state = self.optim.state
+

@@ -158,10 +158,25 @@ held = [None] * size
 dist.all_gather_object(held, len(zero.optim.state))
 assert sum(held) == len(list(ref.parameters())) and min(held) > 0, held
 zero.consolidate_state_dict(to=0)
+sd = [zero.state_dict() if rank == 0 else None]
 if rank == 0:
-    sd = zero.state_dict()
-    assert sorted(sd["state"]) == list(range(len(list(ref.parameters()))))
-    close(sd["state"][0]["exp_avg"], adam.state_dict()["state"][0]["exp_avg"], "ZeRO state", atol=1e-5)
+    assert sorted(sd[0]["state"]) == list(range(len(list(ref.parameters()))))
+    close(sd[0]["state"][0]["exp_avg"], adam.state_dict()["state"][0]["exp_avg"], "ZeRO state", atol=1e-5)
+dist.broadcast_object_list(sd, src=0)
+# a fresh ZeRO optimizer loading it continues exactly as Adam does
+model2 = DDP(copy.deepcopy(model.module))
+zero2 = ZeroRedundancyOptimizer(model2.parameters(), fw.optim.Adam, lr=0.5)
+zero2.load_state_dict(sd[0])
+assert zero2.param_groups[0]["lr"] == 0.01
+x, y = batch(45)
+zero2.zero_grad()
+F.mse_loss(model2(mine(x)), mine(y)).backward()
+zero2.step()
+adam.zero_grad()
+F.mse_loss(ref(x), y).backward()
+adam.step()
+for p, q in zip(model2.module.parameters(), ref.parameters()):
+    close(p, q, "ZeRO after load_state_dict vs Adam", atol=1e-5)
 
 # 7. checkpoints: rank 0 writes, every rank reads
 path = sys.argv[1]
