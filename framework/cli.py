@@ -389,6 +389,29 @@ def conformance(device, pattern, verbose, reference):
         raise SystemExit(1)
 
 
+@main.command("run", context_settings={"ignore_unknown_options": True,
+                                       "allow_interspersed_args": False})
+@click.option("-n", "--nproc", type=int, default=1, show_default=True, help="Number of ranks.")
+@click.option("--hosts", default=None, help="Comma-separated hosts to place ranks on (MPI's -hosts).")
+@click.option("--hostfile", default=None, help="An MPI host file.")
+@click.option("--mpiexec", default=None,
+              help="The MPI launcher to use (default: $FW_MPIEXEC, else the mpich wheel's).")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds a collective may wait before the job fails (FW_DIST_TIMEOUT).")
+@click.option("--no-prefix", is_flag=True, help="Do not prefix output lines with the rank.")
+@click.argument("script")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run_command(nproc, hosts, hostfile, mpiexec, timeout, no_prefix, script, args):
+    """Run SCRIPT on N ranks with MPI (fw.distributed's launcher)."""
+    from .distributed.launch import run
+    try:
+        rc = run(nproc, [script, *args], mpiexec=mpiexec, hosts=hosts, hostfile=hostfile,
+                 timeout=timeout, prefix=not no_prefix)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    raise SystemExit(rc)
+
+
 from .onnx.cli import onnx_group  # noqa: E402 - `fw onnx ...`; imports onnx only when run
 main.add_command(onnx_group)
 

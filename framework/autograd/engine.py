@@ -4,6 +4,17 @@ import heapq
 from . import function as _function, grad_mode
 from .function import AccumulateGrad
 
+# Callbacks to run when the backward pass now running ends, one list per (nested) pass.
+_callbacks = []
+
+
+def queue_callback(callback):
+    """Run `callback()` once the running backward pass has finished (PyTorch's
+    `Variable._execution_engine.queue_callback`; DDP waits for its all-reduces there)."""
+    if not _callbacks:
+        raise RuntimeError("queue_callback can only be called while a backward pass runs")
+    _callbacks[-1].append(callback)
+
 
 def _root_edge(t, i):
     if t.grad_fn is not None:
@@ -95,6 +106,7 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
 
     prev_mode = grad_mode._state.enabled
     grad_mode._state.enabled = create_graph
+    _callbacks.append([])
     try:
         while ready:
             node = heapq.heappop(ready)[2]
@@ -149,6 +161,9 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                 node._release()
     finally:
         grad_mode._state.enabled = prev_mode
+        queued = _callbacks.pop()
+    for callback in queued:
+        callback()
 
     if capture is not None:
         for k, r in enumerate(results):

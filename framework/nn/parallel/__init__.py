@@ -1,4 +1,6 @@
-"""`fw.nn.parallel` (torch.nn.parallel): DataParallel, a pass-through on one device."""
+"""`fw.nn.parallel` (torch.nn.parallel): DataParallel, a pass-through on one device, and
+DistributedDataParallel on fw.distributed."""
 from .data_parallel import DataParallel
+from .distributed import DistributedDataParallel
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
