@@ -265,3 +265,34 @@ def test_bad_arguments():
         fw.compile(lambda x: x, fullgraph=1)
     f = fw.compile(mode="reduce-overhead", dynamic=False)(lambda x: x * 2)
     np.testing.assert_array_equal(f(fw.ones(2)).numpy(), [2.0, 2.0])
+
+
+def test_gradient_accumulation_and_batch_norm():
+    """No zero_grad inside: each call adds into the .grad the previous replay left (read
+    live at replay); batch norm's running statistics are updated in place as in eager."""
+    rng = np.random.default_rng(0)
+    data = [(fw.tensor(rng.standard_normal((4, 2, 6, 6), dtype=np.float32)),
+             fw.tensor(rng.integers(0, 3, 4))) for _ in range(10)]
+    out = []
+    for compiled in (False, True):
+        fw.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(48, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def accumulate(x, y):
+            loss = F.cross_entropy(model(x), y) / 2
+            loss.backward()
+            return loss
+        run = fw.compile(accumulate) if compiled else accumulate
+        losses = []
+        for i, (x, y) in enumerate(data):
+            losses.append(run(x, y).item())
+            if i % 2:
+                opt.step()
+                opt.zero_grad()
+        out.append((losses, [t.detach().numpy() for t in model.state_dict().values()]))
+    assert run.replays == 6 and len(run.recordings()) == 2  # with and without a .grad
+    assert out[0][0] == out[1][0]
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_array_equal(a, b)

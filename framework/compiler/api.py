@@ -227,7 +227,7 @@ class CompiledFunction:
                             "eagerly" + (" from now on" if "host" in reason else
                                          " for these inputs"))
             return out
-        self._cache[key] = Recording(rec, result)
+        self._cache[key] = Recording(rec, result, _result_slots(result))
         return out
 
     def _replay(self, recording, inputs):
@@ -277,6 +277,16 @@ def _result_spec(rec, out, inputs):
         return ("dict", {k: _result_spec(rec, o, inputs) for k, o in out.items()})
     raise _NotReplayable(f"it returns a {type(out).__name__}, which a replay cannot "
                          "recompute; return tensors (or tuples, lists, dicts of them)")
+
+
+def _result_slots(spec):
+    tag = spec[0]
+    if tag == "t":
+        return [spec[1].k] if isinstance(spec[1], _Ref) else []
+    if tag in ("in", "k"):
+        return []
+    items = spec[1].values() if tag == "dict" else spec[1]
+    return [k for s in items for k in _result_slots(s)]
 
 
 def _build(spec, slots, inputs):

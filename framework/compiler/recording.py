@@ -293,19 +293,32 @@ class Recording:
     """A replayable recording: entries in call order, the number of slots, and how to
     build the function's result from the slots."""
 
-    def __init__(self, rec, result):
-        self.entries = rec.entries
+    def __init__(self, rec, result, keep=()):
         self.nslots = len(rec.slot_views)
         self.result = result
-        self.ncalls = sum(1 for e in self.entries if e[0] == CALL)
-        self.nhost = sum(1 for e in self.entries if e[0] == HOST)
+        self.ncalls = sum(1 for e in rec.entries if e[0] == CALL)
+        self.nhost = sum(1 for e in rec.entries if e[0] == HOST)
+        # each entry carries the slots that no later entry reads, dropped once it has run,
+        # so that a replay holds no more memory than the eager call (the buffer pool of an
+        # accelerator backend reuses them within the same replay)
+        last = {}
+        for i, e in enumerate(rec.entries):
+            for k in _slots_of(e):
+                last[k] = i
+        for k in keep:
+            last[k] = len(rec.entries)
+        frees = [[] for _ in rec.entries]
+        for k, i in last.items():
+            if i < len(rec.entries):
+                frees[i].append(k)
+        self.entries = [e + (tuple(f),) for e, f in zip(rec.entries, frees)]
 
     def replay(self, inputs):
         slots = [None] * self.nslots
         for e in self.entries:
             kind = e[0]
             if kind == CALL:
-                _, method, base, refs, tkw, outs = e
+                _, method, base, refs, tkw, outs, frees = e
                 args = base
                 if refs:
                     args = list(base)
@@ -319,7 +332,7 @@ class Recording:
                 if outs is not None:
                     _place(out, outs, slots)
             elif kind == SOURCE:
-                _, k, how, who, _ = e
+                _, k, how, who, _, frees = e
                 if how == "input":
                     slots[k] = inputs[who]._v
                 elif how == "grad":
@@ -327,6 +340,7 @@ class Recording:
                 else:
                     slots[k] = who._v
             elif kind == REBIND:
+                frees = e[-1]
                 for t, r in e[1]:
                     if r is None:
                         t._grad = None
@@ -334,7 +348,7 @@ class Recording:
                         ref, be = r
                         t._grad = Tensor._make(ref.get(slots) if isinstance(ref, _Ref) else ref, be)
             else:
-                _, fn, base, refs, tkw, outs = e
+                _, fn, base, refs, tkw, outs, frees = e
                 args = base
                 if refs:
                     args = list(base)
@@ -344,7 +358,43 @@ class Recording:
                                    for k, a in tkw.items()})
                 if outs is not None:
                     slots[outs] = out._v
+            for k in frees:
+                slots[k] = None
         return slots
+
+
+def _slots_of(e):
+    """The slots entry e reads or writes."""
+    out = []
+
+    def walk(x):
+        if isinstance(x, _Ref):
+            out.append(x.k)
+        elif isinstance(x, _ListRef):
+            for y in x.items:
+                walk(y)
+        elif isinstance(x, _TensorRef):
+            walk(x.ref)
+        elif isinstance(x, tuple):
+            for y in x:
+                walk(y)
+        elif isinstance(x, int) and not isinstance(x, bool):
+            out.append(x)
+    kind = e[0]
+    if kind in (CALL, HOST):
+        for _, r in e[3]:
+            walk(r)
+        for a in e[4].values():
+            walk(a)
+        if e[5] is not None:
+            walk(e[5])
+    elif kind == SOURCE:
+        out.append(e[1])
+    else:
+        for _, r in e[1]:
+            if r is not None:
+                walk(r[0])
+    return out
 
 
 def _place(out, outs, slots):
