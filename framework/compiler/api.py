@@ -13,7 +13,8 @@ from .recording import Recorder, Recording, _Ref, unwrap, wrap_backends
 # Recordings kept per compiled function; past it, new keys run eagerly (torch's
 # recompile_limit is also 8)
 CACHE_LIMIT = 8
-_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+_MODES = (None, "default", "lite", "reduce-overhead", "max-autotune",
+          "max-autotune-no-cudagraphs")
 _BACKENDS = (None, "inductor", "eager", "fw")
 _record_lock = threading.RLock()
 
@@ -39,7 +40,7 @@ class _Watcher:
 def _flat_tensors(args, kwargs):
     """The input tensors: top-level arguments and one level inside lists, tuples, dicts."""
     out = []
-    for a in list(args) + list(kwargs.values()):
+    for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, Tensor):
             out.append(a)
         elif isinstance(a, (list, tuple)):
@@ -115,11 +116,14 @@ class CompiledFunction:
 
     # -- the guard key -------------------------------------------------------------------
     def _key(self, inputs, args, kwargs):
-        parts = [("grad mode", grad_mode._state.enabled)]
+        parts = [("grad mode", grad_mode._state.enabled),
+                 ("arguments", (len(args), tuple(sorted(kwargs))))]
         for i, t in enumerate(inputs):
             v = t._v
             parts.append((f"input tensor {i}", (v.shape, v.strides, v.offset, v.dtype.name,
                                                  str(t._be.device), t.requires_grad)))
+        bufs = [id(t._v.buf) for t in inputs]
+        parts.append(("inputs sharing storage", tuple(bufs.index(b) for b in bufs)))
         for i, a in enumerate(args):
             if not isinstance(a, (Tensor, list, tuple, dict)):
                 parts.append((f"argument {i}", _plain_key(a)))
@@ -306,7 +310,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
             options=None, disable=False):
     """PyTorch's `torch.compile`: see docs/compile.md."""
     if mode not in _MODES:
-        raise RuntimeError(f"fw.compile: unrecognized mode={mode!r}; expected one of "
+        raise RuntimeError(f"fw.compile: Unrecognized mode={mode!r}, should be one of: "
                            + ", ".join(repr(m) for m in _MODES[1:]))
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
@@ -321,19 +325,19 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
                            "records device calls itself")
     if dynamic not in (None, True, False):
         raise TypeError(f"fw.compile: dynamic must be None, True or False, got {dynamic!r}")
-    if not isinstance(fullgraph, bool):
+    if not isinstance(fullgraph, int):  # bool, or 0/1 as PyTorch takes
         raise TypeError(f"fw.compile: fullgraph must be a bool, got {type(fullgraph).__name__}")
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
     if not callable(model):
-        raise RuntimeError(f"fw.compile: model must be a callable (a function or an "
-                           f"nn.Module), got {type(model).__name__}")
+        raise TypeError(f"fw.compile: model must be a callable (a function or an "
+                        f"nn.Module), got {type(model).__name__}")
     if isinstance(model, Module):
-        return OptimizedModule(model, fullgraph, disable or backend == "eager")
+        return OptimizedModule(model, bool(fullgraph), disable or backend == "eager")
     if disable or backend == "eager":
         return model
-    return CompiledFunction(model, fullgraph)
+    return CompiledFunction(model, bool(fullgraph))
 
 
 class OptimizedModule(Module):

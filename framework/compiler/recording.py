@@ -266,6 +266,10 @@ def wrap_backends(rec, backends):
     undo list."""
     undo = []
     for be in backends:
+        if not hasattr(be, "__dict__"):  # its methods cannot be shadowed: nothing replays
+            rec.broken = (f"the {type(be).__name__} backend has no instance __dict__ (__slots__), "
+                          "so its calls cannot be recorded", type(be).__name__)
+            continue
         for n in _public_methods(be):
             method = getattr(be, n)
 
