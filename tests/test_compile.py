@@ -323,3 +323,43 @@ def test_inputs_bound_by_name_and_storage():
     for _ in range(3):
         run(a=x, b=y)
     np.testing.assert_array_equal(run(x, y).numpy(), g(x, y).numpy())
+
+
+@pytest.mark.parametrize("discoverable", [True, False])
+def test_plain_parameters_and_their_grads(discoverable):
+    """examples/train_toy.py's step: leaf tensors (no module, no optimizer), updated in place
+    under no_grad. After each replayed call .grad holds that call's gradient, also for leaves
+    reached only through an object attribute (found when backward writes their .grad)."""
+    rng = np.random.default_rng(0)
+    x = fw.tensor(rng.standard_normal((5, 3), dtype=np.float32))
+    out = []
+    for compiled in (False, True):
+        w = fw.tensor(rng.standard_normal((3, 2), dtype=np.float32) if not out else out[0][2],
+                      requires_grad=True)
+        holder = type("Holder", (), {})()
+        holder.w = w
+
+        def update(p):
+            loss = (x @ p).tanh().sum()
+            p.grad = None
+            loss.backward()
+            with fw.no_grad():
+                p -= 0.1 * p.grad
+            return loss
+
+        def step_w():
+            return update(w)
+
+        def step_holder():
+            return update(holder.w)
+        step = step_w if discoverable else step_holder
+        w0 = w.detach().numpy().copy()
+        run = fw.compile(step) if compiled else step
+        grads = []
+        for _ in range(6):
+            run()
+            grads.append(w.grad.numpy().copy())
+        out.append((grads, w.detach().numpy(), w0))
+    assert run.replays >= 2
+    for a, b in zip(out[0][0] + [out[0][1]], out[1][0] + [out[1][1]]):
+        np.testing.assert_array_equal(a, b)

@@ -4,6 +4,7 @@ import threading
 import warnings
 
 from ..autograd import grad_mode
+from ..autograd.function import AccumulateGrad
 from ..nn.modules.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
@@ -94,6 +95,10 @@ class CompiledFunction:
                 self._add_module(c)
             elif isinstance(c, Optimizer):
                 self._add_optimizer(c)
+            elif isinstance(c, Tensor) and c.requires_grad:
+                self._add_params([c])
+            elif isinstance(c, (list, tuple)):  # a list of parameters
+                self._add_params(t for t in c if isinstance(t, Tensor) and t.requires_grad)
 
     def _add_module(self, m):
         if any(m is x for x, _ in self._modules):
@@ -205,6 +210,12 @@ class CompiledFunction:
                 rec.backward_ran = True
                 return run_backward(*a, **k)
             autograd.run_backward = watched
+            accumulate = AccumulateGrad.accumulate
+
+            def tracked_accumulate(node, *a, **k):  # a leaf the discovery missed
+                rec.track(node.variable)
+                return accumulate(node, *a, **k)
+            AccumulateGrad.accumulate = tracked_accumulate
             prev = seam.set_observer(rec)
             try:
                 out = self._fn(*args, **kwargs)
@@ -212,6 +223,7 @@ class CompiledFunction:
             finally:
                 seam.set_observer(prev)
                 autograd.run_backward = run_backward
+                AccumulateGrad.accumulate = accumulate
                 unwrap(undo)
         for p in rec.tracked[len(self._params):]:
             self._add_params([p])

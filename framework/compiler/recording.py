@@ -226,12 +226,19 @@ class Recorder:
         return a
 
     def _track_optimizer(self, opt):
-        have = {id(t) for t in self.tracked}
         for g in opt.param_groups:
             for p in g["params"]:
-                if id(p) not in have:
-                    have.add(id(p))
-                    self.tracked.append(p)
+                self.track(p)
+
+    def track(self, t):
+        """Track leaf t from now on (backward is about to write its .grad): its current
+        .grad, if any, becomes a source read live at replay."""
+        if any(t is x for x in self.tracked):
+            return
+        self.tracked.append(t)
+        if t._grad is not None:
+            self.sources.setdefault(id(t._grad._v.buf), ("grad", t, t._grad._v))
+        self.sources.setdefault(id(t._v.buf), ("data", t, t._v))
 
     def _rebind(self):
         """Record how each tracked tensor's .grad stands now: None, or a recorded buffer."""
