@@ -315,7 +315,8 @@ def _build(spec, slots, inputs):
         return spec[1]
     if tag == "dict":
         return {k: _build(s, slots, inputs) for k, s in spec[1].items()}
-    return tag(_build(s, slots, inputs) for s in spec[1])
+    items = [_build(s, slots, inputs) for s in spec[1]]
+    return tag(*items) if hasattr(tag, "_fields") else tag(items)  # namedtuples too
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
