@@ -25,9 +25,8 @@ import sys
 
 import numpy as np
 
-from ..device import Backend, View
+from ..device import View
 from ..tensor import Tensor
-from . import seam
 
 # Backend methods that describe the hardware or the host's threads: never recorded
 _NOT_RECORDED = {"is_available", "device_count", "describe", "default_device_index",
@@ -155,7 +154,8 @@ class Recorder:
         if isinstance(a, View):
             return self.ref(a)
         if isinstance(a, (list, tuple)) and any(isinstance(x, View) for x in a):
-            return _ListRef([self.arg(x) for x in a], type(a) if type(a) in (list, tuple) else tuple)
+            kind = type(a) if type(a) in (list, tuple) else tuple
+            return _ListRef([self.arg(x) for x in a], kind)
         if isinstance(a, np.ndarray):
             return a.copy()  # the host data of a constant (fw.tensor([...]) inside the call)
         return a
