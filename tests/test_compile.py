@@ -365,3 +365,20 @@ def test_plain_parameters_and_their_grads(discoverable):
     assert run.replays >= 2
     for a, b in zip(out[0][0] + [out[0][1]], out[1][0] + [out[1][1]]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_replay_still_checks_targets(device):
+    """cross_entropy's target check is a recorded device call: a bad target in a replayed
+    call raises as in eager (on an accelerator at the next host wait)."""
+    model = nn.Linear(4, 3).to(device)
+
+    @fw.compile
+    def loss_of(x, y):
+        with fw.no_grad():
+            return F.cross_entropy(model(x), y)
+    x = fw.ones(2, 4, device=device)
+    for _ in range(3):
+        loss_of(x, fw.tensor([0, 2], device=device))
+    assert loss_of.replays == 1
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        loss_of(x, fw.tensor([0, 7], device=device)).item()
