@@ -382,3 +382,17 @@ def test_replay_still_checks_targets(device):
     assert loss_of.replays == 1
     with pytest.raises(IndexError, match="Target 7 is out of bounds"):
         loss_of(x, fw.tensor([0, 7], device=device)).item()
+
+
+def test_module_compile_in_place():
+    """model.compile(), as PyTorch's Module.compile: the module itself, compiled forward."""
+    fw.manual_seed(0)
+    model = MODELS["lstm"][0]()
+    x = fw.tensor(np.random.default_rng(0).standard_normal((3, 5, 6), dtype=np.float32))
+    with fw.no_grad():
+        expected = model(x).numpy()
+        assert model.compile(mode="reduce-overhead") is None
+        outs = [model(x).numpy() for _ in range(3)]
+    assert model.forward.replays == 1
+    for o in outs:
+        np.testing.assert_array_equal(o, expected)
