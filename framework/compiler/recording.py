@@ -322,7 +322,7 @@ class Recording:
         for k, i in last.items():
             if i < len(rec.entries):
                 frees[i].append(k)
-        self.entries = [e + (tuple(f),) for e, f in zip(rec.entries, frees)]
+        self.entries = [_fast(e) + (tuple(f),) for e, f in zip(rec.entries, frees)]
 
     def replay(self, inputs):
         slots = [None] * self.nslots
@@ -333,15 +333,24 @@ class Recording:
                 args = base
                 if refs:
                     args = list(base)
-                    for i, r in refs:
-                        args[i] = r.get(slots)
+                    for i, k, g in refs:  # inlined _Ref.get: the hot loop of a replay
+                        if g is None:
+                            args[i] = slots[k]
+                        elif g is _OTHER:
+                            args[i] = k.get(slots)
+                        else:
+                            v = slots[k]
+                            args[i] = View(v.buf, g[0], g[1], v.offset + g[2], g[3])
                 if tkw:
                     out = method(*args, **{k: (a.get(slots) if isinstance(a, _REFS) else a)
                                            for k, a in tkw.items()})
                 else:
                     out = method(*args)
                 if outs is not None:
-                    _place(out, outs, slots)
+                    if outs.__class__ is int:
+                        slots[outs] = out
+                    else:
+                        _place(out, outs, slots)
             elif kind == SOURCE:
                 _, k, how, who, _, frees = e
                 if how == "input":
@@ -372,6 +381,18 @@ class Recording:
             for k in frees:
                 slots[k] = None
         return slots
+
+
+_OTHER = object()
+
+
+def _fast(e):
+    """A CALL entry with its refs as (index, slot, geometry) triples for the replay loop
+    ((index, ref, _OTHER) for list and tensor refs)."""
+    if e[0] != CALL:
+        return e
+    refs = [(i, r.k, r.geom) if isinstance(r, _Ref) else (i, r, _OTHER) for i, r in e[3]]
+    return e[:3] + (refs,) + e[4:]
 
 
 def _slots_of(e):
