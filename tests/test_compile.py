@@ -396,3 +396,30 @@ def test_module_compile_in_place():
     assert model.forward.replays == 1
     for o in outs:
         np.testing.assert_array_equal(o, expected)
+
+
+def test_scheduler_stepped_inside_the_step():
+    """scheduler.step() inside the compiled function is Python only: it is re-run at replay,
+    so the learning rate keeps changing as in eager."""
+    out = []
+    for compiled in (False, True):
+        fw.manual_seed(0)
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=8)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        run = fw.compile(step) if compiled else step
+        for x, y in _data((5, 4), 7, "cpu"):
+            run(x, y[:5] % 3)
+        out.append((opt.param_groups[0]["lr"], [p.detach().numpy() for p in model.parameters()]))
+    assert run.replays == 4
+    assert out[0][0] == out[1][0]
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_array_equal(a, b)
