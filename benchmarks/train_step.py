@@ -1,16 +1,20 @@
 """Milliseconds per training step, fw on each device against PyTorch on CPU, same run.
 
     python benchmarks/train_step.py [--devices cpu,opencl] [--steps 30] [--models mlp,cnn,lstm]
-                                    [--torch-device cuda]
+                                    [--torch-device cuda] [--compile]
 
 --devices takes any fw devices, e.g. cpu,opencl,vulkan (vulkan needs the fw-vulkan package;
 it is left out of the default because lavapipe, Vulkan without a GPU, is slow).
 --torch-device cuda runs the torch side on an NVIDIA GPU (for a machine that has one).
+--compile adds fw.compile'd steps on each device (a process of their own) and the replay
+cost per recorded device call of a chain of tiny ops (docs/compile.md).
 
 Models (random data, float32, cross-entropy): (a) MLP 784-512-512-10, batch 128, SGD and
 Adam; (b) LeNet-like CNN conv(1->32,3) relu maxpool2 conv(32->64,3) relu maxpool2
 linear(1600->128) relu linear(10), batch 64, SGD and Adam; (c) one-layer LSTM, hidden 256,
-sequence 32, batch 32, input 64, classifying from the last step, SGD. The same code builds
+sequence 32, batch 32, input 64, classifying from the last step, SGD; (d) with --models
+mlp-small,lstm-small: MLP 20-64-10 batch 64 Adam, LSTM 8-16 sequence 8 batch 4 SGD, whose
+steps cost more on the host than in the kernels. The same code builds
 each model with fw and with torch (`lib.nn`), so only the library differs. torch and each
 fw device run in processes of their own and take turns, 7 timed steps at a time after 0.15 s
 (and at least 3 steps) untimed, so load from elsewhere hits them alike. Prints medians and the
@@ -60,13 +64,36 @@ def lstm(lib):
     return Classifier()
 
 
-# name -> (builder, input shape, optimizers)
+def mlp_small(lib):
+    nn = lib.nn
+    return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def lstm_small(lib):
+    nn = lib.nn
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(8, 16, batch_first=True)
+            self.head = nn.Linear(16, 10)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+    return Classifier()
+
+
+# name -> (builder, input shape, optimizers); the small ones (not in the default list) are
+# host-bound: where fw.compile's savings show on a CPU
 MODELS = {"mlp": (mlp, (128, 784), ("SGD", "Adam")),
           "cnn": (cnn, (64, 1, 28, 28), ("SGD", "Adam")),
-          "lstm": (lstm, (32, 32, 64), ("SGD",))}
+          "lstm": (lstm, (32, 32, 64), ("SGD",)),
+          "mlp-small": (mlp_small, (64, 20), ("Adam",)),
+          "lstm-small": (lstm_small, (4, 8, 8), ("SGD",))}
 
 
-def step_fn(lib, builder, shape, opt_name, device, sync):
+def step_fn(lib, builder, shape, opt_name, device, sync, compiled=False):
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal(shape, dtype=np.float32), device=device)
     y = lib.tensor(rng.integers(0, 10, shape[0]), device=device)
@@ -81,12 +108,19 @@ def step_fn(lib, builder, shape, opt_name, device, sync):
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        return loss
+    if compiled:  # fw.compile: warm-up, record, then replays (docs/compile.md)
+        step = lib.compile(step)
+
+    def synced():
+        loss = step()
         sync()
         return loss
-    return step
+    synced.compiled = step if compiled else None
+    return synced
 
 
-def contender(conn, lib_name, device):
+def contender(conn, lib_name, device, compiled=False):
     """The loop of one contender's process: build a model's step on request, then run
     turns of untimed and timed steps and send the times back."""
     try:
@@ -101,7 +135,7 @@ def contender(conn, lib_name, device):
             msg = conn.recv()
             if msg[0] == "build":
                 builder, shape, _ = MODELS[msg[1]]
-                step = step_fn(lib, builder, shape, msg[2], device, sync)
+                step = step_fn(lib, builder, shape, msg[2], device, sync, compiled)
                 conn.send(("ok", None))
             elif msg[0] == "run":  # ("run", timed steps, untimed steps, untimed seconds)
                 _, timed, settle, settle_s = msg
@@ -130,9 +164,10 @@ class Contenders:
     def __init__(self, specs):
         ctx = multiprocessing.get_context("spawn")
         self.conns, self.procs = {}, {}
-        for name, (lib_name, device) in specs.items():
+        for name, (lib_name, device, *compiled) in specs.items():
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=contender, args=(child, lib_name, device), daemon=True)
+            proc = ctx.Process(target=contender, args=(child, lib_name, device, *compiled),
+                               daemon=True)
             proc.start()
             self.conns[name] = parent
             self.procs[name] = proc
@@ -178,6 +213,34 @@ class Contenders:
             proc.join(timeout=10)
 
 
+def replay_cost(device, ops=200, calls=30):
+    """(eager us per op, compiled us per recorded device call) for a chain of tiny ops (8
+    floats), synchronised once per call: what a replay costs beside the kernels."""
+    sync = fw.plugins.registry.backend(device).synchronize
+
+    def chain(x):
+        for _ in range(ops // 2):
+            x = x * 1.0001 + 0.5
+        return x
+    compiled = fw.compile(chain)
+    x = fw.ones(8, device=device)
+    out = {}
+    for name, fn in (("eager", chain), ("compiled", compiled)):
+        for _ in range(3):
+            fn(x)
+        sync()
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            fn(x)
+            sync()
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times) * 1e6 / ops
+    n = compiled.recordings()[0].ncalls
+    assert n == ops, f"recorded {n} device calls, expected {ops}"
+    return out["eager"], out["compiled"]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--devices", default=",".join(
@@ -185,20 +248,26 @@ def main():
     p.add_argument("--models", default="mlp,cnn,lstm")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--torch-device", default="cpu", help="where torch runs (cpu or cuda)")
+    p.add_argument("--compile", action="store_true",
+                   help="also fw.compile'd steps on each device, and the replay cost per op")
     args = p.parse_args()
     import torch
     tdev = args.torch_device
     devices = args.devices.split(",")
-    header = ["model", "optimizer", f"torch {tdev} ms"] + [f"fw {d} ms" for d in devices] + \
-        [f"fw {d} / torch" for d in devices]
+    specs = {"torch": ("torch", tdev), **{d: ("fw", d) for d in devices}}
+    if args.compile:
+        specs.update({f"{d} compiled": ("fw", d, True) for d in devices})
+    fws = [n for n in specs if n != "torch"]
+    header = ["model", "optimizer", f"torch {tdev} ms"] + [f"fw {d} ms" for d in fws] + \
+        [f"fw {d} / torch" for d in fws]
     rows = []
-    contenders = Contenders({"torch": ("torch", tdev), **{d: ("fw", d) for d in devices}})
+    contenders = Contenders(specs)
     try:
         for name in args.models.split(","):
             for opt_name in MODELS[name][2]:
                 contenders.build(name, opt_name)
                 ms = contenders.median_ms(args.steps)
-                t_torch, t_fw = ms["torch"], [ms[d] for d in devices]
+                t_torch, t_fw = ms["torch"], [ms[d] for d in fws]
                 rows.append([name, opt_name, f"{t_torch:.2f}"] + [f"{t:.2f}" for t in t_fw]
                             + [f"{t / t_torch:.2f}x" for t in t_fw])
                 print(table(rows[-1:], header) if len(rows) == 1 else "  ".join(rows[-1]),
@@ -210,6 +279,11 @@ def main():
           f"{args.steps} steps; each library in its own process, taking turns 7 timed steps at "
           "a time after 0.15 s (and 3 steps) untimed")
     print(table(rows, header))
+    if args.compile:
+        print()
+        cost = [[d] + [f"{c:.1f}" for c in replay_cost(d)] for d in devices]
+        print("a chain of 200 tiny ops (8 floats), one sync per call: us per op")
+        print(table(cost, ["device", "eager us/op", "compiled us/recorded op"]))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from .random import get_rng_state, set_rng_state
 from .layouts import (memory_format, contiguous_format, preserve_format, channels_last,
                       channels_last_3d)
 from .threads import set_num_threads, get_num_threads
+from . import compiler  # fw.compile, as torch.compile; fw.compiler as torch.compiler
+from .compiler import compile
 
 try:
     __version__ = _version(plugins.OWN_DIST)

@@ -1,7 +1,7 @@
 """Op-level capture: run a function once on real tensors and record the fw ops it called.
 
-One recording, two uses. `fw.onnx.export` walks it to write an ONNX graph; a later
-`fw.compile` can replay it (`node.fn(*args)` per node, or lower each node to kernels).
+`fw.onnx.export` walks it to write an ONNX graph. (`fw.compile` records one level lower,
+the device calls, so that backward and the optimizer are in it: framework/compiler/.)
 The interface is small on purpose:
 
     graph = capture(fn, args, module=model)    # runs fn(*args) once, under no_grad

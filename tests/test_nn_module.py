@@ -206,7 +206,7 @@ def test_dir_lists_registered_names():
         set(n for n in d if not n.startswith("_")) | _torch_only
 
 
-_torch_only = {"bfloat16", "cuda", "half", "ipu", "mtia", "xpu", "compile", "to_empty",
+_torch_only = {"bfloat16", "cuda", "half", "ipu", "mtia", "xpu", "to_empty",
                "register_backward_hook", "register_full_backward_hook", "call_super_init",
                "register_full_backward_pre_hook", "set_submodule", "T_destination",
                "dump_patches", "smart_apply"}

@@ -14,6 +14,7 @@ from .. import dtypes as dt
 from ..autograd.function import Function
 from ..device import device as Device
 from ..plugins import get_backend
+from ..compiler.seam import host_op
 from ..tensor import Tensor, method
 from .out import into
 
@@ -414,6 +415,7 @@ def _float_dtype(dtype):
     return d
 
 
+@host_op  # re-run by fw.compile's replay: new numbers each step
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     d = _float_dtype(dtype)
     shape = _shape(size)
@@ -422,6 +424,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
                       device=device, requires_grad=requires_grad)
 
 
+@host_op
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     d = _float_dtype(dtype)
     shape = _shape(size)
@@ -430,6 +433,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
                       device=device, requires_grad=requires_grad)
 
 
+@host_op
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     if size is None and isinstance(high, (tuple, list)):
@@ -452,16 +456,19 @@ def _like_kw(input, dtype, device):
             "device": input.device if device is None else device}
 
 
+@host_op
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
     return rand(*input.shape, generator=generator, requires_grad=requires_grad,
                 **_like_kw(input, dtype, device))
 
 
+@host_op
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
     return randn(*input.shape, generator=generator, requires_grad=requires_grad,
                  **_like_kw(input, dtype, device))
 
 
+@host_op
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
                  requires_grad=False, **kwargs):
     """Integers in [low, high) in input's shape and (unless given) dtype, even a float one."""
@@ -473,6 +480,7 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     return tensor(vals._host().astype(d.np), device=kw["device"], requires_grad=requires_grad)
 
 
+@host_op
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
@@ -481,6 +489,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                   requires_grad=requires_grad)
 
 
+@host_op
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples: scalar mean/std with a `size`, or tensor mean and/or std (broadcast)."""
@@ -512,16 +521,19 @@ def _fill_random(t, arr):
 
 
 @method
+@host_op
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     return _fill_random(self, _gen(generator).uniform(a, b, self.shape))
 
 
 @method
+@host_op
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _fill_random(self, _gen(generator).normal(mean, std, self.shape))
 
 
 @method
+@host_op
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low if low else 2 ** 31
@@ -529,6 +541,7 @@ def random_(self, low=0, high=None, *, generator=None):
 
 
 @method
+@host_op
 def bernoulli_(self, p=0.5, *, generator=None):
     _check_probability(p.detach()._host() if isinstance(p, Tensor) else p, "bernoulli_")
     return _fill_random(self, _gen(generator).random(self.shape) < p)
@@ -539,6 +552,7 @@ def _check_probability(p, name):
         raise RuntimeError(f"{name} expects probabilities in [0, 1], got {p}")
 
 
+@host_op
 def bernoulli(input, p=None, *, generator=None):
     probs = input.detach()._host() if p is None else p
     _check_probability(probs, "bernoulli")
@@ -571,6 +585,7 @@ def _draw(g, r, num_samples, replacement):
     return np.concatenate([first, rest])
 
 
+@host_op
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     _check_multinomial(input, num_samples, replacement)
     p = input.detach()._host().astype(np.float64)

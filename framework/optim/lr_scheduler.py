@@ -11,6 +11,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from ..compiler.seam import host_op
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -84,6 +85,7 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
+    @host_op  # fw.compile re-runs it at replay
     def step(self, epoch=None):
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
@@ -339,6 +341,7 @@ class SequentialLR(_Composite):
         elif hasattr(s, "last_epoch"):
             s.last_epoch -= 1
 
+    @host_op  # fw.compile re-runs it at replay
     def step(self):
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
@@ -360,6 +363,7 @@ class ChainedScheduler(_Composite):
         self._schedulers, self.optimizer = list(schedulers), optimizer
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
+    @host_op  # fw.compile re-runs it at replay
     def step(self):
         for s in self._schedulers:
             s.step()
@@ -486,6 +490,7 @@ class ReduceLROnPlateau(LRScheduler):
     def in_cooldown(self):
         return self.cooldown_counter > 0
 
+    @host_op  # fw.compile re-runs it at replay
     def step(self, metrics, epoch=None):
         current = float(metrics)
         if epoch is None:
@@ -564,6 +569,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         cos = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (b - self.eta_min) * cos for b in self.base_lrs]
 
+    @host_op  # fw.compile re-runs it at replay
     def step(self, epoch=None):
         self._step_count += 1
         if epoch is None and self.last_epoch < 0:

@@ -6,6 +6,7 @@ to a dict, and `state_dict()` replaces parameters by integer ids.
 """
 from collections import OrderedDict, defaultdict
 
+from ..compiler.seam import host_op
 from ..tensor import Tensor
 from ..autograd import grad_mode
 
@@ -133,6 +134,7 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # -- gradients -------------------------------------------------------------------------
+    @host_op  # fw.compile re-runs it at replay (framework/compiler/seam.py)
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
@@ -259,7 +261,8 @@ def _wrap_step(step):
     wrapped._fw_wrapped = True
     wrapped.__name__, wrapped.__doc__, wrapped.__qualname__ = \
         step.__name__, step.__doc__, step.__qualname__
-    return wrapped
+    # fw.compile re-runs a step at replay, so that it reads the current hyper-parameters
+    return host_op(wrapped)
 
 
 def _check_nonneg(**values):

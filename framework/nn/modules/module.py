@@ -648,6 +648,12 @@ class Module:
 
     __call__ = _call_impl
 
+    def compile(self, *args, **kwargs):
+        """Compile this module's forward in place with `fw.compile(forward, **kwargs)`, as
+        PyTorch's Module.compile (hooks still run around it). See docs/compile.md."""
+        from ...compiler import compile as _compile
+        self.__dict__["forward"] = _compile(type(self).forward.__get__(self), *args, **kwargs)
+
     # -- printing ------------------------------------------------------------------------------
     def _get_name(self):
         return type(self).__name__
