@@ -1,6 +1,7 @@
 """fw_text's GPT (against the torch.nn twin in benchmarks/gpt.py, values and gradients), its
 key/value cache and generate(), TokenBlocks and the Python-docs corpus, and BPE training
 checked merge by merge (by hand and against a naive trainer)."""
+import functools
 import importlib.util
 import os
 from collections import Counter
@@ -254,18 +255,22 @@ def test_bpe_stops_when_nothing_is_left_to_merge(tmp_path):
     assert tok.merges == [(4 + 97, 4 + 98), (4 + 256, 4 + 256)] and len(tok) == 262
     tok.save(tmp_path / "t.json")
     assert BPETokenizer.load(tmp_path / "t.json").encode("abab ab") == tok.encode("abab ab")
+    plain = BPETokenizer(vocab_size=300, special_tokens=()).train(["abab"])   # as text_gpt.py
+    assert plain.merges == [(97, 98), (256, 256)]
+    assert plain.encode("<pad>abab") == [60, 112, 97, 100, 62, 257]
+    assert plain.decode(plain.encode("<pad> ü")) == "<pad> ü"
 
 
-_ROUND_TRIP_TOK = None
+@functools.lru_cache(maxsize=1)
+def _small_tokenizer():
+    corpus = [python_docs_text()[:5_000], "naïve café Ærø 日本語のテキスト 🙂👍🏽 \t\r\n"]
+    return BPETokenizer(vocab_size=360).train(corpus)
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.text())
 def test_bpe_round_trips_any_text(text):
-    global _ROUND_TRIP_TOK
-    if _ROUND_TRIP_TOK is None:
-        _ROUND_TRIP_TOK = BPETokenizer(vocab_size=360).train(
-            [python_docs_text()[:5_000], "naïve café Ærø 日本語のテキスト 🙂👍🏽 \t\r\n"])
-    ids = _ROUND_TRIP_TOK.encode(text)
-    assert _ROUND_TRIP_TOK.decode(ids) == text
+    tok = _small_tokenizer()
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text
     assert len(ids) <= len(text.encode("utf-8"))

@@ -45,9 +45,8 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x, kv_cache=None, layer=0):
         B, T, C = x.shape
-        heads = [t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-                 for t in self.c_attn(x).split(C, dim=2)]             # each (B, nh, T, hd)
-        q, k, v = heads
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in self.c_attn(x).split(C, dim=2))           # each (B, nh, T, hd)
         past = 0
         if kv_cache is not None:
             held = kv_cache.layers[layer]
@@ -138,7 +137,8 @@ class GPT(nn.Module):
 
     def forward(self, idx, targets=None, kv_cache=None):
         if idx.ndim != 2:
-            raise ValueError(f"GPT expects token ids of shape (batch, time), got {tuple(idx.shape)}")
+            raise ValueError(f"GPT expects token ids of shape (batch, time), got "
+                             f"{tuple(idx.shape)}")
         B, T = idx.shape
         past = 0 if kv_cache is None else len(kv_cache)
         if past + T > self.block_size:
