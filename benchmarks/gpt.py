@@ -156,7 +156,7 @@ def main():
               f"{ms[d] / ms['torch']:.2f}x"] for d in devices]
     print(f"GPT {args.layers} layers x {args.heads} heads x {args.embd}, vocab {args.vocab}, "
           f"batch {args.batch_size} x block {args.block_size} = {tokens} tokens per step; "
-          f"AdamW, float32; torch {torch.__version__} with {torch.get_num_threads()} threads; "
+          f"AdamW, float32; torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"medians of {args.steps} steps, each library in its own process, taking turns")
     print(table(rows, ["library", "ms / step", "tokens / s", "time vs torch"]))
 
