@@ -134,8 +134,11 @@ def contender(conn, lib_name, device, compiled=False):
         while True:
             msg = conn.recv()
             if msg[0] == "build":
-                builder, shape, _ = MODELS[msg[1]]
-                step = step_fn(lib, builder, shape, msg[2], device, sync, compiled)
+                if callable(msg[1]):    # another benchmark's step: maker(lib, device, sync, arg)
+                    step = msg[1](lib, device, sync, msg[2])
+                else:
+                    builder, shape, _ = MODELS[msg[1]]
+                    step = step_fn(lib, builder, shape, msg[2], device, sync, compiled)
                 conn.send(("ok", None))
             elif msg[0] == "run":  # ("run", timed steps, untimed steps, untimed seconds)
                 _, timed, settle, settle_s = msg
@@ -186,6 +189,9 @@ class Contenders:
         return value
 
     def build(self, model, opt_name):
+        """Each contender builds its step: of MODELS[model] with `opt_name`, or, when
+        `model` is a function (module-level, so it pickles), `model(lib, device, sync,
+        opt_name)`."""
         for name, conn in self.conns.items():
             conn.send(("build", model, opt_name))
             self._reply(name)

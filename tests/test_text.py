@@ -330,10 +330,12 @@ def test_cli_lists_text_plugin():
     from framework.cli import main
     out = CliRunner().invoke(main, ["datasets", "list"])
     assert out.exit_code == 0, out.output
-    for name in ("AG_NEWS", "TextClassificationCSV", "LanguageModelingDataset", "LanguageID"):
+    for name in ("AG_NEWS", "TextClassificationCSV", "LanguageModelingDataset", "TokenBlocks",
+                 "LanguageID"):
         assert name in out.output
     out = CliRunner().invoke(main, ["models", "list"])
     assert "CharLSTM" in out.output and "TransformerClassifier" in out.output
+    assert "GPT" in out.output
     out = CliRunner().invoke(main, ["transforms", "list"])
     assert "BPETokenizer" in out.output and "basic_english" in out.output
 

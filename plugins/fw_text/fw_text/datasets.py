@@ -1,5 +1,6 @@
 """Text data sets: CSV classification in the AG_NEWS layout, fixed-length language-modelling
-chunks from a text file, and LanguageID, made offline from Debian's word lists."""
+chunks from a text file, token blocks for next-token prediction, Python's own documentation
+as a corpus, and LanguageID, made offline from Debian's word lists."""
 import csv
 import functools
 import os
@@ -13,8 +14,8 @@ from framework.utils.data import Dataset
 from .tokenizers import get_tokenizer
 from .vocab import build_vocab_from_iterator
 
-__all__ = ["TextClassificationCSV", "AG_NEWS", "LanguageModelingDataset", "LanguageID",
-           "WORD_LISTS"]
+__all__ = ["TextClassificationCSV", "AG_NEWS", "LanguageModelingDataset", "TokenBlocks",
+           "python_docs_text", "LanguageID", "WORD_LISTS"]
 
 
 class _Samples(Dataset):
@@ -129,6 +130,48 @@ class LanguageModelingDataset(Dataset):
         a = i * self.seq_len
         chunk = self.data[a:a + self.seq_len + 1]
         return fw.tensor(chunk[:-1].copy()), fw.tensor(chunk[1:].copy())
+
+
+class TokenBlocks(Dataset):
+    """Windows of a token-id sequence for next-token prediction: item i is
+    `(ids[s : s+block_size], ids[s+1 : s+block_size+1])` with s = i * stride (int64 tensors).
+    stride=block_size (the default) cuts disjoint blocks, as for validation; stride=1 makes
+    every offset an item, so a shuffled loader draws random windows, as nanoGPT trains."""
+
+    def __init__(self, ids, block_size, stride=None):
+        stride = block_size if stride is None else stride
+        if not isinstance(block_size, int) or block_size < 1:
+            raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+        if not isinstance(stride, int) or stride < 1:
+            raise ValueError(f"stride must be a positive int, got {stride!r}")
+        self.ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        self.block_size, self.stride = block_size, stride
+        self._n = max((len(self.ids) - block_size - 1) // stride + 1, 0)
+        if self._n == 0:
+            raise ValueError(f"{len(self.ids)} tokens make no block of {block_size} "
+                             f"(+1 for the target)")
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        if not -self._n <= i < self._n:
+            raise IndexError(f"index {i} is out of range for {self._n} blocks")
+        s = (i % self._n) * self.stride
+        block = self.ids[s:s + self.block_size + 1]
+        return fw.tensor(block[:-1].copy()), fw.tensor(block[1:].copy())
+
+
+def python_docs_text():
+    """The text of Python's reference manual that ships with CPython as
+    `pydoc_data.topics` (what `help("topic")` shows): ~470k characters of English prose
+    and code, its topics in alphabetical order, separated by blank lines. Offline."""
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:
+        raise FileNotFoundError("this Python has no pydoc_data.topics (some distributions "
+                                "strip it; Debian ships it in libpython3.X-stdlib)") from None
+    return "\n\n".join(topics[k] for k in sorted(topics))
 
 
 # language code -> (file under /usr/share/dict, Debian package)

@@ -1,4 +1,4 @@
-"""Reference text models built from framework.nn."""
+"""Reference text models built from framework.nn (the GPT lives in gpt.py)."""
 import math
 
 import numpy as np
@@ -6,7 +6,10 @@ import numpy as np
 import framework as fw
 from framework import nn
 
-__all__ = ["TextClassificationModel", "CharLSTM", "PositionalEncoding", "TransformerClassifier"]
+from .gpt import GPT, KVCache
+
+__all__ = ["TextClassificationModel", "CharLSTM", "PositionalEncoding", "TransformerClassifier",
+           "GPT", "KVCache"]
 
 
 class TextClassificationModel(nn.Module):

@@ -2,8 +2,9 @@
 runs."""
 from framework.plugins import hookimpl, register_each
 
-_DATASETS = ["AG_NEWS", "TextClassificationCSV", "LanguageModelingDataset", "LanguageID"]
-_MODELS = ["TextClassificationModel", "CharLSTM", "TransformerClassifier"]
+_DATASETS = ["AG_NEWS", "TextClassificationCSV", "LanguageModelingDataset", "TokenBlocks",
+             "LanguageID"]
+_MODELS = ["TextClassificationModel", "CharLSTM", "TransformerClassifier", "GPT"]
 
 
 @hookimpl
@@ -32,5 +33,6 @@ def fw_register_models(register):
 @hookimpl
 def fw_plugin_info():
     return {"description": "tokenizers (basic_english, char, BPE), Vocab, AG_NEWS-style CSV, "
-                           "language modelling and LanguageID data sets, text models",
+                           "language modelling, token-block and LanguageID data sets, text models "
+                           "(a GPT with a key/value cache among them)",
             "import": "from fw_text import tokenizers, vocab, datasets, models, utils"}

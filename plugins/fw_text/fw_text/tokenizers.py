@@ -179,17 +179,22 @@ class BPETokenizer:
             if pairs.get(p, 0) != -c or c == 0:
                 continue  # stale heap entry: the count changed since it was pushed
             self.merges.append(p)
-            touched = Counter()
+            touched = set()
             for wi in where.pop(p, ()):
                 s, n = seqs[wi], counts[wi]
-                for q in zip(s, s[1:]):     # take the word's old pairs out ...
+                t = _merge(s, p, new_id)
+                if len(t) == len(s):
+                    continue                # an earlier merge took the pair from this word
+                seqs[wi] = t
+                old_pairs, new_pairs = list(zip(s, s[1:])), list(zip(t, t[1:]))
+                for q in old_pairs:         # take the word's old pairs out ...
                     pairs[q] -= n
-                    touched[q] += 1
-                s = seqs[wi] = _merge(s, p, new_id)
-                for q in zip(s, s[1:]):     # ... and put its new pairs in
-                    pairs[q] += n
-                    touched[q] += 1
-                    where.setdefault(q, set()).add(wi)
+                for q in new_pairs:         # ... and put its new pairs in; only those
+                    pairs[q] += n           # holding the new token are new to the word
+                    if new_id in q:
+                        where.setdefault(q, set()).add(wi)
+                touched.update(old_pairs)
+                touched.update(new_pairs)
             for q in touched:
                 if pairs[q] > 0:
                     heapq.heappush(heap, (-pairs[q], q))
