@@ -508,8 +508,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return sum(a.pow(p), dims, keepdim).pow(1.0 / p)
 
 
-_TORCH_NAMES = {dt.bool: "Bool", dt.int32: "Int", dt.int64: "Long", dt.float32: "Float",
-                dt.float64: "Double"}
+_TORCH_NAMES = dt.SCALAR_NAMES
 
 
 # -- sorting ----------------------------------------------------------------------------------------
