@@ -12,7 +12,7 @@ checked at upload, fill and cast (out-of-range values raise instead of wrapping)
 import numpy as np
 
 from framework import dtypes as dt
-from framework.buffer_backend import BufferBackend, scalar_array
+from framework.buffer_backend import BufferBackend, scalar_array, unsupported_dtype
 from framework.device import View, contiguous_strides, numel
 
 from . import runtime as rt
@@ -58,6 +58,10 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
         if dtype is dt.float64 and not self.rt.f64:
             raise RuntimeError(f"float64 is not supported on Vulkan device {self.rt.name}: it "
                                "lacks the shader-f64 feature; use float32")
+        if dtype.name not in self.st:
+            raise RuntimeError(unsupported_dtype(dtype, f"Vulkan device {self.rt.name}",
+                                                 "the shader-f16 feature",
+                                                 "shader-f16" in self.rt.adapter.features))
         return self.st[dtype.name][0]
 
     def isize(self, dtype):
