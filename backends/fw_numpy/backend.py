@@ -151,7 +151,11 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
         if dtype is None:
             dtype = dt.from_numpy_dtype(a.dtype)
         elif a.dtype is not dtype.np and a.dtype != dtype.np:  # `is` first: it is cheap
-            a = a.astype(dtype.np)
+            if dtype in LOW:  # a float32 result rounded: beyond the range is inf, quietly
+                with np.errstate(over="ignore"):
+                    a = a.astype(dtype.np)
+            else:
+                a = a.astype(dtype.np)
         shape = a.shape
         strides = _STRIDES.get(shape)
         if strides is None:

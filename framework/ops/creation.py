@@ -135,7 +135,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if arr.dtype != target.np:
         if not isinstance(data, (Tensor, np.ndarray, np.generic)):
             dt.check_array_fits(arr, target)  # Python numbers never wrap (arrays cast)
-        arr = arr.astype(target.np)
+        with np.errstate(over="ignore", invalid="ignore"):  # too large for float16: inf
+            arr = arr.astype(target.np)
     if device is None and isinstance(data, Tensor):
         device = data.device
     be = _be(device)

@@ -444,7 +444,8 @@ def logsumexp(input, dim=None, keepdim=False):
 
 def _logical_reduce(op, input, dim, keepdim):
     dims = norm_dims(input, dim)
-    return raw_reduce(op, input, dims, keepdim)
+    out = raw_reduce(op, input, dims, keepdim)
+    return out.to(dt.uint8) if input.dtype is dt.uint8 else out  # PyTorch keeps uint8 (legacy)
 
 
 def all(input, dim=None, keepdim=False):
