@@ -6,6 +6,7 @@ Gradients are written with tensor ops, so they are themselves differentiable
 """
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -776,9 +777,13 @@ def where(condition, input=None, other=None):
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor):
         raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition.dtype is dt.uint8:  # PyTorch's legacy byte masks: still accepted, with its warning
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated "
+                      "(as in PyTorch); use a boolean condition instead", UserWarning, stacklevel=2)
+        condition = condition != 0
     if condition.dtype is not dt.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {condition.dtype.name.capitalize()}")
+                           f"with dtype {dt.SCALAR_NAMES[condition.dtype]}")
     for x in (input, other):
         if not isinstance(x, Tensor):
             dt.check_fits(x, dt.result_type(input, other))

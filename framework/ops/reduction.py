@@ -69,7 +69,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
+                           f"floating point or complex dtype. Got: {dt.SCALAR_NAMES[input.dtype]}")
     dims = norm_dims(input, dim)
     n = 1
     for d in dims:
