@@ -11,7 +11,7 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
-from .lowp import LOW, compute_fused_ops_in_float32, computed_in_float32, f32
+from .lowp import LOW, LOW_NP, compute_fused_ops_in_float32, computed_in_float32, f32
 from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
 from .optim_ops import NumpyOptimOps
@@ -167,7 +167,10 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
     def _arg(self, x):
         """An operand of a compute op: a View's array (float16/bfloat16 as float32), or a
         Python scalar."""
-        return f32(self._np(x)) if type(x) is View else x
+        if type(x) is not View:
+            return x
+        a = self._np(x)
+        return a.astype(np.float32) if a.itemsize == 2 and a.dtype in LOW_NP else a  # f32, inline
 
     # -- memory --------------------------------------------------------------------------
     def from_numpy(self, array):
@@ -204,7 +207,7 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
 
     # -- compute -------------------------------------------------------------------------
     def unary(self, op, x):
-        a = f32(self._np(x))
+        a = self._arg(x)
         if op in _QUIET:
             with np.errstate(all="ignore"):
                 r = self._unary(op, a)

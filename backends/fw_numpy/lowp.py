@@ -15,13 +15,14 @@ from framework import dtypes as dt
 from framework.device import View
 
 LOW = frozenset(dt.LOW_PRECISION)
-_LOW_NP = frozenset(d.np for d in dt.LOW_PRECISION)
+LOW_NP = frozenset(d.np for d in dt.LOW_PRECISION)
 _F32 = np.dtype(np.float32)
 
 
 def f32(a):
     """NumPy array `a` itself, or as float32 if it holds float16/bfloat16."""
-    return a.astype(_F32) if a.dtype in _LOW_NP else a
+    # itemsize first: it is cheap, and rules out almost every array a program computes on
+    return a.astype(_F32) if a.itemsize == 2 and a.dtype in LOW_NP else a
 
 
 def _low_dtype(args, kwargs):
