@@ -386,3 +386,21 @@ def test_buffer_devices_refuse_new_dtypes_by_name():
             fw.ones(2, device=device).to(fwd(name))
         if name == "float16":
             assert "fp16" in str(e.value) or "f16" in str(e.value)
+
+
+def test_uint8_index_is_a_mask_and_small_int_indices_are_refused():
+    x, tx = fw.arange(3.0), torch.arange(3.0)
+    with pytest.warns(UserWarning, match="uint8"):
+        got = x[fw.tensor([1, 0, 1], dtype=fw.uint8)]
+    with pytest.warns(UserWarning, match="uint8"):
+        want = tx[torch.tensor([1, 0, 1], dtype=torch.uint8)]
+    assert got.tolist() == want.tolist() == [0.0, 2.0]
+    for name in ("int8", "int16"):
+        with pytest.raises(IndexError, match="long, int, byte or bool"):
+            x[fw.tensor([1, 0], dtype=fwd(name))]
+        with pytest.raises(IndexError, match="long, int, byte or bool"):
+            tx[torch.tensor([1, 0], dtype=tcd(name))]
+    with pytest.raises(RuntimeError, match="boolean masks"):
+        x[fw.tensor([1, 0, 1], dtype=fw.uint8)] = 7.0
+    with pytest.raises(RuntimeError, match="boolean masks"):
+        tx[torch.tensor([1, 0, 1], dtype=torch.uint8)] = 7.0
