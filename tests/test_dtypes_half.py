@@ -404,3 +404,31 @@ def test_uint8_index_is_a_mask_and_small_int_indices_are_refused():
         x[fw.tensor([1, 0, 1], dtype=fw.uint8)] = 7.0
     with pytest.raises(RuntimeError, match="boolean masks"):
         tx[torch.tensor([1, 0, 1], dtype=torch.uint8)] = 7.0
+
+
+@pytest.mark.parametrize("name", LOW)
+def test_recurrent_and_transformer_layers(name):
+    # whole layers in float16/bfloat16 against PyTorch's float32 on the same rounded weights
+    torch.manual_seed(0)
+    pairs = [(torch.nn.LSTM(4, 5, batch_first=True), nn.LSTM(4, 5, batch_first=True), 4),
+             (torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+              nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 8)]
+    for tm, fm, d in pairs:
+        fm.load_state_dict({k: fw.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+        fm.to(fwd(name))
+        tm.to(tcd(name)).float()
+        x = np.random.default_rng(0).standard_normal((2, 3, d)).astype(np.float32)
+        fx = fw.tensor(x).to(fwd(name)).requires_grad_()
+        tx = torch.tensor(x).to(tcd(name)).float().requires_grad_()
+        fo, to = fm(fx), tm(tx)
+        fo, to = (fo[0], to[0]) if isinstance(fo, tuple) else (fo, to)
+        assert fo.dtype is fwd(name)
+        (fo * fo).sum().backward()
+        (to * to).sum().backward()
+        np.testing.assert_allclose(host(fo), host(to), **TOL[name])
+        np.testing.assert_allclose(host(fx.grad), host(tx.grad), **TOL[name])
+        for (k, p), (_, tp) in zip(fm.named_parameters(), tm.named_parameters()):
+            assert p.grad.dtype is fwd(name), k
+            # sums over the batch, some cancelling to ~0: an absolute tolerance, 4 ulps-ish
+            np.testing.assert_allclose(host(p.grad), host(tp.grad), rtol=4 * TOL[name]["rtol"],
+                                       atol=4 * TOL[name]["atol"], err_msg=k)
