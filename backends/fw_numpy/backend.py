@@ -261,7 +261,9 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
     def cast(self, x, dtype):
         if dtype.itemsize < x.dtype.itemsize or dtype.kind < x.dtype.kind:
             with np.errstate(over="ignore", invalid="ignore"):  # inf / wrapped, quietly as torch
-                return self._wrap(self._np(x).astype(dtype.np), dtype)
+                # 16-bit floats through float32, as PyTorch converts them (and as the CPU then
+                # makes an integer of inf or NaN); ml_dtypes' own conversion differs there
+                return self._wrap(self._arg(x).astype(dtype.np), dtype)
         return self._wrap(self._np(x).astype(dtype.np), dtype)
 
     def reduce(self, op, x, dims, keepdim):

@@ -118,7 +118,7 @@ def _outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def _tensor(lib, a, device):
+def tensor_of(lib, a, device):
     """NumPy array `a` as a tensor of `lib`; bfloat16 (ml_dtypes', which PyTorch can't read)
     through float32, which holds it exactly."""
     if a.dtype == _BF16:
@@ -126,7 +126,7 @@ def _tensor(lib, a, device):
     return lib.tensor(a, device=device)
 
 
-def _array(t):
+def array_of(t):
     """Tensor `t` (fw or PyTorch) as a NumPy array; bfloat16 as ml_dtypes' bfloat16."""
     t = t.detach()
     if str(t.dtype).endswith("bfloat16"):
@@ -140,12 +140,12 @@ def run_case(case, lib, device, seed=0, to_tensor=None):
     arrays = case.make_inputs(seed)
     xs = []
     for spec, a in zip(case.inputs, arrays):
-        t = _tensor(lib, a, device)
+        t = tensor_of(lib, a, device)
         if spec.grad and case.grad:
             t.requires_grad_(True)
         xs.append(t)
     outs = _outputs(case.fn(lib, *xs))
-    values = [_array(o) for o in outs]
+    values = [array_of(o) for o in outs]
     grads = None
     diff = [o for o in outs if o.dtype.is_floating_point and o.requires_grad]
     wanted = [x for x in xs if x.requires_grad]
@@ -158,7 +158,7 @@ def run_case(case, lib, device, seed=0, to_tensor=None):
             term = (o * w).sum()
             loss = term if loss is None else loss + term
         gs = lib.autograd.grad(loss, wanted, allow_unused=True)
-        grads = [None if g is None else _array(g) for g in gs]
+        grads = [None if g is None else array_of(g) for g in gs]
     return values, grads
 
 
