@@ -6,7 +6,8 @@
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .dtypes import (dtype, float32, float64, int32, int64, bool, float, double, int, long,
+from .dtypes import (dtype, float16, bfloat16, float32, float64, uint8, int8, int16, int32,
+                    int64, bool, half, float, double, short, int, long,
                     get_default_dtype, set_default_dtype, promote_types, result_type,
                     is_floating_point, finfo, iinfo)
 from .device import device

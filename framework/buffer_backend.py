@@ -86,6 +86,19 @@ def scalar_array(x, dtype):
     return np.asarray(int(x), dtype.np)
 
 
+def unsupported_dtype(dtype, where, f16_feature, has_f16):
+    """The message refusing a tensor of `dtype` on a device whose kernels lack it: what the
+    device lacks (`f16_feature`, for float16: "the cl_khr_fp16 extension"), or that fw's
+    kernels don't have it yet."""
+    if dtype is dt.float16 and not has_f16:
+        why = f"it lacks {f16_feature}"
+    else:
+        have = f" (the device has {f16_feature})" if dtype is dt.float16 else ""
+        why = f"fw's kernels for this device have no {dtype.name} variant yet{have}"
+    return (f"{dtype.name} is not supported on {where}: {why}; compute in {dtype.name} on the "
+            "cpu, or convert first (.float() for floating point, .int() for integers)")
+
+
 class _ForkedRuntime:
     """What a device runtime becomes in a forked child process. The driver's context and
     threads belong to the parent, and a fork of a process that holds an OpenCL or Vulkan

@@ -149,6 +149,12 @@ class Backend(NNOps, OptimOps):
         and the error of using the device (None: fw says only that there is none)."""
         return None
 
+    def dtype_unsupported(self, dtype):
+        """None if this device holds tensors of `dtype`, else why not: the message of the
+        RuntimeError that making one raises (the conformance kit reports such cases as
+        unsupported, with this reason, after checking that the error is raised)."""
+        return None
+
     def synchronize(self):
         """Wait until all queued work on this device has finished."""
 

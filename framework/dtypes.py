@@ -2,24 +2,30 @@
 import builtins
 import math
 
+import ml_dtypes
 import numpy as np
 
-__all__ = ["dtype", "float32", "float64", "int32", "int64", "bool",
-           "float", "double", "int", "long", "result_type", "promote_types",
+__all__ = ["dtype", "float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16",
+           "int32", "int64", "bool", "half", "float", "double", "short", "int", "long",
+           "result_type", "promote_types",
            "get_default_dtype", "set_default_dtype", "is_floating_point", "finfo", "iinfo"]
 
 class dtype:
-    """A tensor element type. Compare with `is` or `==`; `str` prints like PyTorch."""
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "kind", "rank")
+    """A tensor element type. Compare with `is` or `==`; `str` prints like PyTorch.
 
-    def __init__(self, name, np_dtype, kind, rank):
+    `kind` orders the categories of PyTorch's promotion (0 bool, 1 integer, 2 floating
+    point); `bits` orders the types within one (see promote_types)."""
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "kind", "bits")
+    is_complex = False
+
+    def __init__(self, name, np_dtype, kind, signed=True):
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
-        self.kind = kind            # 0 bool, 1 integer, 2 floating point
-        self.rank = rank            # order within the kind
+        self.bits = 8 * self.itemsize
+        self.kind = kind
         self.is_floating_point = kind == 2
-        self.is_signed = kind != 0
+        self.is_signed = kind != 0 and signed
 
     def __repr__(self):
         return "fw." + self.name
@@ -28,14 +34,27 @@ class dtype:
         return self.name  # pickled by reference: framework.dtypes.<name> is this object
 
 
-bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001 - PyTorch's name
-int32 = dtype("int32", np.int32, 1, 1)
-int64 = dtype("int64", np.int64, 1, 2)
-float32 = dtype("float32", np.float32, 2, 1)
-float64 = dtype("float64", np.float64, 2, 2)
-float, double, int, long = float32, float64, int32, int64  # noqa: A001
+bool = dtype("bool", np.bool_, 0)  # noqa: A001 - PyTorch's name
+uint8 = dtype("uint8", np.uint8, 1, signed=False)
+int8 = dtype("int8", np.int8, 1)
+int16 = dtype("int16", np.int16, 1)
+int32 = dtype("int32", np.int32, 1)
+int64 = dtype("int64", np.int64, 1)
+float16 = dtype("float16", np.float16, 2)
+# NumPy has no bfloat16; ml_dtypes (JAX's) adds it as a NumPy dtype, so arrays, casts and
+# files carry it like any other. Its arithmetic rounds after every element op; the cpu
+# backend computes in float32 instead and rounds once, as PyTorch does (backends/fw_numpy).
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2)
+float32 = dtype("float32", np.float32, 2)
+float64 = dtype("float64", np.float64, 2)
+half, float, double, short, int, long = float16, float32, float64, int16, int32, int64  # noqa: A001
 
-ALL = (bool, int32, int64, float32, float64)
+ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+LOW_PRECISION = (float16, bfloat16)  # stored in 16 bits, computed in float32
+# PyTorch's C++ names (ScalarType), which its messages quote: "not implemented for 'Half'"
+SCALAR_NAMES = {bool: "Bool", uint8: "Byte", int8: "Char", int16: "Short", int32: "Int",
+                int64: "Long", float16: "Half", bfloat16: "BFloat16", float32: "Float",
+                float64: "Double"}
 _by_name = {d.name: d for d in ALL}
 _by_np = {d.np: d for d in ALL}
 _default_float = [float32]
@@ -46,7 +65,7 @@ def get_default_dtype():
 
 
 def set_default_dtype(d):
-    if d not in (float32, float64):
+    if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default_float[0] = d
 
@@ -65,7 +84,7 @@ class finfo:
         if not type.is_floating_point:
             raise TypeError(f"fw.finfo() requires a floating point input type, got {type}; "
                             "use fw.iinfo for integer types")
-        info = np.finfo(type.np)
+        info = ml_dtypes.finfo(type.np)
         self.dtype, self.bits = type.name, info.bits
         self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
@@ -94,7 +113,7 @@ class iinfo:
 
 
 def from_numpy_dtype(npd):
-    """The fw dtype for a NumPy dtype; narrow types widen to the nearest one fw has."""
+    """The fw dtype for a NumPy dtype; uint16/uint32 widen to the signed type holding them."""
     npd = np.dtype(npd)
     d = _by_np.get(npd)
     if d is not None:
@@ -121,6 +140,8 @@ def to_dtype(d):
         return float64  # PyTorch reads the Python type `float` as double
     if isinstance(d, str) and d in _by_name:
         return _by_name[d]
+    if isinstance(d, str) and d in _ALIASES:
+        return _ALIASES[d]
     try:
         return from_numpy_dtype(d)
     except TypeError:
@@ -128,8 +149,12 @@ def to_dtype(d):
                         + ", ".join("fw." + x.name for x in ALL)) from None
 
 
-_INT_RANGE = {int32: (-2 ** 31, 2 ** 31 - 1), int64: (-2 ** 63, 2 ** 63 - 1)}
-_FLOAT_MAX = {float32: builtins.float(np.finfo(np.float32).max), float64: builtins.float("inf")}
+_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16,
+            "int": int32, "long": int64}
+_INT_RANGE = {d: (builtins.int(np.iinfo(d.np).min), builtins.int(np.iinfo(d.np).max))
+              for d in ALL if d.kind == 1}
+_FLOAT_MAX = {d: builtins.float(ml_dtypes.finfo(d.np).max) for d in (float16, bfloat16, float32)}
+_FLOAT_MAX[float64] = builtins.float("inf")
 
 
 def _overflow(d):
@@ -159,11 +184,16 @@ def check_array_fits(arr, d):
 
 
 def promote_types(a, b):
+    """PyTorch's table: the higher category wins (bool < integer < floating point); within
+    one, the wider type, except that uint8 with int8 gives int16 (uint8 with a wider signed
+    type gives that type) and float16 with bfloat16 gives float32 (neither holds the other)."""
     if a is b:
         return a
     if a.kind != b.kind:
         return a if a.kind > b.kind else b
-    return a if a.rank >= b.rank else b
+    if a.bits == b.bits:  # uint8/int8 or float16/bfloat16
+        return int16 if a.kind == 1 else float32
+    return a if a.bits > b.bits else b
 
 
 def scalar_kind(x):

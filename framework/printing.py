@@ -128,6 +128,8 @@ def format_array(a, dtype, indent):
     """The bracketed body of a repr for the values `a` (a NumPy array of `dtype`)."""
     if a.size == 0:
         return "[]"
+    if dtype in dt.LOW_PRECISION:  # printed from float32 values, as PyTorch does
+        a = a.astype(np.float32)
     summarize = a.size > PRINT_OPTS.threshold
     fmt = _Formatter(_summarized(a) if summarize else a, dtype)
     return _nested(a, indent, summarize, fmt)

@@ -304,7 +304,15 @@ class Tensor:
         if self._be.device.type != "cpu" and not force:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
                             "Use Tensor.cpu() to copy the tensor to host memory first.")
+        if self.dtype is dt.bfloat16:  # as PyTorch: NumPy has no bfloat16
+            raise TypeError("Got unsupported ScalarType BFloat16 (NumPy has no bfloat16; "
+                            ".float().numpy() holds its values exactly)")
         return self._be.to_numpy(self._v)
+
+    def _py_values(self):
+        """The values as a NumPy array whose .tolist() gives Python numbers."""
+        a = self._be.to_numpy(self._v)
+        return a.astype(np.float32) if self.dtype is dt.bfloat16 else a
 
     def _host(self):
         """The values as a NumPy array, from any device (the host waits here)."""
@@ -313,10 +321,10 @@ class Tensor:
     def item(self):
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return self._host().reshape(-1)[0].item()
+        return self._py_values().reshape(-1)[0].item()
 
     def tolist(self):
-        return self._host().tolist()
+        return self._py_values().tolist()
 
     def __bool__(self):
         n = self.numel()
@@ -412,8 +420,7 @@ def _copy_of(t):
 from .autograd import function as _function  # noqa: E402
 _function._Tensor = Tensor
 
-_TYPE_NAMES = {dt.float32: "fw.FloatTensor", dt.float64: "fw.DoubleTensor",
-               dt.int32: "fw.IntTensor", dt.int64: "fw.LongTensor", dt.bool: "fw.BoolTensor"}
+_TYPE_NAMES = {d: f"fw.{n}Tensor" for d, n in dt.SCALAR_NAMES.items()}
 
 
 def _dtype_of_type_name(name):

@@ -41,7 +41,7 @@ def test_pcm16_roundtrip_vs_scipy(tmp_path):
     assert sr == 16000 and x.dtype == fw.float32 and tuple(x.shape) == (2, 1000)
     np.testing.assert_array_equal(np_of(x), data.T / 32768.0)
     raw, _ = fw_audio.load(p, normalize=False)
-    assert raw.dtype == fw.int32
+    assert raw.dtype == fw.int16  # as torchaudio's
     np.testing.assert_array_equal(np_of(raw), data.T)
     meta = fw_audio.info(p)
     assert (meta.sample_rate, meta.num_frames, meta.num_channels, meta.bits_per_sample,
@@ -51,8 +51,10 @@ def test_pcm16_roundtrip_vs_scipy(tmp_path):
     sr2, back = wavfile.read(q)
     assert sr2 == 16000 and back.dtype == np.int16
     np.testing.assert_array_equal(back, data)
-    fw_audio.save(q, raw, sr, channels_first=True, bits_per_sample=16)  # int32 of int16 values
-    np.testing.assert_array_equal(wavfile.read(q)[1], np.round(data / 65536.0))  # as int32
+    fw_audio.save(q, raw, sr, channels_first=True, bits_per_sample=16)  # int16 samples as they are
+    np.testing.assert_array_equal(wavfile.read(q)[1], data)
+    fw_audio.save(q, raw.int(), sr, channels_first=True, bits_per_sample=16)  # int32: full range
+    np.testing.assert_array_equal(wavfile.read(q)[1], np.round(data / 65536.0))
 
 
 def test_float32_roundtrip_and_channels_last(tmp_path):
@@ -90,12 +92,12 @@ def test_other_widths_vs_scipy(tmp_path, dtype, scale):
     x, _ = fw_audio.load(p)
     np.testing.assert_allclose(np_of(x), expect.T.astype(np.float32), rtol=0, atol=1e-7)
     raw, _ = fw_audio.load(p, normalize=False)
+    assert raw.dtype == {np.uint8: fw.uint8, np.int32: fw.int32, np.float64: fw.float64}[dtype]
     np.testing.assert_array_equal(np_of(raw), data.T)
     q = tmp_path / "back.wav"
     bits = {np.uint8: 8, np.int32: 32, np.float64: 64}[dtype]
     enc = {np.uint8: "PCM_U", np.int32: "PCM_S", np.float64: "PCM_F"}[dtype]
-    # fw has no uint8 dtype: 8-bit goes back from the normalised floats
-    fw_audio.save(q, x if dtype == np.uint8 else raw, 8000, encoding=enc, bits_per_sample=bits)
+    fw_audio.save(q, raw, 8000, encoding=enc, bits_per_sample=bits)
     np.testing.assert_array_equal(wavfile.read(q)[1], data[:, 0])
 
 

@@ -66,6 +66,7 @@ def test_mnist_torchvision_layout(tmp_path, cls, gz):
         x, y = ref[key]
         assert len(ds) == len(x)
         assert ds.data.shape == (len(x), 28, 28) and ds.targets.dtype == fw.int64
+        assert ds.data.dtype == fw.uint8  # as torchvision's
         np.testing.assert_array_equal(ds.data.numpy(), x)
         np.testing.assert_array_equal(ds.targets.numpy(), y)
         img, target = ds[3]
@@ -338,7 +339,10 @@ def test_to_tensor():
     b = T.ToTensor()(Image.fromarray(a[:, :, 0] > 127))   # mode "1": 0 or 1
     np.testing.assert_array_equal(b.numpy()[0], (a[:, :, 0] > 127).astype(np.float32))
     p = T.PILToTensor()(Image.fromarray(a))
+    assert p.dtype == fw.uint8  # as torchvision's
     np.testing.assert_array_equal(p.numpy(), a.transpose(2, 0, 1))
+    i16 = Image.fromarray(np.array([[1, 300], [2, 4000]], np.uint16))  # mode "I;16"
+    assert T.ToTensor()(i16).dtype == fw.int16 and T.ToTensor()(i16).tolist() == [[[1, 300], [2, 4000]]]
     with pytest.raises(TypeError, match="pic should be PIL Image or ndarray"):
         T.ToTensor()([1, 2])
     with pytest.raises(ValueError, match="pic should be 2/3 dimensional"):

@@ -26,7 +26,8 @@ from .shape import (broadcast_to, cat, concat, concatenate, stack, hstack, vstac
 from .indexing import (gather, scatter, scatter_add, index_select, index_put, nonzero,
                        masked_select, index_add, index_copy, index_fill, masked_scatter)
 from .linalg import matmul, mm, bmm, dot, mv, outer, ger, einsum, cdist
-from .typed import FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor
+from .typed import (FloatTensor, DoubleTensor, IntTensor, LongTensor, BoolTensor, HalfTensor,
+                    BFloat16Tensor, ByteTensor, CharTensor, ShortTensor)
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in
            ("creation", "elementwise", "reduction", "shape", "indexing", "linalg", "typed")]

@@ -136,7 +136,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if arr.dtype != target.np:
         if not isinstance(data, (Tensor, np.ndarray, np.generic)):
             dt.check_array_fits(arr, target)  # Python numbers never wrap (arrays cast)
-        arr = arr.astype(target.np)
+        with np.errstate(over="ignore", invalid="ignore"):  # too large for float16: inf
+            arr = arr.astype(target.np)
     if device is None and isinstance(data, Tensor):
         device = data.device
     be = _be(device)
@@ -163,7 +164,8 @@ def from_numpy(array):
     d = dt.from_numpy_dtype(array.dtype)
     if array.dtype != d.np:
         raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
-                        "types are: float64, float32, int64, int32, and bool.")
+                        "types are: float64, float32, float16, bfloat16 (ml_dtypes), int64, "
+                        "int32, int16, int8, uint8, and bool.")
     if any(st < 0 for st in array.strides):
         raise ValueError("At least one stride in the given numpy array is negative, and tensors "
                          "with negative strides are not currently supported. (You can probably "
@@ -667,31 +669,16 @@ def cpu(self):
 
 
 def _cast_method(name, d):
-    def cast(self):
+    def cast(self, memory_format=None):
         return self.to(d)
     cast.__name__ = name
     method(cast)
 
 
-for _name, _d in (("float", dt.float32), ("double", dt.float64), ("int", dt.int32),
-                  ("long", dt.int64), ("bool", dt.bool)):
+for _name, _d in (("float", dt.float32), ("double", dt.float64), ("half", dt.float16),
+                  ("bfloat16", dt.bfloat16), ("int", dt.int32), ("long", dt.int64),
+                  ("short", dt.int16), ("char", dt.int8), ("byte", dt.uint8), ("bool", dt.bool)):
     _cast_method(_name, _d)
-
-
-def missing_dtype(name):
-    """A cast to a dtype fw does not have yet: a clear error, never a silent float32."""
-    raise NotImplementedError(f"fw has no {name} dtype yet (16-bit floats are planned, with "
-                              "mixed precision); keep float32, or use float64 with .double()")
-
-
-@method
-def half(self, memory_format=None):
-    missing_dtype("float16")
-
-
-@method
-def bfloat16(self, memory_format=None):
-    missing_dtype("bfloat16")
 
 
 @method

@@ -6,6 +6,7 @@ Gradients are written with tensor ops, so they are themselves differentiable
 """
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def int_operand(x, dtype):
     """A Python int operand as PyTorch reads it: outside [-2**63, 2**64) an OverflowError
     (it must fit a C int64, or uint64), else wrapped to an integer dtype's width as a C
     cast wraps it (`int32_tensor + 2**40` adds 0), and as is for a float dtype."""
-    if -0x80000000 <= x <= 0x7FFFFFFF:
+    if -0x80000000 <= x <= 0x7FFFFFFF and (dtype.kind != 1 or dtype.itemsize >= 4):
         return x
     if not -(1 << 63) <= x < 1 << 64:
         raise OverflowError(f"Python int {x} is too big to convert to a tensor scalar "
@@ -76,7 +77,7 @@ def int_operand(x, dtype):
         return x
     bits = 8 * dtype.itemsize
     x &= (1 << bits) - 1
-    return x - (1 << bits) if x >> (bits - 1) else x
+    return x - (1 << bits) if dtype.is_signed and x >> (bits - 1) else x
 
 
 _BROADCASTS = set()  # pairs of (non-0-dim) shapes that broadcast: _binary's fast path
@@ -223,7 +224,7 @@ def _binary(op, a, b, dtype=None):
                 and (dtype is None or dtype is va.dtype)
                 and not (a.requires_grad and grad_mode._state.enabled)):
             be = a._be
-            if type(b) is int and not -0x80000000 <= b <= 0x7FFFFFFF:
+            if type(b) is int and (not -0x80000000 <= b <= 0x7FFFFFFF or va.dtype.itemsize < 4):
                 b = int_operand(b, va.dtype)
             return Tensor._make(be.binary(op, va, _PY[va.dtype.kind](b)), be)
     if grad_mode._state.enabled and (
@@ -250,8 +251,7 @@ def _check_operand(x, fn):
 
 
 # PyTorch's names of dtypes in its "not implemented for 'Float'" messages.
-_TORCH_NAMES = {dt.bool: "Bool", dt.int32: "Int", dt.int64: "Long", dt.float32: "Float",
-                dt.float64: "Double"}
+_TORCH_NAMES = dt.SCALAR_NAMES
 
 
 def _not_implemented(op, dtype):
@@ -777,9 +777,13 @@ def where(condition, input=None, other=None):
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor):
         raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition.dtype is dt.uint8:  # PyTorch's legacy byte masks: still accepted, with its warning
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated "
+                      "(as in PyTorch); use a boolean condition instead", UserWarning, stacklevel=2)
+        condition = condition != 0
     if condition.dtype is not dt.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {condition.dtype.name.capitalize()}")
+                           f"with dtype {dt.SCALAR_NAMES[condition.dtype]}")
     for x in (input, other):
         if not isinstance(x, Tensor):
             dt.check_fits(x, dt.result_type(input, other))

@@ -145,7 +145,7 @@ def index_select(input, dim, index):
     d = input._dim(dim) if input.ndim else 0
     if not isinstance(index, Tensor) or index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    if index.dtype.is_floating_point or index.dtype is dt.bool:
+    if index.dtype is not dt.int64 and index.dtype is not dt.int32:
         raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
     if not input.ndim:  # a 0-d input is one value, and one index selects it (PyTorch)
         if index.numel() != 1:
@@ -218,10 +218,14 @@ def _split_key(x, key):
     for k in key:
         if isinstance(k, (list, np.ndarray, tuple, range)) or isinstance(k, Tensor):
             t = _to_index_tensor(k, x)
+            if t.dtype is dt.uint8:  # a byte mask, PyTorch's legacy form of a bool one
+                warnings.warn("indexing with dtype uint8 is deprecated (as in PyTorch); use a "
+                              "bool mask instead", UserWarning, stacklevel=3)
+                t = t != 0
             if t.dtype is dt.bool:
                 expanded.extend(("mask", t))
                 continue
-            if t.dtype.is_floating_point:
+            if t.dtype is not dt.int64 and t.dtype is not dt.int32:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             expanded.append(t)
         else:  # ints stay basic: PyTorch selects with them before the advanced indices
@@ -408,6 +412,9 @@ def index_put(input, indices, values, accumulate=False):
 
 def setitem(x, key, value):
     from .creation import tensor
+    if isinstance(key, Tensor) and key.dtype is dt.uint8:  # PyTorch reads it, won't write by it
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "uint8; use a bool mask (mask.bool())")
     key = _prepare_key(key)
     items = _split_key(x, key)
     if items is None:

@@ -69,7 +69,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
+                           f"floating point or complex dtype. Got: {dt.SCALAR_NAMES[input.dtype]}")
     dims = norm_dims(input, dim)
     n = 1
     for d in dims:
@@ -444,7 +444,8 @@ def logsumexp(input, dim=None, keepdim=False):
 
 def _logical_reduce(op, input, dim, keepdim):
     dims = norm_dims(input, dim)
-    return raw_reduce(op, input, dims, keepdim)
+    out = raw_reduce(op, input, dims, keepdim)
+    return out.to(dt.uint8) if input.dtype is dt.uint8 else out  # PyTorch keeps uint8 (legacy)
 
 
 def all(input, dim=None, keepdim=False):
@@ -508,8 +509,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return sum(a.pow(p), dims, keepdim).pow(1.0 / p)
 
 
-_TORCH_NAMES = {dt.bool: "Bool", dt.int32: "Int", dt.int64: "Long", dt.float32: "Float",
-                dt.float64: "Double"}
+_TORCH_NAMES = dt.SCALAR_NAMES
 
 
 # -- sorting ----------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
-"""Tensors of dtypes fw lacks load widened, losslessly, to the nearest dtype fw has.
+"""Element types of checkpoint files, read into the dtypes fw has.
 
-float16 and bfloat16 -> float32; uint8, int8, int16, uint16 -> int32; uint32 -> int64;
-uint64 -> int64 when every value fits, else an error (never a wrapped value).
-`load_state_dict` then copies into the model's own dtype, as PyTorch does.
+Every fw dtype loads as itself (bfloat16 through ml_dtypes' NumPy dtype). The unsigned
+types fw lacks widen losslessly: uint16 -> int32, uint32 -> int64, uint64 -> int64 when
+every value fits, else an error (never a wrapped value). `load_state_dict` then copies
+into the model's own dtype, as PyTorch does.
 """
+import ml_dtypes
 import numpy as np
 
-_WIDER = {"float16": np.float32, "uint8": np.int32, "int8": np.int32, "int16": np.int32,
-          "uint16": np.int32, "uint32": np.int64}
-_KEPT = {"bool", "int32", "int64", "float32", "float64"}
+from .. import dtypes as dt
 
-# NumPy has no bfloat16: such data is read as "<u2" and converted by bf16_to_f32
+_WIDER = {"uint16": np.int32, "uint32": np.int64}
+_KEPT = {d.name for d in dt.ALL}
+
+# bfloat16's code in the storage tables (NumPy has no letter for it)
 BF16 = "bf16"
 
 
@@ -18,9 +21,9 @@ def itemsize(code):
     return 2 if code == BF16 else np.dtype(code).itemsize
 
 
-def bf16_to_f32(raw):
-    """bfloat16 is the top half of a float32: shifting its bits up is exact."""
-    return (raw.astype(np.uint32) << 16).view(np.float32)
+def code_of(d):
+    """The storage code of fw dtype `d`."""
+    return BF16 if d is dt.bfloat16 else d.np.str
 
 
 def from_bytes(buf, code, count, byteorder="little", offset=0):
@@ -31,7 +34,7 @@ def from_bytes(buf, code, count, byteorder="little", offset=0):
         npd = npd.newbyteorder("<" if byteorder == "little" else ">")
     arr = np.frombuffer(buf, dtype=npd, count=count, offset=offset)
     if code == BF16:
-        return bf16_to_f32(arr.astype("=u2"))
+        return arr.astype("=u2").view(ml_dtypes.bfloat16)
     return arr.astype(npd.newbyteorder("="))  # a copy: the caller may keep it
 
 

@@ -22,8 +22,7 @@ from ..device import device as Device
 from ..tensor import Size, Tensor
 from . import _dtypes, _unpickler as U
 
-_TORCH_STORAGE = {"float32": "FloatStorage", "float64": "DoubleStorage", "int32": "IntStorage",
-                  "int64": "LongStorage", "bool": "BoolStorage"}
+_TORCH_STORAGE = {d.name: n + "Storage" for d, n in dt.SCALAR_NAMES.items()}
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 

@@ -92,17 +92,15 @@ _STORAGES = {"FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2",
 STORAGE_TYPES = {n: StorageType(n, c) for n, c in _STORAGES.items()}
 UNTYPED = StorageType("UntypedStorage", "u1")
 
-_TORCH_DTYPES = {"float32": dt.float32, "float": dt.float32, "float64": dt.float64,
-                 "double": dt.float64, "int64": dt.int64, "long": dt.int64, "int32": dt.int32,
-                 "int": dt.int32, "bool": dt.bool}
-for _n, _c in [("float16", "f2"), ("half", "f2"), ("bfloat16", _dtypes.BF16), ("int16", "i2"),
-               ("short", "i2"), ("int8", "i1"), ("uint8", "u1"), ("uint16", "u2"),
-               ("uint32", "u4"), ("uint64", "u8")]:
+_TORCH_DTYPES = {d.name: d for d in dt.ALL}
+_TORCH_DTYPES.update(float=dt.float32, double=dt.float64, half=dt.float16, long=dt.int64,
+                     int=dt.int32, short=dt.int16)
+for _n, _c in [("uint16", "u2"), ("uint32", "u4"), ("uint64", "u8")]:
     _TORCH_DTYPES[_n] = TorchDtype(_n, _c)
 
 
 def _code(d):
-    return d.code if isinstance(d, TorchDtype) else d.np.str
+    return d.code if isinstance(d, TorchDtype) else _dtypes.code_of(d)
 
 
 # -- NumPy, rebuilt from validated state (weights_only) -------------------------------------------

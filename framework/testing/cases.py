@@ -7,6 +7,8 @@ conformance.py). Add a case here and both pick it up.
 """
 import numpy as np
 
+from ..dtypes import to_dtype
+
 
 class I:
     """An input spec: shape, dtype, whether it needs a gradient, and how to fill it.
@@ -18,7 +20,7 @@ class I:
 
     def __init__(self, *shape, dtype="float32", grad=None, kind=None, low=-2.0, high=2.0):
         self.shape, self.dtype = shape, dtype
-        float_dtype = dtype.startswith("float")
+        float_dtype = dtype.startswith(("float", "bfloat"))
         self.kind = kind or ("randn" if float_dtype else "bool" if dtype == "bool" else "int")
         self.grad = float_dtype if grad is None else grad
         self.low, self.high = low, high
@@ -39,7 +41,7 @@ class I:
             a = rng.integers(0, int(self.high), shape)
         else:
             a = rng.integers(int(self.low), int(self.high), shape)
-        return np.asarray(a).astype(self.dtype)
+        return np.asarray(a).astype(to_dtype(self.dtype).np)  # bfloat16: ml_dtypes' type
 
 
 class Case:
@@ -49,6 +51,11 @@ class Case:
     def __init__(self, name, fn, *inputs, rtol=1e-4, atol=1e-5, grad=True, tags=()):
         self.name, self.fn, self.inputs = name, fn, inputs
         self.rtol, self.atol, self.grad, self.tags = rtol, atol, grad, tags
+
+    @property
+    def dtypes(self):
+        """The dtypes of its inputs (what a device must hold to run it)."""
+        return {to_dtype(spec.dtype) for spec in self.inputs}
 
     def make_inputs(self, seed=0):
         rng = np.random.default_rng(seed)
@@ -67,4 +74,4 @@ def case(name, fn, *inputs, **kw):
 
 # Cases are grouped by topic in modules beside this one; importing them fills CASES.
 from . import cases_elementwise, cases_reduction, cases_shape  # noqa: E402,F401
-from . import cases_nn, cases_optim  # noqa: E402,F401
+from . import cases_nn, cases_optim, cases_lowp  # noqa: E402,F401

@@ -14,6 +14,11 @@ import warnings
 
 import numpy as np
 
+from ..dtypes import LOW_PRECISION, bfloat16
+
+_BF16 = bfloat16.np
+_LOW = {d.np for d in LOW_PRECISION}
+
 
 def available_devices():
     """Device types to test: every registered backend that is available, "cpu" first.
@@ -113,18 +118,34 @@ def _outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
+def tensor_of(lib, a, device):
+    """NumPy array `a` as a tensor of `lib`; bfloat16 (ml_dtypes', which PyTorch can't read)
+    through float32, which holds it exactly."""
+    if a.dtype == _BF16:
+        return lib.tensor(a.astype(np.float32), device=device).to(lib.bfloat16)
+    return lib.tensor(a, device=device)
+
+
+def array_of(t):
+    """Tensor `t` (fw or PyTorch) as a NumPy array; bfloat16 as ml_dtypes' bfloat16."""
+    t = t.detach()
+    if str(t.dtype).endswith("bfloat16"):
+        return t.float().cpu().numpy().astype(_BF16)
+    return t.cpu().numpy().copy()
+
+
 def run_case(case, lib, device, seed=0, to_tensor=None):
     """Run `case` with library `lib` (fw or torch) on `device`. Returns (outputs as NumPy
     arrays, input gradients as NumPy arrays or None)."""
     arrays = case.make_inputs(seed)
     xs = []
     for spec, a in zip(case.inputs, arrays):
-        t = lib.tensor(a, device=device)
+        t = tensor_of(lib, a, device)
         if spec.grad and case.grad:
             t.requires_grad_(True)
         xs.append(t)
     outs = _outputs(case.fn(lib, *xs))
-    values = [o.detach().cpu().numpy().copy() for o in outs]
+    values = [array_of(o) for o in outs]
     grads = None
     diff = [o for o in outs if o.dtype.is_floating_point and o.requires_grad]
     wanted = [x for x in xs if x.requires_grad]
@@ -137,13 +158,18 @@ def run_case(case, lib, device, seed=0, to_tensor=None):
             term = (o * w).sum()
             loss = term if loss is None else loss + term
         gs = lib.autograd.grad(loss, wanted, allow_unused=True)
-        grads = [None if g is None else g.detach().cpu().numpy().copy() for g in gs]
+        grads = [None if g is None else array_of(g) for g in gs]
     return values, grads
 
 
 class ConformanceReport:
+    """Cases passed, failed (name, why) and unsupported (name, the device's reason): a case
+    whose dtypes the device lacks (`Backend.dtype_unsupported`) is not compared; it passes
+    as unsupported when the device refuses it with that reason, and fails otherwise."""
+
     def __init__(self, device, reference=None):
         self.device, self.reference, self.passed, self.failed = device, reference, [], []
+        self.unsupported = []
 
     @property
     def ok(self):
@@ -151,9 +177,35 @@ class ConformanceReport:
 
     def summary(self):
         lines = [f"{self.device}: {len(self.passed)} passed, {len(self.failed)} failed"
+                 + (f", {len(self.unsupported)} unsupported" if self.unsupported else "")
                  + (f" (reference: {self.reference})" if self.reference else "")]
         lines += [f"  FAIL {name}: {why}" for name, why in self.failed]
+        reasons = {}
+        for name, why in self.unsupported:  # one line per reason, not per case
+            reasons.setdefault(why, []).append(name)
+        lines += [f"  UNSUPPORTED {', '.join(names)}: {why}" for why, names in reasons.items()]
         return "\n".join(lines)
+
+
+def unsupported_reasons(case, device):
+    """{dtype: why} for the dtypes of `case` that `device` lacks (empty: it can run it)."""
+    from ..plugins import registry
+    be = registry.backend(device)
+    reasons = {d: be.dtype_unsupported(d) for d in case.dtypes}
+    return {d: why for d, why in reasons.items() if why}
+
+
+def check_refused(case, device, reasons, seed=0):
+    """None if running `case` on `device` raises RuntimeError with one of `reasons` (as a
+    device lacking a dtype must: never a silent other dtype), else what happened instead."""
+    import framework as fw
+    try:
+        run_case(case, fw, device, seed)
+    except RuntimeError as exc:
+        if str(exc) in reasons.values():
+            return None
+        return f"expected the device to refuse its dtype, got RuntimeError: {exc}"
+    return "the device says it lacks " + ", ".join(d.name for d in reasons) + " but ran the case"
 
 
 def compare(case, got, want):
@@ -170,6 +222,8 @@ def compare(case, got, want):
                 return f"{kind} {i}: shape {g.shape} != {w.shape}"
             if g.dtype != w.dtype and kind == "value":
                 return f"{kind} {i}: dtype {g.dtype} != {w.dtype}"
+            if g.dtype in _LOW:  # float16/bfloat16: compared as the float64 they hold
+                g, w = g.astype(np.float64), w.astype(np.float64)
             if not np.allclose(g, w, rtol=case.rtol, atol=case.atol, equal_nan=True):
                 err = np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))
                 return f"{kind} {i}: max abs error {err:.3g}"
@@ -184,6 +238,14 @@ def run_conformance(device, cases=None, seed=0, reference=None):
     reference = reference or default_reference()
     report = ConformanceReport(device, reference)
     for case in cases or CASES:
+        reasons = unsupported_reasons(case, device)
+        if reasons:
+            why = check_refused(case, device, reasons, seed)
+            if why is None:
+                report.unsupported.append((case.name, next(iter(reasons.values()))))
+            else:
+                report.failed.append((case.name, why))
+            continue
         try:
             got = run_case(case, fw, device, seed)
             want = reference_results(case, reference, seed)

@@ -12,9 +12,20 @@ Hypothesis is a test dependency: importing this module requires it.
 import math
 import os
 
+import ml_dtypes
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from .conformance import array_of, tensor_of
+
+_BF16 = np.dtype(ml_dtypes.bfloat16)
+# float16/bfloat16 results: PyTorch's assert_close tolerances, a little wider (cases_lowp.py)
+_LOW_TOL = {np.dtype(np.float16): (3e-3, 3e-3), _BF16: (2e-2, 2e-2)}
+
+
+def _is_float(dtype):
+    return dtype.kind == "f" or dtype == _BF16
 
 LONG = os.environ.get("FW_FUZZ", "") == "long"
 
@@ -89,8 +100,8 @@ def specials(dtype, extremes=True, infinities=True, nans=True):
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         ends = [int(info.min), int(info.max), int(info.min) + 1, int(info.max) - 1]
-        return [0, 1, -1] + (ends if extremes else [])
-    fi = np.finfo(dtype)
+        return [0, 1] + ([-1] if info.min else []) + (ends if extremes else [])
+    fi = ml_dtypes.finfo(dtype)  # NumPy's finfo has no bfloat16
     out = ([math.nan] if nans else []) + ([math.inf, -math.inf] if infinities else []) + [
         0.0, -0.0, float(fi.smallest_subnormal),
            -float(fi.smallest_subnormal), float(fi.tiny), -float(fi.tiny), 1.0, -1.0,
@@ -110,8 +121,8 @@ def elements(dtype, low=-4, high=4, extremes=True, infinities=True, nans=True):
     if dtype.kind in "iu":
         ordinary = st.integers(int(low), max(int(low), int(high) - 1))
     else:
-        ordinary = st.one_of(st.integers(-3, 3).map(float),
-                             st.floats(-100, 100, width=32 if dtype == np.float32 else 64))
+        width = {np.dtype(np.float16): 16, np.dtype(np.float32): 32, _BF16: 32}.get(dtype, 64)
+        ordinary = st.one_of(st.integers(-3, 3).map(float), st.floats(-100, 100, width=width))
     return st.one_of(ordinary, pool)
 
 
@@ -120,9 +131,13 @@ def arrays(draw, dtype, shape, low=-4, high=4, extremes=True, unique=False, infi
            nans=True):
     """A NumPy array of `shape` and `dtype` whose values come from `elements`; `unique`
     asks for distinct values (at most one NaN), for ops whose ties leave indices open."""
-    a = draw(hnp.arrays(np.dtype(dtype), shape, unique=unique,
-                        elements=elements(dtype, low, high, extremes, infinities, nans)))
-    if unique and a.dtype.kind == "f":
+    npd = np.dtype(dtype)
+    els = elements(dtype, low, high, extremes, infinities, nans)
+    if npd == _BF16:  # Hypothesis has no bfloat16: float32 values, rounded
+        a = draw(hnp.arrays(np.float32, shape, unique=unique, elements=els)).astype(_BF16)
+    else:
+        a = draw(hnp.arrays(npd, shape, unique=unique, elements=els))
+    if unique and _is_float(a.dtype):
         vals = a[~np.isnan(a)].ravel().tolist()
         # -0.0 == 0.0 is a tie too, and at most one NaN keeps NaN's rank defined
         if np.isnan(a).sum() > 1 or len(vals) != len(set(vals)):
@@ -155,19 +170,19 @@ def make_tensor(lib, a, layout, device):
     """`a` as a tensor of `lib` on `device`, laid out as `layout`: 'strided' takes every
     other element of a buffer twice as long in the last dim, 'transposed' is the transpose
     of a contiguous transpose, 'expanded' a zero-stride `expand` of one row (pass it
-    `expand_source(a, 'expanded')`)."""
+    `expand_source(a, 'expanded')`). bfloat16 arrays go through float32 (exactly)."""
     if layout == "contiguous" or a.ndim == 0:
-        return lib.tensor(a, device=device)
+        return tensor_of(lib, a, device)
     if layout == "strided":
         wide = np.repeat(a, 2, axis=-1)
-        return lib.tensor(wide, device=device)[..., ::2]
+        return tensor_of(lib, wide, device)[..., ::2]
     if layout == "transposed":
-        return lib.tensor(np.ascontiguousarray(a.T), device=device).permute(
+        return tensor_of(lib, np.ascontiguousarray(a.T), device).permute(
             *reversed(range(a.ndim)))
     for d, n in enumerate(a.shape):
         if n > 1:
-            return lib.tensor(np.take(a, [0], axis=d), device=device).expand(*a.shape)
-    return lib.tensor(a, device=device)
+            return tensor_of(lib, np.take(a, [0], axis=d), device).expand(*a.shape)
+    return tensor_of(lib, a, device)
 
 
 # -- the oracle ------------------------------------------------------------------------
@@ -193,7 +208,7 @@ def outcome(lib, fn, arrays_, layouts_, device):
             xs = [make_tensor(lib, a, lay, device) for a, lay in zip(arrays_, layouts_)]
             out = fn(lib, *xs)
             outs = list(out) if isinstance(out, (tuple, list)) else [out]
-            return "value", [np.array(o.detach().cpu().numpy()) for o in outs]
+            return "value", [array_of(o) for o in outs]
     except Exception as exc:  # noqa: BLE001 - which exception is what gets compared
         return "error", exc
 
@@ -202,9 +217,9 @@ def tolerance(dtype, rtol=None, atol=None):
     """(rtol, atol) for comparing results of `dtype`: exact for integers and bool, a few
     ulps' worth of float32/float64 rounding otherwise (looser when given)."""
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
+    if not _is_float(dtype):
         return 0.0, 0.0
-    base = (1e-4, 1e-5) if dtype.itemsize <= 4 else (1e-7, 1e-10)
+    base = _LOW_TOL.get(dtype) or ((1e-4, 1e-5) if dtype.itemsize <= 4 else (1e-7, 1e-10))
     return max(base[0], rtol or 0.0), max(base[1], atol or 0.0)
 
 
@@ -215,7 +230,7 @@ def value_mismatch(got, want, rtol=None, atol=None):
         return f"shape {got.shape} != torch's {want.shape}"
     if got.dtype != want.dtype:
         return f"dtype {got.dtype} != torch's {want.dtype}"
-    if want.dtype.kind != "f":
+    if not _is_float(want.dtype):
         bad = got != want
     else:
         r, a = tolerance(want.dtype, rtol, atol)

@@ -11,6 +11,7 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
+from .lowp import LOW, LOW_NP, compute_fused_ops_in_float32, computed_in_float32, f32
 from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
 from .optim_ops import NumpyOptimOps
@@ -102,7 +103,8 @@ def _erf(a):
     return erf(a)
 
 
-class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
+class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
+                   compute_fused_ops_in_float32(NumpyOptimOps), Backend):
     type = "cpu"
 
     def __init__(self, index=None):
@@ -149,7 +151,11 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         if dtype is None:
             dtype = dt.from_numpy_dtype(a.dtype)
         elif a.dtype is not dtype.np and a.dtype != dtype.np:  # `is` first: it is cheap
-            a = a.astype(dtype.np)
+            if dtype in LOW:  # a float32 result rounded: beyond the range is inf, quietly
+                with np.errstate(over="ignore"):
+                    a = a.astype(dtype.np)
+            else:
+                a = a.astype(dtype.np)
         shape = a.shape
         strides = _STRIDES.get(shape)
         if strides is None:
@@ -159,7 +165,12 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return View(a, shape, strides, 0, dtype, a)
 
     def _arg(self, x):
-        return self._np(x) if type(x) is View else x
+        """An operand of a compute op: a View's array (float16/bfloat16 as float32), or a
+        Python scalar."""
+        if type(x) is not View:
+            return x
+        a = self._np(x)
+        return a.astype(np.float32) if a.itemsize == 2 and a.dtype in LOW_NP else a  # f32, inline
 
     # -- memory --------------------------------------------------------------------------
     def from_numpy(self, array):
@@ -196,7 +207,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
 
     # -- compute -------------------------------------------------------------------------
     def unary(self, op, x):
-        a = self._np(x)
+        a = self._arg(x)
         if op in _QUIET:
             with np.errstate(all="ignore"):
                 r = self._unary(op, a)
@@ -248,22 +259,27 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return self._wrap(np.where(self._np(cond), self._arg(a), self._arg(b)), dtype)
 
     def cast(self, x, dtype):
+        if dtype.itemsize < x.dtype.itemsize or dtype.kind < x.dtype.kind:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf / wrapped, quietly as torch
+                # 16-bit floats through float32, as PyTorch converts them (and as the CPU then
+                # makes an integer of inf or NaN); ml_dtypes' own conversion differs there
+                return self._wrap(self._arg(x).astype(dtype.np), dtype)
         return self._wrap(self._np(x).astype(dtype.np), dtype)
 
     def reduce(self, op, x, dims, keepdim):
-        return self._wrap(_REDUCE[op](self._np(x), axis=dims, keepdims=keepdim),
+        return self._wrap(_REDUCE[op](f32(self._np(x)), axis=dims, keepdims=keepdim),
                           dt.bool if op in ("all", "any") else x.dtype)
 
     def arg_reduce(self, op, x, dim, keepdim):
         f = np.argmax if op == "argmax" else np.argmin
-        return self._wrap(f(self._np(x), axis=dim, keepdims=keepdim), dt.int64)
+        return self._wrap(f(f32(self._np(x)), axis=dim, keepdims=keepdim), dt.int64)
 
     def scan(self, op, x, dim):
         f = np.cumsum if op == "sum" else np.cumprod
-        return self._wrap(f(self._np(x), axis=dim), x.dtype)
+        return self._wrap(f(f32(self._np(x)), axis=dim), x.dtype)
 
     def sort(self, x, dim, descending, stable):
-        a = self._np(x)
+        a = f32(self._np(x))
         if descending:
             # A stable ascending sort of the reversed axis, reversed back, keeps equal
             # elements in their original order and puts NaN first, as PyTorch does.
@@ -317,11 +333,12 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return self._wrap(out, x.dtype)
 
     def matmul(self, a, b):
-        r = np.matmul(_blas_ready(self._np(a)), _blas_ready(self._np(b)))
-        if r.ndim == 2 and r.flags.c_contiguous:  # the common case, without _wrap's checks
+        r = np.matmul(_blas_ready(self._arg(a)), _blas_ready(self._arg(b)))
+        if r.ndim == 2 and r.flags.c_contiguous and a.dtype not in LOW:  # the common case, without _wrap's checks
             return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)
         return self._wrap(r, a.dtype)
 
+    @computed_in_float32  # the bias added before rounding
     def matmul_bias(self, a, b, bias):
         out = self.matmul(a, b)
         r = self._np(out)
@@ -331,6 +348,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     def pad(self, x, pads, value):
         return self._wrap(np.pad(self._np(x), pads, constant_values=value), x.dtype)
 
+    @computed_in_float32
     @np.errstate(invalid="ignore", over="ignore", divide="ignore")  # inf rows: NaN, quietly
     def softmax(self, x, dim):
         a = self._np(x)
@@ -339,6 +357,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         e /= e.sum(axis=dim, keepdims=True)
         return self._wrap(e, x.dtype)
 
+    @computed_in_float32
     @np.errstate(invalid="ignore", over="ignore", divide="ignore")
     def log_softmax(self, x, dim):
         a = self._np(x)

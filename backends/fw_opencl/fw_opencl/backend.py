@@ -12,6 +12,8 @@ from framework.device import View, contiguous_strides, merge_dims
 
 from . import runtime as rt
 from .layout import pack
+from framework.buffer_backend import unsupported_dtype
+
 from .elementwise import ElementwiseOps
 from .reduce import ReduceOps
 from .index import IndexOps
@@ -61,9 +63,20 @@ class OpenCLBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, CLNNOps, CLO
                            f"indexing; at most {rt.MAX_INDEX} elements)")
 
     def _check_dtype(self, dtype):
+        """Every tensor made on this device passes here (new, from_numpy): a dtype its
+        kernels can't hold is refused by name, never stored as another."""
+        why = self.dtype_unsupported(dtype)
+        if why:
+            raise RuntimeError(why)
+
+    def dtype_unsupported(self, dtype):
         if dtype is dt.float64 and not self.rt.fp64:
-            raise RuntimeError(f"float64 is not supported on OpenCL device {self.rt.name}: it "
-                               "lacks the cl_khr_fp64 extension; use float32")
+            return (f"float64 is not supported on OpenCL device {self.rt.name}: it lacks the "
+                    "cl_khr_fp64 extension; use float32")
+        if dtype.name not in rt.CL_TYPES:
+            return unsupported_dtype(dtype, f"OpenCL device {self.rt.name}",
+                                     "the cl_khr_fp16 extension", self.rt.fp16)
+        return None
 
     @staticmethod
     def ctype(dtype):

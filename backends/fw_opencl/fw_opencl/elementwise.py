@@ -167,7 +167,7 @@ class ElementwiseOps:
 
     def _ew_out(self, st, shape, dtype):
         n, strides = st.shape(shape)
-        if dtype is dt.float64 and not self.rt.fp64:
+        if dtype is dt.float64 and not self.rt.fp64 or dtype.name not in rt.CL_TYPES:
             self._check_dtype(dtype)
         return View(self.rt.alloc(n * dtype.itemsize), shape, strides, 0, dtype), n, strides
 

@@ -273,6 +273,7 @@ class Runtime:
         self.ctx = cl.Context([cl_device])
         self.queue = cl.CommandQueue(self.ctx)
         self.fp64 = "cl_khr_fp64" in cl_device.extensions.split()
+        self.fp16 = "cl_khr_fp16" in cl_device.extensions.split()
         self.lim = Limits(cl_device)
         self.pool = Pool(self.ctx, cl_device)
         self._programs = {}

@@ -12,7 +12,7 @@ checked at upload, fill and cast (out-of-range values raise instead of wrapping)
 import numpy as np
 
 from framework import dtypes as dt
-from framework.buffer_backend import BufferBackend, scalar_array
+from framework.buffer_backend import BufferBackend, scalar_array, unsupported_dtype
 from framework.device import View, contiguous_strides, numel
 
 from . import runtime as rt
@@ -55,10 +55,20 @@ class VulkanBackend(ElementwiseOps, ReduceOps, IndexOps, LinalgOps, VKNNOps, VKO
     # -- helpers for the mixins ------------------------------------------------------
     def wtype(self, dtype):
         """The WGSL storage type of fw dtype `dtype` (raises for float64 without f64)."""
+        st = self.st.get(dtype.name)
+        if st is None or dtype is dt.float64 and not self.rt.f64:
+            raise RuntimeError(self.dtype_unsupported(dtype))
+        return st[0]
+
+    def dtype_unsupported(self, dtype):
         if dtype is dt.float64 and not self.rt.f64:
-            raise RuntimeError(f"float64 is not supported on Vulkan device {self.rt.name}: it "
-                               "lacks the shader-f64 feature; use float32")
-        return self.st[dtype.name][0]
+            return (f"float64 is not supported on Vulkan device {self.rt.name}: it lacks the "
+                    "shader-f64 feature; use float32")
+        if dtype.name not in self.st:
+            return unsupported_dtype(dtype, f"Vulkan device {self.rt.name}",
+                                     "the shader-f16 feature",
+                                     "shader-f16" in self.rt.adapter.features)
+        return None
 
     def isize(self, dtype):
         return np.dtype(self.st[dtype.name][1]).itemsize

@@ -33,7 +33,7 @@ def _check(name, x):
 
 
 def _torch_name(d):
-    return {"int64": "Long", "int32": "Int", "bool": "Bool"}.get(d.name, d.name)
+    return dt.SCALAR_NAMES[d] if d.kind != 2 else d.name
 
 
 def _pointwise(name, fwd, grad, save_out=False):

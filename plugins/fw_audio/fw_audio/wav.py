@@ -2,9 +2,9 @@
 
 The RIFF chunks are parsed here (not with `wave`, which reads only integer PCM) so that 8, 16,
 24 and 32-bit PCM and 32/64-bit IEEE float files, WAVE_FORMAT_EXTENSIBLE included, all load the
-same way. fw has no uint8/int16 dtypes, so `normalize=False` gives int32 tensors holding the
-samples as torchaudio returns them: 0..255 for 8-bit, the int16 range for 16-bit, and for 24 and
-32-bit the full int32 range (24-bit samples shifted left by 8, as torchaudio/ffmpeg do).
+same way. `normalize=False` gives the samples as torchaudio returns them: uint8 for 8-bit, int16
+for 16-bit, and int32 for 24 and 32-bit (24-bit samples shifted left by 8, as torchaudio/ffmpeg
+do).
 """
 import io
 import os
@@ -132,7 +132,7 @@ def _decode(raw, lay, normalize):
         return a.astype(np.float32) if normalize or bits == 32 else a
     if bits == 8:
         a = np.frombuffer(raw, dtype=np.uint8)
-        return (a.astype(np.float32) - 128.0) / 128.0 if normalize else a.astype(np.int32)
+        return (a.astype(np.float32) - 128.0) / 128.0 if normalize else a.copy()
     if bits == 24:  # three little-endian bytes -> the top of an int32
         b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
         a = np.zeros((len(b), 4), np.uint8)
@@ -140,8 +140,8 @@ def _decode(raw, lay, normalize):
         a = a.view("<i4").reshape(-1)
     else:
         a = np.frombuffer(raw, dtype="<i2" if bits == 16 else "<i4")
-    if not normalize:
-        return a.astype(np.int32)
+    if not normalize:  # int16 for 16-bit, int32 for 24/32-bit, native byte order
+        return a.astype(np.int16 if bits == 16 else np.int32)
     scale = 32768.0 if bits == 16 else 2147483648.0
     return (a.astype(np.float64) / scale).astype(np.float32)
 

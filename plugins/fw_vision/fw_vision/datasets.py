@@ -131,7 +131,7 @@ class MNIST(_Split):
 
     Looks for `{train,t10k}-{images-idx3,labels-idx1}-ubyte` (each may end in `.gz`) in
     `root/<ClassName>/raw`, then in `root` itself (e.g. Debian's /usr/share/datasets/fashion-mnist).
-    `data` is an int32 fw tensor (fw has no uint8; values 0..255), `targets` int64.
+    `data` is a uint8 fw tensor (N, H, W), `targets` int64, as in torchvision.
     """
     resources = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
@@ -187,7 +187,7 @@ class MNIST(_Split):
     @property
     def data(self):
         if self._data is None:
-            self._data = fw.from_numpy(self._images.astype(np.int32))
+            self._data = fw.tensor(self._images)
         return self._data
 
     @data.setter

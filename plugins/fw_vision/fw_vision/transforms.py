@@ -96,7 +96,7 @@ def to_tensor(pic):
         arr = pic[:, :, None] if pic.ndim == 2 else pic
         arr = np.ascontiguousarray(arr.transpose(2, 0, 1))
     elif _is_pil(pic):
-        types = {"I": np.int32, "I;16": np.int32, "F": np.float32}  # fw has no int16: widen
+        types = {"I": np.int32, "I;16": np.int16, "F": np.float32}  # torchvision's types
         arr = np.array(pic, types.get(pic.mode, np.uint8), copy=True)
         if pic.mode == "1":
             arr = 255 * arr
@@ -112,13 +112,12 @@ def to_tensor(pic):
 
 
 def pil_to_tensor(pic):
-    """PIL image -> CHW fw tensor without scaling. fw has no uint8: 8-bit modes give int32."""
+    """PIL image -> CHW fw tensor without scaling, in the image's type (uint8 for 8-bit modes;
+    16-bit ones, uint16 in PIL, widen to int32: fw has no uint16)."""
     if not _is_pil(pic):
         raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
     arr = np.asarray(pic)
     arr = arr.reshape(pic.size[1], pic.size[0], -1).transpose(2, 0, 1)
-    if arr.dtype.kind in "ub" and arr.dtype.itemsize < 4:
-        arr = arr.astype(np.int32)
     return fw.tensor(np.ascontiguousarray(arr))
 
 
@@ -374,7 +373,7 @@ class ToTensor:
 
 
 class PILToTensor:
-    """PIL image -> CHW fw tensor, values unscaled (int32: fw has no uint8)."""
+    """PIL image -> CHW fw tensor, values unscaled (uint8 for 8-bit images)."""
 
     def __call__(self, pic):
         return pil_to_tensor(pic)
