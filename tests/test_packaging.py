@@ -27,7 +27,7 @@ def project(path):
 
 def test_the_core_is_light_and_brings_the_cpu_device():
     assert {name(r) for r in CORE["dependencies"]} == {
-        "numpy", "pluggy", "click", "safetensors", "fw-numpy"}
+        "numpy", "ml-dtypes", "pluggy", "click", "safetensors", "fw-numpy"}
     assert "entry-points" not in CORE  # every device and domain plugin lives in its own distribution
 
 
