@@ -11,6 +11,7 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
+from . import threads
 from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
 from .optim_ops import NumpyOptimOps
@@ -108,6 +109,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
     def __init__(self, index=None):
         super().__init__(index)
         keep_freed_memory()
+        threads.policy()  # BLAS sized to the available cores, following the load
 
     @classmethod
     def describe(cls):
@@ -115,10 +117,12 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
                  "cores": os.cpu_count(), "numpy": np.__version__}]
 
     def set_num_threads(self, n):
-        from . import blas
-        return blas.set_num_threads(n)
+        return threads.policy().fix(n)
 
     def get_num_threads(self):
+        p = threads.policy()
+        if p.adaptive:  # the most it uses; fewer while other processes keep the cores busy
+            return p.ceiling
         from . import blas
         return blas.get_num_threads()
 
@@ -317,6 +321,7 @@ class NumpyBackend(NumpyNNOps, NumpyOptimOps, Backend):
         return self._wrap(out, x.dtype)
 
     def matmul(self, a, b):
+        threads.adapt()
         r = np.matmul(_blas_ready(self._np(a)), _blas_ready(self._np(b)))
         if r.ndim == 2 and r.flags.c_contiguous:  # the common case, without _wrap's checks
             return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)

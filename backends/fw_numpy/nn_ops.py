@@ -11,6 +11,8 @@ from numpy.lib.stride_tricks import as_strided
 from framework import dtypes as dt
 from framework.fused.nn_ops import _avg_divisors, _out_size, disjoint_windows
 
+from .threads import adapt as adapt_threads
+
 
 def _padded(a, padding, value=0, extra=(0, 0)):
     ph, pw = padding
@@ -243,6 +245,7 @@ class NumpyNNOps:
 
     # -- convolution -----------------------------------------------------------------------
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        adapt_threads()
         a, w = self._np(x), self._np(weight)
         N, C, H, W = a.shape
         O, Cg, KH, KW = w.shape
@@ -272,6 +275,7 @@ class NumpyNNOps:
         return self._wrap(out, x.dtype)
 
     def conv2d_grad_input(self, grad, weight, input_shape, stride, padding, dilation, groups):
+        adapt_threads()
         g, w = self._np(grad), self._np(weight)
         N, O, oh, ow = g.shape
         _, Cg, KH, KW = w.shape
@@ -291,6 +295,7 @@ class NumpyNNOps:
         return self._wrap(_col2im(cols, tuple(input_shape), stride, padding, dilation), grad.dtype)
 
     def conv2d_grad_weight(self, grad, x, weight_shape, stride, padding, dilation, groups):
+        adapt_threads()
         g, a = self._np(grad), self._np(x)
         N, O, oh, ow = g.shape
         _, Cg, KH, KW = weight_shape
