@@ -11,6 +11,7 @@ import numpy as np
 from framework.device import Backend, View, contiguous_strides
 from framework import dtypes as dt
 
+from . import threads
 from .lowp import LOW, LOW_NP, compute_fused_ops_in_float32, computed_in_float32, f32
 from .memory import keep_freed_memory
 from .nn_ops import NumpyNNOps
@@ -110,6 +111,7 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
     def __init__(self, index=None):
         super().__init__(index)
         keep_freed_memory()
+        threads.policy()  # BLAS sized to the available cores, following the load
 
     @classmethod
     def describe(cls):
@@ -117,10 +119,12 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
                  "cores": os.cpu_count(), "numpy": np.__version__}]
 
     def set_num_threads(self, n):
-        from . import blas
-        return blas.set_num_threads(n)
+        return threads.policy().fix(n)
 
     def get_num_threads(self):
+        p = threads.policy()
+        if p.adaptive:  # the most it uses; fewer while other processes keep the cores busy
+            return p.ceiling
         from . import blas
         return blas.get_num_threads()
 
@@ -333,6 +337,7 @@ class NumpyBackend(compute_fused_ops_in_float32(NumpyNNOps),
         return self._wrap(out, x.dtype)
 
     def matmul(self, a, b):
+        threads.adapt()
         r = np.matmul(_blas_ready(self._arg(a)), _blas_ready(self._arg(b)))
         if r.ndim == 2 and r.flags.c_contiguous and a.dtype not in LOW:  # the common case, without _wrap's checks
             return View(r, r.shape, (r.shape[1] or 1, 1), 0, a.dtype, r)

@@ -132,6 +132,21 @@ def _openblas_threads_fns():
     return None
 
 
+_threads_fns = []  # [(set, get)] or [None] once looked up
+
+
+def set_openblas_threads(n):
+    """Set NumPy's OpenBLAS to n threads by its own call (microseconds, where threadpoolctl
+    takes milliseconds to find the libraries); False where it is not OpenBLAS."""
+    if not _threads_fns:
+        _threads_fns.append(_openblas_threads_fns())
+    fns = _threads_fns[0]
+    if fns is None:
+        return False
+    fns[0](n)
+    return True
+
+
 def set_num_threads(n):
     """Limit NumPy's BLAS to n threads: through threadpoolctl where it is installed (it knows
     every BLAS build), else through OpenBLAS's own call. False when neither can."""
