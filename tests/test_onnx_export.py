@@ -157,6 +157,20 @@ def test_char_lstm():
         _compare(model, sess, ["ids"], [fw.randint(0, 30, (B, T))])
 
 
+def test_gpt_causal_attention_dynamic_batch_and_length():
+    from fw_text.gpt import GPT
+    fw.manual_seed(0)
+    model = GPT(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=16)
+    proto, sess = _export(model, fw.randint(0, 40, (2, 8)), ["idx"], {"idx": {0: "b", 1: "t"}})
+    assert "Trilu" in {n.op_type for n in proto.graph.node}  # the mask is made at run time
+    for B, T in ((1, 5), (3, 16)):
+        idx = fw.randint(0, 40, (B, T))
+        with fw.no_grad():
+            logits, _ = model(idx)  # (logits, loss); the loss is None without targets
+        got, = sess.run(None, {"idx": idx.numpy()})
+        np.testing.assert_allclose(got, logits.numpy(), rtol=1e-4, atol=2e-5)
+
+
 def test_transformer_classifier_with_padding():
     from fw_text.models import TransformerClassifier
     fw.manual_seed(0)

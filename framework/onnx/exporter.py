@@ -968,8 +968,11 @@ def _sdpa(e, node):
     mask = _arg(node, 3, "attn_mask", None)
     if _arg(node, 4, "dropout_p", 0.0) > 0:
         _refuse(node, "attention dropout is not mapped (pass dropout_p=0 when not training)")
-    if _arg(node, 5, "is_causal", False) or node.kwargs.get("enable_gqa", False):
-        _refuse(node, "is_causal/enable_gqa are not mapped: pass an explicit attn_mask")
+    causal = bool(_arg(node, 5, "is_causal", False))
+    if node.kwargs.get("enable_gqa", False):
+        _refuse(node, "enable_gqa is not mapped: repeat the key/value heads first")
+    if causal and mask is not None:
+        _refuse(node, "attn_mask together with is_causal")  # torch refuses it too
     scale = node.kwargs.get("scale", None)
     scale = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else float(scale)
     r = _rank(k)
@@ -979,6 +982,12 @@ def _sdpa(e, node):
                         e.op("Transpose", [e.of(k)], perm=perm)])
     if mask is not None:
         s = e.op("Add", [s, _float_mask(e, mask, q)])
+    if causal:  # -inf above the diagonal of the (L, S) scores, sized at run time
+        ls = e.op("Shape", [s], start=-2)
+        ninf = e.onnx.numpy_helper.from_array(np.array([-np.inf], dtype=q.dtype.np))
+        one = e.op("Squeeze", [e.ints([1])])
+        above = e.op("Trilu", [e.op("ConstantOfShape", [ls], value=ninf), one], upper=1)
+        s = e.op("Add", [s, above])
     _out(e, node, e.op("MatMul", [e.op("Softmax", [s], axis=-1), e.of(v)]))
 
 
