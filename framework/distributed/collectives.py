@@ -193,6 +193,21 @@ def _check_group(group, what):
                                   "pass group=None")
 
 
+def _world(what, group):
+    """The initialised (world) process group for collective `what`; other groups refused."""
+    g = _require(what)
+    _check_group(group, what)
+    return g
+
+
+def _check_root_list(g, root, tensors, like, what, name, role):
+    """`tensors` is the root's list of one tensor per rank like `like`; empty elsewhere."""
+    if g.rank == root:
+        _check_list(g, tensors, like, what, name)
+    elif tensors:
+        raise ValueError(f"{what}: {name} must be None or empty on non-{role} ranks")
+
+
 _COLL_CODE = {name: i + 1 for i, name in enumerate(_COLLECTIVES)}
 
 
@@ -267,8 +282,7 @@ def _check_root(g, root, what, name):
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce `tensor` across all ranks in place; every rank gets the result."""
     what = "all_reduce"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     mop = _mpi_op(g, op, tensor, what)
     _agree(g, what, what, tensor, op)
@@ -284,8 +298,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def broadcast(tensor, src, group=None, async_op=False):
     what = "broadcast"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     _check_root(g, src, what, "src")
     _agree(g, what, what, tensor, root=src)
@@ -297,8 +310,7 @@ def broadcast(tensor, src, group=None, async_op=False):
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce into `tensor` on rank `dst`; other ranks' tensors are left as they were."""
     what = "reduce"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     _check_root(g, dst, what, "dst")
     mop = _mpi_op(g, op, tensor, what)
@@ -335,8 +347,7 @@ def _store_rows(rows, tensors):
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """tensor_list[r] = rank r's `tensor`, on every rank."""
     what = "all_gather"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     _check_list(g, tensor_list, tensor, what, "tensor_list")
     _agree(g, what, what, tensor)
@@ -350,8 +361,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     """Rank r's input lands in the r-th slice of `output_tensor` (world_size times the
     input's size: concatenated along dim 0 or stacked in a new leading dim)."""
     what = "all_gather_into_tensor"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(output_tensor, what, "output_tensor")
     _check_tensor(input_tensor, what, "input_tensor")
     if output_tensor.dtype is not input_tensor.dtype:
@@ -381,8 +391,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     """Reduce `input` (world_size times the output's size) across ranks; rank r keeps the
     r-th slice of the result in `output`."""
     what = "reduce_scatter_tensor"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(output, what, "output")
     _check_tensor(input, what, "input")
     if output.dtype is not input.dtype:
@@ -398,8 +407,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """output = the reduction over ranks of input_list[rank]."""
     what = "reduce_scatter"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(output, what, "output")
     _check_list(g, input_list, output, what, "input_list")
     _mpi_op(g, op, output, what)
@@ -411,14 +419,10 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """gather_list[r] = rank r's `tensor`, on rank `dst` only."""
     what = "gather"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     _check_root(g, dst, what, "dst")
-    if g.rank == dst:
-        _check_list(g, gather_list, tensor, what, "gather_list")
-    elif gather_list:
-        raise ValueError(f"{what}: gather_list must be None or empty on non-destination ranks")
+    _check_root_list(g, dst, gather_list, tensor, what, "gather_list", "destination")
     _agree(g, what, what, tensor, root=dst)
     a = _Host(tensor).a
     rows = np.empty((g.size,) + a.shape, a.dtype) if g.rank == dst else None
@@ -430,14 +434,10 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Rank r's `tensor` = scatter_list[r] from rank `src`."""
     what = "scatter"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_tensor(tensor, what)
     _check_root(g, src, what, "src")
-    if g.rank == src:
-        _check_list(g, scatter_list, tensor, what, "scatter_list")
-    elif scatter_list:
-        raise ValueError(f"{what}: scatter_list must be None or empty on non-source ranks")
+    _check_root_list(g, src, scatter_list, tensor, what, "scatter_list", "source")
     _agree(g, what, what, tensor, root=src)
     rows = np.stack([_Host(t).a for t in scatter_list]) if g.rank == src else None
     out = _Host(tensor, read=False)
@@ -447,8 +447,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 def barrier(group=None, async_op=False, device_ids=None):
     what = "barrier"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     return _mpi(g, "Barrier", what, async_op=async_op)
 
 
@@ -458,8 +457,7 @@ _P2P_TAG = 1 << 12  # user tags are offset so they never meet fw's own traffic
 
 def isend(tensor, dst, group=None, tag=0):
     what = f"send to rank {dst}"
-    g = _require("send")
-    _check_group(group, "send")
+    g = _world("send", group)
     _check_tensor(tensor, "send")
     _check_root(g, dst, "send", "dst")
     a = np.array(_Host(tensor).a)  # a snapshot: the caller may change the tensor meanwhile
@@ -467,8 +465,7 @@ def isend(tensor, dst, group=None, tag=0):
 
 
 def irecv(tensor, src=None, group=None, tag=0):
-    g = _require("recv")
-    _check_group(group, "recv")
+    g = _world("recv", group)
     _check_tensor(tensor, "recv")
     MPI = g.MPI
     if src is not None:
@@ -544,8 +541,7 @@ def _gather_bytes(g, what, data):
 def all_gather_object(object_list, obj, group=None):
     """object_list[r] = rank r's `obj` (pickled: only for trusted peers)."""
     what = "all_gather_object"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     if len(object_list) != g.size:
         raise ValueError(f"{what}: object_list must have world_size={g.size} entries")
     _agree(g, what, "object")
@@ -556,8 +552,7 @@ def all_gather_object(object_list, obj, group=None):
 def broadcast_object_list(object_list, src=0, group=None, device=None):
     """Rank `src`'s objects replace object_list's on every rank (pickled)."""
     what = "broadcast_object_list"
-    g = _require(what)
-    _check_group(group, what)
+    g = _world(what, group)
     _check_root(g, src, what, "src")
     _agree(g, what, "object", root=src)
     data = pickle.dumps(list(object_list)) if g.rank == src else b""
