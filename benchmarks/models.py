@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import table  # noqa: E402
-from train_step import Contenders  # noqa: E402
+from train_step import Contenders, timed_run  # noqa: E402
 
 
 # -- torch's ResNet-18, the architecture of fw_vision.models (torchvision's) ------------------
@@ -201,18 +201,8 @@ def contender(conn, lib_name, device):
                 step = None
                 step, model = step_fn(lib, msg[1], msg[2], device, sync)
                 conn.send(("ok", sum(p.numel() for p in model.parameters())))
-            elif msg[0] == "run":  # ("run", timed steps, untimed steps, untimed seconds)
-                _, timed, settle, settle_s = msg
-                start, i = time.perf_counter(), 0
-                while i < settle or time.perf_counter() - start < settle_s:
-                    step()
-                    i += 1
-                times = []
-                for _ in range(timed):
-                    t0 = time.perf_counter()
-                    step()
-                    times.append(time.perf_counter() - t0)
-                conn.send(("ok", times))
+            elif msg[0] == "run":
+                conn.send(("ok", timed_run(step, *msg[1:])))
             elif msg[0] == "profile":
                 step()
                 conn.send(("ok", _profile(lib, lib_name, device, step, sync)))

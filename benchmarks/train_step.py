@@ -120,6 +120,21 @@ def step_fn(lib, builder, shape, opt_name, device, sync, compiled=False):
     return synced
 
 
+def timed_run(step, timed, settle, settle_s):
+    """Seconds of each of `timed` steps, after at least `settle` steps and `settle_s` seconds
+    untimed (the "run" message of a contender)."""
+    start, i = time.perf_counter(), 0
+    while i < settle or time.perf_counter() - start < settle_s:
+        step()
+        i += 1
+    times = []
+    for _ in range(timed):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def contender(conn, lib_name, device, compiled=False):
     """The loop of one contender's process: build a model's step on request, then run
     turns of untimed and timed steps and send the times back."""
@@ -140,18 +155,8 @@ def contender(conn, lib_name, device, compiled=False):
                     builder, shape, _ = MODELS[msg[1]]
                     step = step_fn(lib, builder, shape, msg[2], device, sync, compiled)
                 conn.send(("ok", None))
-            elif msg[0] == "run":  # ("run", timed steps, untimed steps, untimed seconds)
-                _, timed, settle, settle_s = msg
-                start, i = time.perf_counter(), 0
-                while i < settle or time.perf_counter() - start < settle_s:
-                    step()
-                    i += 1
-                times = []
-                for _ in range(timed):
-                    t0 = time.perf_counter()
-                    step()
-                    times.append(time.perf_counter() - t0)
-                conn.send(("ok", times))
+            elif msg[0] == "run":
+                conn.send(("ok", timed_run(step, *msg[1:])))
             else:
                 return
     except Exception:  # the parent raises it, with this process's traceback
