@@ -7,7 +7,6 @@ import contextlib
 import importlib.metadata as md
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -205,12 +204,6 @@ def _refuse_non_plugins(strays, done, before, plugin_dists, verbose):
     raise click.ClickException(msg)
 
 
-def _own_requirements():
-    """Canonical names of the distributions fw itself needs (not those of its extras)."""
-    reqs = md.requires(plugins.OWN_DIST) or []
-    return {_canon(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in reqs if "extra" not in r}
-
-
 def _dist_to_remove(name, eps):
     """The distribution behind plugin (or distribution) `name`, if fw may remove it: only
     distributions that declare fw plugins, and none that fw itself is or needs."""
@@ -231,7 +224,7 @@ def _dist_to_remove(name, eps):
                                    "only (use pip for other packages)")
     if dist == "?":
         raise click.ClickException(f"plugin '{name}' belongs to no installed distribution")
-    if _canon(dist) in _own_requirements():
+    if _canon(dist) in plugins.own_requirements(extras=False):
         raise click.ClickException(f"fw itself requires {dist}, which provides '{name}'; it "
                                    "cannot be uninstalled on its own (disable it with "
                                    "FW_DISABLE_PLUGINS)")

@@ -35,14 +35,20 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@functools.lru_cache(maxsize=None)
-def _first_party():
+def own_requirements(extras=True):
+    """Canonical names of the distributions fw's core requires, and (with `extras`) of those
+    its extras name, read from its installed metadata."""
     try:
         reqs = md.requires(OWN_DIST) or []
     except md.PackageNotFoundError:  # a source tree that is not installed
         reqs = []
-    return frozenset({canonical(OWN_DIST)} | {canonical(re.match(r"[A-Za-z0-9._-]+", r).group())
-                                             for r in reqs})
+    return {canonical(re.match(r"[A-Za-z0-9._-]+", r).group())
+            for r in reqs if extras or "extra" not in r}
+
+
+@functools.lru_cache(maxsize=None)
+def _first_party():
+    return frozenset({canonical(OWN_DIST)} | own_requirements())
 
 
 def is_builtin(dist):

@@ -218,7 +218,8 @@ def test_uninstall_checks_every_name_first(pip_calls, monkeypatch, tmp_path):
     needed = _dist(tmp_path, "fw-needed", {"fw.backends": ("needed", "fwt_needed")})
     reg = Registry(list(tiny.entry_points) + list(needed.entry_points))
     monkeypatch.setattr(plugins, "registry", reg)
-    monkeypatch.setattr(cli, "_own_requirements", lambda: {"fw-needed", "numpy"})
+    plugins.is_builtin(plugins.OWN_DIST)  # read the real built-in set (cached) before patching
+    monkeypatch.setattr(plugins, "own_requirements", lambda extras=True: {"fw-needed", "numpy"})
     r = CliRunner().invoke(main, ["plugins", "uninstall", "tinyx", "click"])
     assert r.exit_code == 1 and "'click' is not an fw plugin" in r.stderr and pip_calls == []
     r = CliRunner().invoke(main, ["plugins", "uninstall", "needed"])
