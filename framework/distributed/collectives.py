@@ -576,6 +576,21 @@ def _broadcast_host(a, root, what):
     _mpi(g, "Bcast", what, _buf(a), root=root)
 
 
+def _broadcast_into(tensors, root, what):
+    """Rank `root`'s values into `tensors` (all of one dtype) on every rank: one flat host
+    buffer and one broadcast; the root's own tensors are left as they are."""
+    flat = np.concatenate([t.detach()._host().reshape(-1) for t in tensors])
+    _broadcast_host(flat, root, what)
+    if _require(what).rank == root:
+        return
+    o = 0
+    for t in tensors:
+        n = t.numel()
+        t._be.copy_(t._v, t._be.from_numpy(flat[o:o + n].reshape(tuple(t.shape))))
+        t._ver[0] += 1
+        o += n
+
+
 # how often the progress thread tests: rarely enough to leave the computing thread the GIL
 _POLL_S = 1e-3
 

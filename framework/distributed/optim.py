@@ -5,10 +5,9 @@ say) for that share only, so that state's memory per rank falls with the number 
 Every rank still holds every parameter and (with DDP) every averaged gradient; after each
 rank steps its own share, each share is broadcast from its owner.
 """
-import numpy as np
 
 from ..optim.optimizer import Optimizer
-from .collectives import _broadcast_host
+from .collectives import _broadcast_into
 from .process_group import _require
 
 __all__ = ["ZeroRedundancyOptimizer"]
@@ -73,16 +72,7 @@ class ZeroRedundancyOptimizer(Optimizer):
             for p in group["params"]:
                 shares.setdefault((self._owner[id(p)], p.dtype.name), []).append(p)
         for (owner, _), ps in sorted(shares.items()):
-            flat = np.concatenate([p.detach()._host().reshape(-1) for p in ps])
-            _broadcast_host(flat, owner, "ZeroRedundancyOptimizer parameter broadcast")
-            if owner == self.rank:
-                continue
-            o = 0
-            for p in ps:
-                n = p.numel()
-                p._be.copy_(p._v, p._be.from_numpy(flat[o:o + n].reshape(tuple(p.shape))))
-                p._ver[0] += 1
-                o += n
+            _broadcast_into(ps, owner, "ZeroRedundancyOptimizer parameter broadcast")
 
     def consolidate_state_dict(self, to=0):
         """Gather every rank's share of the state on rank `to` (for `state_dict()` there)."""

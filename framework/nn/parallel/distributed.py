@@ -118,19 +118,12 @@ class DistributedDataParallel(Module):
 
     def _broadcast(self, tensors):
         """Rank 0's values into `tensors` on every rank, one flat host buffer per dtype."""
-        from ...distributed.collectives import _broadcast_host
+        from ...distributed.collectives import _broadcast_into
         by_dtype = {}
         for t in tensors:
             by_dtype.setdefault(t.dtype, []).append(t)
-        for dtype, ts in by_dtype.items():
-            flat = np.concatenate([t._host().reshape(-1) for t in ts]) if ts else None
-            _broadcast_host(flat, 0, "DistributedDataParallel broadcast from rank 0")
-            o = 0
-            for t in ts:
-                n = t.numel()
-                t._be.copy_(t._v, t._be.from_numpy(flat[o:o + n].reshape(tuple(t.shape))))
-                t._ver[0] += 1
-                o += n
+        for ts in by_dtype.values():
+            _broadcast_into(ts, 0, "DistributedDataParallel broadcast from rank 0")
 
     def _make_buckets(self, params):
         """Reverse registration order; one dtype per bucket; the first bucket small."""
